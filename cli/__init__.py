@@ -1,0 +1,1 @@
+"""supakit's command line (the `supakit` console script)."""

@@ -1,0 +1,63 @@
+"""The database boundary: connections, and psycopg errors translated once into supakit's errors."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from functions_py.errors import DatabaseUnavailable
+
+CONNECT_TIMEOUT_S = 5
+
+
+def redact(url: str) -> str:
+    """`url` with any password replaced by ***, safe to print or log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable database URL>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def describe_target(url: str) -> str:
+    """host:port/dbname of `url`, for messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return redact(url)
+    return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
+
+
+def connect(url: str, *, autocommit: bool = True, application_name: str = "supakit", **kwargs) -> psycopg.Connection:
+    """Open a connection, turning every way of failing to connect into `DatabaseUnavailable`."""
+    try:
+        return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
+                               application_name=application_name, **kwargs)
+    except psycopg.ProgrammingError as error:  # a malformed URL
+        raise DatabaseUnavailable(
+            f"the database URL is not valid ({error}); expected postgresql://user:password@host:port/dbname",
+            url=redact(url)) from error
+    except psycopg.OperationalError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no reason given"
+        raise DatabaseUnavailable(
+            f"cannot connect to the database at {describe_target(url)}: {reason}. "
+            "Check DATABASE_URL (or --database-url), or start the embedded database with `supakit db start`.",
+            url=redact(url)) from error
+
+
+def is_local(url: str) -> bool:
+    """True when `url` points at this machine (loopback or a Unix socket)."""
+    try:
+        host = psycopg.conninfo.conninfo_to_dict(url).get("host") or ""
+    except psycopg.ProgrammingError:
+        return False
+    return host in ("", "localhost", "127.0.0.1", "::1") or host.startswith("/")
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    """`url` pointing at another database on the same server."""
+    return psycopg.conninfo.make_conninfo(url, dbname=dbname)

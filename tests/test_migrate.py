@@ -129,7 +129,8 @@ def test_an_error_inside_a_function_body_names_the_statement_and_the_plpgsql_con
 
 
 def test_a_syntax_error_is_reported_at_its_line_and_changes_nothing(project, empty_db):
-    (project / "sql" / "0002_create_typo.sql").write_text("create table public.ok_table (id int);\n\ncreat table x ();\n")
+    (project / "sql" / "0002_create_typo.sql").write_text(
+        "create table public.ok_table (id int);\n\ncreat table x ();\n")
     failed = migrate(project, empty_db)
     assert failed.returncode == 1
     assert "sql/0002_create_typo.sql:3" in failed.stderr and "syntax error" in failed.stderr

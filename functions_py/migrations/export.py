@@ -48,8 +48,9 @@ def render_policies(files: list[MigrationFile]) -> tuple[str, str]:
     """(digest, content) of the policies snapshot."""
     digest = hashlib.sha256("".join(f"{f.path.name}\0{f.checksum}\0" for f in files).encode()).hexdigest()[:8]
     body = "\n".join(f"-- ---- policies/{f.path.name} (sha256 {f.checksum})\n{f.sql.rstrip()}\n" for f in files)
-    header = ("-- Exported by `supakit migrate export`: every file in policies/, which supakit re-applies whenever it\n"
-              "-- changes. Each is idempotent, so this snapshot is safe to run again. Edit policies/, not this file.\n\n")
+    header = ("-- Exported by `supakit migrate export`: every file in policies/, which supakit re-applies whenever\n"
+              "-- it changes. Each is idempotent, so this snapshot is safe to run again.\n"
+              "-- Edit policies/, not this file.\n\n")
     return digest, header + body + _ledger_rows(files)
 
 

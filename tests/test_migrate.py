@@ -314,3 +314,11 @@ def test_export_writes_a_new_policies_snapshot_only_when_policies_change(project
     (project / "sql" / "0001_create_widgets.sql").write_text(WIDGETS + "-- edited after export\n")
     edited = run_cli("migrate", "export", project=project)
     assert edited.returncode == 1 and "immutable once exported" in edited.stderr
+
+
+def test_the_committed_supabase_migrations_are_up_to_date(tmp_path):
+    committed = ROOT / "supabase" / "migrations"
+    copy = tmp_path / "migrations"
+    shutil.copytree(committed, copy)
+    written = exporter.export(versioned_files(ROOT / "sql"), repeatable_files(ROOT / "policies"), copy)
+    assert written == [], f"run `supakit migrate export` and commit supabase/migrations/: {written}"

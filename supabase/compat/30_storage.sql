@@ -1,0 +1,210 @@
+-- supakit compat layer, part 4: the parts of Supabase Storage's schema that application SQL uses.
+--
+-- storage.buckets and storage.objects as storage-api v1.60 leaves them (supabase/storage
+-- migrations/tenant, checked against a hosted pg_dump), the path helpers policies use, and the
+-- 2026 guard against direct deletes (supabase-surface.md §4). No service stores files here: the
+-- tables exist so that bucket rows, storage policies and the SQL around them run unchanged.
+
+-- ============================================================================ schema
+
+create schema if not exists storage authorization supabase_storage_admin;
+
+alter schema storage owner to supabase_storage_admin;
+
+comment on schema storage is
+'supakit compat layer: Supabase Storage''s buckets, objects and policy helpers for plain PostgreSQL (docs/compat.md)';
+
+-- ============================================================================ types
+
+do $types$
+begin
+  if to_regtype('storage.buckettype') is null then
+    create type storage.buckettype as enum ('STANDARD', 'ANALYTICS', 'VECTOR');
+  end if;
+end
+$types$;
+
+-- ============================================================================ tables
+
+-- One row per bucket; migrations create them with insert into storage.buckets (id, name, public).
+create table if not exists storage.buckets (
+  id text not null,  -- the bucket's name in URLs and in objects.bucket_id
+  name text not null,
+  owner uuid,  -- deprecated, use owner_id
+  created_at timestamp with time zone default now(),
+  updated_at timestamp with time zone default now(),
+  public boolean default false,  -- true: objects are readable without a token through the public URL
+  avif_autodetection boolean default false,
+  file_size_limit bigint,  -- bytes; null means the project-wide limit
+  allowed_mime_types text[],  -- null means any type
+  owner_id text,  -- the JWT sub of the creator
+  type storage.buckettype not null default 'STANDARD',
+  constraint buckets_pkey primary key (id)
+);
+
+comment on table storage.buckets is
+'Storage: one row per bucket; access to objects is decided by RLS policies on storage.objects';
+
+comment on column storage.buckets.owner is 'Field is deprecated, use owner_id instead';
+
+-- One row per stored file. RLS alone decides who may read or write it.
+create table if not exists storage.objects (
+  id uuid not null default gen_random_uuid(),
+  bucket_id text,
+  name text,  -- the path inside the bucket, e.g. '<user id>/avatars/me.png'
+  owner uuid,  -- deprecated, use owner_id
+  created_at timestamp with time zone default now(),
+  updated_at timestamp with time zone default now(),
+  last_accessed_at timestamp with time zone default now(),
+  metadata jsonb,  -- set by storage-api: size, mimetype, eTag, cacheControl, ...
+  path_tokens text[] generated always as (string_to_array(name, '/')) stored,
+  version text,
+  owner_id text,  -- the uploader's JWT sub as text: compare with (select auth.uid())::text
+  user_metadata jsonb,  -- metadata the uploader supplied
+  constraint objects_pkey primary key (id),
+  constraint "objects_bucketId_fkey" foreign key (bucket_id) references storage.buckets (id)
+);
+
+comment on table storage.objects is
+'Storage: one row per stored file; RLS policies on this table decide every upload, download and delete';
+
+comment on column storage.objects.owner is 'Field is deprecated, use owner_id instead';
+
+-- ============================================================================ indexes
+
+create unique index if not exists bname on storage.buckets (name);
+
+create unique index if not exists bucketid_objname on storage.objects (bucket_id, name);
+
+create index if not exists name_prefix_search on storage.objects (name text_pattern_ops);
+
+create index if not exists idx_objects_bucket_id_name on storage.objects (bucket_id, name collate "C");
+
+-- ============================================================================ functions
+
+-- Path helpers for policies, with storage-api's exact splitting (migrations 0060/0061):
+-- foldername('a/b/c.png') = '{a,b}' (1-based: [1] is the top folder), foldername('c.png') = '{}';
+-- filename('a/b/c.png') = 'c.png', filename('a/b/') = '';
+-- extension('a/b.tar.gz') = 'gz', extension('a/file.') = '', and with no dot at all the whole
+-- file name: extension('a/README') = 'README'.
+create or replace function storage.foldername(name text) returns text[]
+language plpgsql immutable
+as $body$
+declare
+  segments text[] := pg_catalog.string_to_array(name, '/');
+begin
+  -- the folders: every segment but the last, top folder first
+  return segments[1:pg_catalog.array_length(segments, 1) - 1];
+end
+$body$;
+
+create or replace function storage.filename(name text) returns text
+language plpgsql immutable
+as $body$
+declare
+  segments text[] := pg_catalog.string_to_array(name, '/');
+begin
+  -- the last segment (NULL for an empty name, '' for a name ending in '/')
+  return segments[pg_catalog.array_length(segments, 1)];
+end
+$body$;
+
+create or replace function storage.extension(name text) returns text
+language plpgsql immutable
+as $body$
+begin
+  -- what follows the file name's last '.', or the whole file name when it has no '.'
+  return pg_catalog.substring(storage.filename(name), '[^.]*$');
+end
+$body$;
+
+-- The storage-api operation being authorised ('storage.object.upload', ...), which storage-api
+-- sets per request; NULL in SQL that storage-api did not start.
+create or replace function storage.operation() returns text
+language plpgsql stable
+as $body$
+begin
+  return pg_catalog.current_setting('storage.operation', true);
+end
+$body$;
+
+create or replace function storage.update_updated_at_column() returns trigger
+language plpgsql
+as $body$
+begin
+  new.updated_at := pg_catalog.now();
+  return new;
+end
+$body$;
+
+create or replace function storage.enforce_bucket_name_length() returns trigger
+language plpgsql
+as $body$
+begin
+  if pg_catalog.length(new.name) > 100 then
+    raise exception 'bucket name "%" is too long (% characters). Max is 100.', new.name, pg_catalog.length(new.name);
+  end if;
+  return new;
+end
+$body$;
+
+-- Direct deletes would orphan the stored files, so storage-api rejects every DELETE statement on
+-- buckets and objects (42501), cascades and cleanup scripts included, unless the transaction first
+-- runs select set_config('storage.allow_delete_query', 'true', true), as storage-api does.
+-- The message and hint are storage-api's, so clients see the same error.
+create or replace function storage.protect_delete() returns trigger
+language plpgsql
+as $body$
+begin
+  if pg_catalog.current_setting('storage.allow_delete_query', true) is distinct from 'true' then
+    raise exception using
+      errcode = '42501',
+      message = 'Direct deletion from storage tables is not allowed. Use the Storage API instead.',
+      hint = 'This prevents accidental data loss from orphaned objects.';
+  end if;
+  return null;
+end
+$body$;
+
+-- ============================================================================ triggers
+
+create or replace trigger enforce_bucket_name_length_trigger
+before insert or update of name on storage.buckets
+for each row execute function storage.enforce_bucket_name_length();
+
+create or replace trigger protect_buckets_delete
+before delete on storage.buckets
+for each statement execute function storage.protect_delete();
+
+create or replace trigger protect_objects_delete
+before delete on storage.objects
+for each statement execute function storage.protect_delete();
+
+create or replace trigger update_objects_updated_at
+before update on storage.objects
+for each row execute function storage.update_updated_at_column();
+
+-- ============================================================================ ownership and grants
+
+alter type storage.buckettype owner to supabase_storage_admin;
+alter table storage.buckets owner to supabase_storage_admin;
+alter table storage.objects owner to supabase_storage_admin;
+alter function storage.foldername(text) owner to supabase_storage_admin;
+alter function storage.filename(text) owner to supabase_storage_admin;
+alter function storage.extension(text) owner to supabase_storage_admin;
+alter function storage.operation() owner to supabase_storage_admin;
+alter function storage.update_updated_at_column() owner to supabase_storage_admin;
+alter function storage.enforce_bucket_name_length() owner to supabase_storage_admin;
+alter function storage.protect_delete() owner to supabase_storage_admin;
+
+-- Every API role holds every privilege (storage-api 0046) and postgres may pass them on (0049):
+-- RLS alone decides access, so with no policy nobody can read or upload anything.
+grant usage on schema storage to anon, authenticated, service_role;
+grant usage on schema storage to postgres with grant option;
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+grant all on storage.buckets, storage.objects to postgres with grant option;
+
+-- ============================================================================ row level security
+
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;

@@ -128,7 +128,13 @@ class EmbeddedPostgres:
         """True when `pid` is a live postmaster serving our PGDATA (not a recycled pid)."""
         try:
             proc = psutil.Process(pid)
-            return proc.name() == "postgres" and str(self.pgdata) in " ".join(proc.cmdline())
+            if proc.name() != "postgres":
+                return False
+            try:
+                return Path(proc.cwd()) == self.pgdata  # a postmaster's working directory is its PGDATA
+            except psutil.AccessDenied:
+                args = proc.cmdline()
+                return any(a == "-D" and b == str(self.pgdata) for a, b in zip(args, args[1:], strict=False))
         except psutil.Error:
             return False
 

@@ -28,3 +28,43 @@ values
   '{"provider": "email", "providers": ["email"]}', '{"full_name": "Ada Assistant"}', now(), now()
 )
 on conflict (id) do nothing;
+
+-- A demo organization with one member per dashboard role, a project and tasks. Inserted as the database owner,
+-- so the tenancy RPCs' checks do not apply; the triggers (last owner, assignee membership, audit) still run.
+insert into public.organizations (id, name, slug, created_by)
+values ('a0000000-0000-4000-8000-000000000001', 'Acme Agency', 'acme', '11111111-1111-4111-8111-111111111111')
+on conflict (id) do nothing;
+
+insert into public.memberships (organization_id, user_id, role)
+values
+('a0000000-0000-4000-8000-000000000001', '11111111-1111-4111-8111-111111111111', 'owner'),
+('a0000000-0000-4000-8000-000000000001', '22222222-2222-4222-8222-222222222222', 'manager'),
+('a0000000-0000-4000-8000-000000000001', '33333333-3333-4333-8333-333333333333', 'client'),
+('a0000000-0000-4000-8000-000000000001', '44444444-4444-4444-8444-444444444444', 'assistant')
+on conflict (organization_id, user_id) do nothing;
+
+insert into public.projects (id, organization_id, name, description, created_by)
+values (
+  'b0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'Website relaunch',
+  'The client''s new marketing site', '22222222-2222-4222-8222-222222222222'
+)
+on conflict (id) do nothing;
+
+insert into public.tasks (id, organization_id, project_id, title, status, assignee_id, created_by)
+values
+(
+  'c0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001',
+  'b0000000-0000-4000-8000-000000000001', 'Collect brand assets', 'done',
+  '44444444-4444-4444-8444-444444444444', '22222222-2222-4222-8222-222222222222'
+),
+(
+  'c0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001',
+  'b0000000-0000-4000-8000-000000000001', 'Draft the home page copy', 'in_progress',
+  '44444444-4444-4444-8444-444444444444', '22222222-2222-4222-8222-222222222222'
+),
+(
+  'c0000000-0000-4000-8000-000000000003', 'a0000000-0000-4000-8000-000000000001',
+  'b0000000-0000-4000-8000-000000000001', 'Review the sitemap', 'todo',
+  '22222222-2222-4222-8222-222222222222', '22222222-2222-4222-8222-222222222222'
+)
+on conflict (id) do nothing;

@@ -1,6 +1,6 @@
 -- Access control for public.profiles. Repeatable: re-applied whenever this file changes, so every statement
 -- must be idempotent (revoke before grant; drop policy if exists before create).
--- Issue "Tenancy" widens reading to people who share an organization.
+-- Users read their own profile and the profiles of people who share an organization with them.
 
 -- ---------------------------------------------------------------------------------------------------------
 -- grants
@@ -23,9 +23,10 @@ alter table public.profiles enable row level security;
 -- ---------------------------------------------------------------------------------------------------------
 
 drop policy if exists "users can read their own profile" on public.profiles;
-create policy "users can read their own profile"
+drop policy if exists "users can read their own and their co-members' profiles" on public.profiles;
+create policy "users can read their own and their co-members' profiles"
 on public.profiles for select to authenticated
-using (id = (select auth.uid()));
+using (id = (select auth.uid()) or id in (select internal.current_user_co_member_ids()));
 
 drop policy if exists "users can update their own profile" on public.profiles;
 create policy "users can update their own profile"

@@ -26,3 +26,4 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/reset.py
+	$(BIN)/python bench/rls.py

@@ -117,6 +117,22 @@ begin
 end;
 $$;
 
+-- Before update: a row never moves to another organization. Without this, a user with write rights in two
+-- organizations could pass the USING check in one and the WITH CHECK in the other and carry a row across.
+create function internal.tg_pin_organization()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.organization_id is distinct from old.organization_id then
+    raise exception 'a % cannot move to another organization', tg_argv[0]
+      using errcode = '22023', hint = 'Create it in the other organization and delete this one.';
+  end if;
+  return new;
+end;
+$$;
+
 -- Before insert: a signed-in user is always recorded as the creator (clients cannot claim someone else).
 create function internal.tg_set_created_by()
 returns trigger
@@ -133,6 +149,7 @@ $$;
 
 revoke all on function internal.tg_tasks__enforce_rules() from public;
 revoke all on function internal.tg_set_created_by() from public;
+revoke all on function internal.tg_pin_organization() from public;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- triggers
@@ -153,6 +170,14 @@ for each row execute function internal.tg_set_updated_at();
 create trigger _100_set_created_by
 before insert on public.tasks
 for each row execute function internal.tg_set_created_by();
+
+create trigger _050_pin_organization
+before update on public.projects
+for each row execute function internal.tg_pin_organization('project');
+
+create trigger _050_pin_organization
+before update on public.tasks
+for each row execute function internal.tg_pin_organization('task');
 
 create trigger _200_enforce_rules
 before insert or update on public.tasks

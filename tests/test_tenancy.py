@@ -426,3 +426,17 @@ def test_owners_and_admins_read_their_trail_through_the_rpc_and_others_cannot(db
     older = rpc(db, people["owner"], "select id from public.organization_audit_log(%s, 2, %s)", (org, page[-1][0]))
     assert len(page) == 2 and all(row[0] < page[-1][0] for row in older), "pages continue below before_id"
     assert refused(db, people["manager"], "select * from public.organization_audit_log(%s)", (org,)).status == 403
+
+
+def test_a_project_never_moves_to_another_organization(db, org_with):
+    org, people = org_with()
+    other, _ = org_with()
+    db.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'owner')",
+               (other, people["owner"]))
+    with as_user(db, people["owner"]) as cur:
+        project = cur.execute("insert into public.projects (organization_id, name) values (%s, 'P') returning id",
+                              (org,)).fetchone()[0]
+    error = refused(db, people["owner"], "update public.projects set organization_id = %s where id = %s",
+                    (other, project))
+    assert error.status == 400 and "cannot move to another organization" in error.message, \
+        "even an owner of both organizations moves nothing: rows are pinned to their organization"

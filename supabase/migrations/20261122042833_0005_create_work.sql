@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0005_create_work.sql (sha256 60eea31e1122b605162e1cfcdb698fdb16598edfb88f3cd0734de6c7b9784bd9).
+-- Exported by `supakit migrate export` from sql/0005_create_work.sql (sha256 878389f051e6e5232022f8cd60a142235d879c5bb5638bf005a4e4272f11a928).
 -- Edit the source file, not this one.
 
 -- 0005_create_work: the example work domain from the seeds' client and assistant dashboards: projects and
@@ -120,6 +120,22 @@ begin
 end;
 $$;
 
+-- Before update: a row never moves to another organization. Without this, a user with write rights in two
+-- organizations could pass the USING check in one and the WITH CHECK in the other and carry a row across.
+create function internal.tg_pin_organization()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.organization_id is distinct from old.organization_id then
+    raise exception 'a % cannot move to another organization', tg_argv[0]
+      using errcode = '22023', hint = 'Create it in the other organization and delete this one.';
+  end if;
+  return new;
+end;
+$$;
+
 -- Before insert: a signed-in user is always recorded as the creator (clients cannot claim someone else).
 create function internal.tg_set_created_by()
 returns trigger
@@ -136,6 +152,7 @@ $$;
 
 revoke all on function internal.tg_tasks__enforce_rules() from public;
 revoke all on function internal.tg_set_created_by() from public;
+revoke all on function internal.tg_pin_organization() from public;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- triggers
@@ -156,6 +173,14 @@ for each row execute function internal.tg_set_updated_at();
 create trigger _100_set_created_by
 before insert on public.tasks
 for each row execute function internal.tg_set_created_by();
+
+create trigger _050_pin_organization
+before update on public.projects
+for each row execute function internal.tg_pin_organization('project');
+
+create trigger _050_pin_organization
+before update on public.tasks
+for each row execute function internal.tg_pin_organization('task');
 
 create trigger _200_enforce_rules
 before insert or update on public.tasks
@@ -187,5 +212,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0005', '0005_create_work.sql', '60eea31e1122b605162e1cfcdb698fdb16598edfb88f3cd0734de6c7b9784bd9')
+  ('versioned', '0005', '0005_create_work.sql', '878389f051e6e5232022f8cd60a142235d879c5bb5638bf005a4e4272f11a928')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

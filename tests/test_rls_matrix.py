@@ -1,0 +1,283 @@
+"""The RLS matrix: every exposed table x actor x command, as PostgREST would answer it, written as data.
+
+Each cell runs in a fresh world (built by the superuser, inside the test's rolled-back transaction):
+
+- organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
+  tasks (one assigned to the member, one to the assistant, one unassigned) and one pending invitation;
+- organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
+  two tasks (one assigned to that member, one unassigned) and one pending invitation;
+- a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed).
+
+Every cell is asked twice, against home's rows and against other's rows, and the expected outcome is written
+`home/other` (one value when both agree). A value of 400 or more is the HTTP status PostgREST answers
+(docs: ../shared/reference/postgrest-protocol.md §6, §8); a smaller value is the number of rows the request sees
+(select) or affects (insert, update, delete). A table added to `public` must add its four rows to MATRIX and its
+statements to STATEMENTS; test_the_matrix_covers_every_table_in_public fails until it does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from functions_py.errors import RequestError
+from functions_py.postgrest import as_anon, as_service, as_user
+
+ACTORS = ("anon", "outsider", "owner", "admin", "manager", "member", "assistant", "client", "service_role")
+HOME_ROLES = ("owner", "admin", "manager", "member", "assistant", "client")
+COMMANDS = {"select": "GET", "insert": "POST", "update": "PATCH", "delete": "DELETE"}
+SCOPES = ("home", "other")
+
+# Derived from policies/*.sql and the triggers in sql/, read as written. Worth knowing:
+#   * anon holds no grant on any table: every anon cell is 401 (42501 under the anon role).
+#   * memberships and invitations have no user write grants (writes go through the RPCs): 403 for every user.
+#   * organizations: no insert grant for users (create_organization is the way in): 403.
+#   * tasks: members and assistants see and update only the task assigned to them (update: status only).
+#   * clients read everything in their organization and write nothing.
+#   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
+#     would remove its last owner, so even the service role gets 409 (PT409).
+MATRIX = """
+# table        command  anon  outsider  owner  admin  manager  member  assistant  client  service_role
+profiles       select   401   0/2       6/0    6/0    6/0      6/0     6/0        6/0     6/2
+profiles       insert   401   403       403    403    403      403     403        403     1
+profiles       update   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     6/2
+profiles       delete   401   403       403    403    403      403     403        403     6/2
+organizations  select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+organizations  insert   401   403       403    403    403      403     403        403     1
+organizations  update   401   0/1       1/0    1/0    0        0       0          0       1
+organizations  delete   401   0/1       1/0    0      0        0       0          0       1
+memberships    select   401   0/2       6/0    6/0    6/0      6/0     6/0        6/0     6/2
+memberships    insert   401   403       403    403    403      403     403        403     1
+memberships    update   401   403       403    403    403      403     403        403     5/1
+memberships    delete   401   403       403    403    403      403     403        403     409
+invitations    select   401   0/1       1/0    1/0    0        0       0          0       1
+invitations    insert   401   403       403    403    403      403     403        403     1
+invitations    update   401   403       403    403    403      403     403        403     1
+invitations    delete   401   403       403    403    403      403     403        403     1
+projects       select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+projects       insert   401   403/1     1/403  1/403  1/403    403     403        403     1
+projects       update   401   0/1       1/0    1/0    1/0      0       0          0       1
+projects       delete   401   0/1       1/0    1/0    1/0      0       0          0       1
+tasks          select   401   0/2       3/0    3/0    3/0      1/0     1/0        3/0     3/2
+tasks          insert   401   403/1     1/403  1/403  1/403    403     403        403     1
+tasks          update   401   0/2       3/0    3/0    3/0      1/0     1/0        0       3/2
+tasks          delete   401   0/2       3/0    3/0    3/0      0       0          0       3/2
+"""
+
+# What each command does to a table, against one organization's rows (parameters: see World.params).
+STATEMENTS = {
+    "profiles": {
+        "select": "select id from public.profiles where id = any(%(member_ids)s)",
+        "insert": "insert into public.profiles (id, full_name) values (%(newcomer)s, 'Newcomer')",
+        "update": "update public.profiles set full_name = 'Edited' where id = any(%(member_ids)s)",
+        "delete": "delete from public.profiles where id = any(%(member_ids)s)",
+    },
+    "organizations": {
+        "select": "select id from public.organizations where id = %(org)s",
+        "insert": "insert into public.organizations (name, slug) values ('New organization', %(new_slug)s)",
+        "update": "update public.organizations set name = 'Renamed' where id = %(org)s",
+        "delete": "delete from public.organizations where id = %(org)s",
+    },
+    "memberships": {
+        "select": "select user_id from public.memberships where organization_id = %(org)s",
+        "insert": "insert into public.memberships (organization_id, user_id) values (%(org)s, %(newcomer)s)",
+        "update": "update public.memberships set role = 'client' where organization_id = %(org)s and role <> 'owner'",
+        "delete": "delete from public.memberships where organization_id = %(org)s",
+    },
+    "invitations": {
+        # never token_hash: it is not granted (see test_owners_read_invitations_but_never_their_token_hash)
+        "select": "select id, email, role from public.invitations where organization_id = %(org)s",
+        "insert": "insert into public.invitations (organization_id, email, token_hash)"
+                  " values (%(org)s, %(new_email)s, sha256(convert_to(gen_random_uuid()::text, 'UTF8')))",
+        "update": "update public.invitations set revoked_at = now() where organization_id = %(org)s",
+        "delete": "delete from public.invitations where organization_id = %(org)s",
+    },
+    "projects": {
+        "select": "select id from public.projects where organization_id = %(org)s",
+        "insert": "insert into public.projects (organization_id, name) values (%(org)s, 'New project')",
+        "update": "update public.projects set name = 'Renamed project' where organization_id = %(org)s",
+        "delete": "delete from public.projects where organization_id = %(org)s",
+    },
+    "tasks": {
+        "select": "select id from public.tasks where organization_id = %(org)s",
+        "insert": "insert into public.tasks (organization_id, project_id, title)"
+                  " values (%(org)s, %(project)s, 'New task')",
+        "update": "update public.tasks set status = 'in_progress' where organization_id = %(org)s",
+        "delete": "delete from public.tasks where organization_id = %(org)s",
+    },
+}
+
+EXPOSED_TABLES_QUERY = """
+    select c.relname from pg_catalog.pg_class as c
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f')
+    order by 1"""
+
+RLS_DISABLED_QUERY = """
+    select c.relname from pg_catalog.pg_class as c
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity
+    order by 1"""
+
+
+@dataclass(frozen=True)
+class Status:
+    """An HTTP status PostgREST answers instead of rows."""
+
+    code: int
+
+    def __repr__(self) -> str:
+        return f"HTTP {self.code}"
+
+
+def _outcome(text: str) -> int | Status:
+    value = int(text)
+    return Status(value) if value >= 400 else value
+
+
+def parse_matrix(text: str) -> dict[tuple[str, str, str, str], int | Status]:
+    """{(table, command, actor, scope): expected outcome} from the MATRIX grid."""
+    cells: dict[tuple[str, str, str, str], int | Status] = {}
+    for line in text.strip().splitlines():
+        if line.startswith("#"):
+            continue
+        table, command, *values = line.split()
+        assert len(values) == len(ACTORS), f"the {table} {command} row needs one cell per actor: {ACTORS}"
+        assert command in COMMANDS, f"unknown command {command!r} in the {table} row"
+        assert (table, command, ACTORS[0], SCOPES[0]) not in cells, f"{table} {command} is listed twice"
+        for actor, value in zip(ACTORS, values, strict=True):
+            home, _, other = value.partition("/")
+            cells[(table, command, actor, "home")] = _outcome(home)
+            cells[(table, command, actor, "other")] = _outcome(other or home)
+    return cells
+
+
+EXPECTED = parse_matrix(MATRIX)
+MATRIX_TABLES = sorted({table for table, *_ in EXPECTED})
+
+
+@dataclass
+class World:
+    users: dict[str, uuid.UUID]
+    orgs: dict[str, uuid.UUID]
+    projects: dict[str, uuid.UUID]
+    member_ids: dict[str, list[uuid.UUID]]
+    newcomer: uuid.UUID
+
+    def params(self, scope: str) -> dict[str, object]:
+        """The statement parameters that point a command at `scope`'s rows."""
+        tag = uuid.uuid4().hex[:8]
+        return {
+            "org": self.orgs[scope],
+            "member_ids": self.member_ids[scope],
+            "project": self.projects[scope],
+            "newcomer": self.newcomer,
+            "new_slug": f"new-{scope}-{tag}",
+            "new_email": f"invitee-{tag}@example.com",
+        }
+
+
+@pytest.fixture
+def world(db: psycopg.Connection, make_user) -> World:
+    """Two organizations with rows of every kind; see the module docstring."""
+    users = {role: make_user(full_name=role.title()) for role in (*HOME_ROLES, "outsider", "other_member")}
+    newcomer = make_user(full_name="Newcomer")
+    db.execute("delete from public.profiles where id = %s", (newcomer,))
+
+    tag = uuid.uuid4().hex[:8]
+    orgs, projects = {}, {}
+    for scope in SCOPES:
+        orgs[scope], = db.execute(
+            "insert into public.organizations (name, slug, created_by) values (%s, %s, %s) returning id",
+            (scope.title(), f"{scope}-{tag}", users["owner" if scope == "home" else "outsider"])).fetchone()
+        projects[scope], = db.execute(
+            "insert into public.projects (organization_id, name) values (%s, %s) returning id",
+            (orgs[scope], f"{scope.title()} project")).fetchone()
+        db.execute(
+            "insert into public.invitations (organization_id, email, token_hash)"
+            " values (%s, %s, sha256(convert_to(gen_random_uuid()::text, 'UTF8')))",
+            (orgs[scope], f"pending-{scope}-{tag}@example.com"))
+
+    member_ids = {
+        "home": [users[role] for role in HOME_ROLES],
+        "other": [users["outsider"], users["other_member"]],
+    }
+    roles = [("home", users[role], role) for role in HOME_ROLES]
+    roles += [("other", users["outsider"], "owner"), ("other", users["other_member"], "member")]
+    with db.cursor() as cur:
+        cur.executemany("insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)",
+                        [(orgs[scope], user, role) for scope, user, role in roles])
+        tasks = [
+            ("home", "Member's task", users["member"]),
+            ("home", "Assistant's task", users["assistant"]),
+            ("home", "Unassigned task", None),
+            ("other", "Other member's task", users["other_member"]),
+            ("other", "Other unassigned task", None),
+        ]
+        cur.executemany(
+            "insert into public.tasks (organization_id, project_id, title, assignee_id) values (%s, %s, %s, %s)",
+            [(orgs[scope], projects[scope], title, assignee) for scope, title, assignee in tasks])
+    return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
+
+
+def request_as(db: psycopg.Connection, world: World, actor: str, method: str):
+    if actor == "anon":
+        return as_anon(db, method=method)
+    if actor == "service_role":
+        return as_service(db, method=method)
+    return as_user(db, world.users[actor], method=method)
+
+
+def outcome_of(db: psycopg.Connection, world: World, actor: str, table: str, command: str,
+               scope: str) -> int | Status:
+    """Rows seen or affected by the request, or the HTTP status PostgREST would answer instead."""
+    try:
+        with request_as(db, world, actor, COMMANDS[command]) as cur:
+            cur.execute(STATEMENTS[table][command], world.params(scope))
+            return len(cur.fetchall()) if command == "select" else cur.rowcount
+    except RequestError as refused:
+        return Status(refused.status)
+
+
+@pytest.mark.parametrize(
+    ("table", "command", "actor", "scope"),
+    [pytest.param(*cell, id="-".join(cell)) for cell in EXPECTED],
+)
+def test_rls_matrix(db, world, table, command, actor, scope):
+    expected = EXPECTED[(table, command, actor, scope)]
+    actual = outcome_of(db, world, actor, table, command, scope)
+    assert actual == expected, (
+        f"{actor} running {command} on {table} against the {scope} organization's rows"
+        f" should get {expected!r} (rows when a number), but got {actual!r}")
+
+
+def test_the_matrix_covers_every_table_in_public(db):
+    exposed = [name for name, in db.execute(EXPOSED_TABLES_QUERY).fetchall()]
+    assert exposed == MATRIX_TABLES, (
+        f"every table PostgREST exposes in public needs its rows in MATRIX: missing"
+        f" {sorted(set(exposed) - set(MATRIX_TABLES))}, stale {sorted(set(MATRIX_TABLES) - set(exposed))}")
+    assert exposed == sorted(STATEMENTS), "every table PostgREST exposes in public needs its STATEMENTS"
+    for table in exposed:
+        for command in COMMANDS:
+            for actor in ACTORS:
+                for scope in SCOPES:
+                    assert (table, command, actor, scope) in EXPECTED, f"{table} {command} has no row in MATRIX"
+        assert sorted(STATEMENTS[table]) == sorted(COMMANDS), f"{table} needs one statement per command"
+
+
+def test_every_table_in_public_has_row_level_security_enabled(db):
+    assert db.execute(RLS_DISABLED_QUERY).fetchall() == [], "a public table without RLS is open to its grantees"
+
+
+def test_owners_read_invitations_but_never_their_token_hash(db, world):
+    with as_user(db, world.users["owner"], method="GET") as cur:
+        assert cur.execute("select count(*) from public.invitations").fetchone()[0] == 1
+    with pytest.raises(RequestError) as refused, as_user(db, world.users["owner"], method="GET") as cur:
+        cur.execute("select token_hash from public.invitations")
+    assert refused.value.status == 403, "token_hash is not granted, not even to the organization's owner"
+    with pytest.raises(RequestError) as refused, as_user(db, world.users["owner"], method="GET") as cur:
+        cur.execute("select * from public.invitations")
+    assert refused.value.status == 403, "select=* names token_hash too, so clients must list their columns"

@@ -1,0 +1,352 @@
+"""Tenant isolation, as a property: whatever the organizations, memberships, roles and assignments, no user ever
+reads or changes a row of an organization they do not belong to, through any exposed table or any RPC.
+
+Hypothesis draws small worlds: 2-3 organizations, each with a founding owner, 2-5 users with random roles (some
+in several organizations, some in none, some who have left an organization after tasks were assigned to them),
+0-2 projects per organization and 0-3 tasks per project with random assignees among the members. It then picks
+one signed-in user and attacks every organization they do not belong to. Each example runs in a savepoint of the
+test's `db` transaction and is rolled back, so examples never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from functions_py.errors import RequestError
+from functions_py.postgrest import as_user
+
+ROLES = ("owner", "admin", "manager", "member", "assistant", "client")
+
+# Each example builds its own world inside a savepoint of the test's transaction (see rolled_back).
+EXAMPLES = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# ---------------------------------------------------------------------------------------------------------
+# named queries
+# ---------------------------------------------------------------------------------------------------------
+
+# What a user can see, as (organization id) per table; profiles carry no organization and are checked apart.
+VISIBLE_ORGANIZATION_IDS = {
+    "organizations": "select id from public.organizations",
+    "memberships": "select organization_id from public.memberships",
+    "invitations": "select organization_id from public.invitations",
+    "projects": "select organization_id from public.projects",
+    "tasks": "select organization_id from public.tasks",
+}
+profile_ids_visible = "select id from public.profiles"
+organization_list_mine = "select organization_id from public.current_user_organizations()"
+audit_log_read = "select * from public.organization_audit_log(%(org)s)"
+
+# Everything an organization owns, read by the superuser: it must be identical before and after an attack.
+ORGANIZATION_STATE = {
+    "organizations": "select to_jsonb(t) from public.organizations as t where t.id = any(%(orgs)s) order by t.id",
+    "memberships": "select to_jsonb(t) from public.memberships as t where t.organization_id = any(%(orgs)s)"
+                   " order by t.organization_id, t.user_id",
+    "invitations": "select to_jsonb(t) from public.invitations as t where t.organization_id = any(%(orgs)s)"
+                   " order by t.id",
+    "projects": "select to_jsonb(t) from public.projects as t where t.organization_id = any(%(orgs)s) order by t.id",
+    "tasks": "select to_jsonb(t) from public.tasks as t where t.organization_id = any(%(orgs)s) order by t.id",
+    "profiles": "select to_jsonb(t) from public.profiles as t where t.id = any(%(strangers)s) order by t.id",
+    "audit_log": "select count(*) from internal.audit_log as t where t.organization_id = any(%(orgs)s)",
+}
+
+# Table writes aimed at one foreign organization `org` (its project `project`, or a random id when it has none).
+FOREIGN_TABLE_WRITES = {
+    "rename it": "update public.organizations set name = 'Taken over' where id = %(org)s",
+    "delete it": "delete from public.organizations where id = %(org)s",
+    "make themselves its owner": "insert into public.memberships (organization_id, user_id, role)"
+                              " values (%(org)s, %(me)s, 'owner')",
+    "promote its members": "update public.memberships set role = 'owner' where organization_id = %(org)s",
+    "remove its members": "delete from public.memberships where organization_id = %(org)s",
+    "invite someone to it": "insert into public.invitations (organization_id, email, token_hash)"
+                      " values (%(org)s, %(email)s, sha256(convert_to(%(email)s, 'UTF8')))",
+    "revoke its invitations": "update public.invitations set revoked_at = now() where organization_id = %(org)s",
+    "delete its invitations": "delete from public.invitations where organization_id = %(org)s",
+    "create a project in it": "insert into public.projects (organization_id, name) values (%(org)s, 'Planted')",
+    "rename its projects": "update public.projects set name = 'Taken over' where organization_id = %(org)s",
+    "delete its projects": "delete from public.projects where organization_id = %(org)s",
+    "create a task in it": "insert into public.tasks (organization_id, project_id, title)"
+                           " values (%(org)s, %(project)s, 'Planted')",
+    "complete its tasks": "update public.tasks set status = 'done' where organization_id = %(org)s",
+    "retitle its tasks": "update public.tasks set status = 'done', title = 'Taken over'"
+                        " where organization_id = %(org)s",
+    "take its tasks": "update public.tasks set assignee_id = %(me)s where organization_id = %(org)s",
+    "delete its tasks": "delete from public.tasks where organization_id = %(org)s",
+    "move their own projects into it": "update public.projects set organization_id = %(org)s"
+                                 " where organization_id <> %(org)s",
+    "move their own tasks into it": "update public.tasks set organization_id = %(org)s, project_id = %(project)s"
+                              " where organization_id <> %(org)s",
+}
+
+# Profiles have no organization: a stranger is a user who shares none with the attacker.
+STRANGER_PROFILE_WRITES = {
+    "rename strangers' profiles": "update public.profiles set full_name = 'Taken over' where id = any(%(strangers)s)",
+    "delete strangers' profiles": "delete from public.profiles where id = any(%(strangers)s)",
+}
+
+FOREIGN_RPCS = {
+    "change_member_role": "select * from public.change_member_role(%(org)s, %(its_member)s, 'client')",
+    "change_member_role to owner of oneself": "select * from public.change_member_role(%(org)s, %(me)s, 'owner')",
+    "remove_member": "select public.remove_member(%(org)s, %(its_member)s)",
+    "leave_organization": "select public.leave_organization(%(org)s)",
+    "invite_member": "select * from public.invite_member(%(org)s, %(email)s, 'owner')",
+    "revoke_invitation": "select public.revoke_invitation(%(its_invitation)s)",
+    "accept_invitation": "select * from public.accept_invitation(%(its_token)s)",
+    "organization_audit_log": "select * from public.organization_audit_log(%(org)s)",
+}
+
+# ---------------------------------------------------------------------------------------------------------
+# random worlds
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorldSpec:
+    n_users: int
+    n_orgs: int
+    roles: dict[tuple[int, int], str]  # (organization, user) -> role, founders included
+    founders: dict[int, int]  # organization -> its founding owner, who never leaves
+    departed: frozenset[tuple[int, int]]  # memberships removed after the tasks were assigned
+    projects: tuple[int, ...]  # how many projects each organization has
+    tasks: tuple[tuple[int, int, int | None], ...]  # (organization, project index, assignee)
+    attacker: int
+
+
+@st.composite
+def world_specs(draw) -> WorldSpec:
+    n_orgs = draw(st.integers(2, 3))
+    n_users = draw(st.integers(2, 5))
+    a_user = st.integers(0, n_users - 1)
+    founders = {org: draw(a_user) for org in range(n_orgs)}
+    roles = {(org, user): "owner" for org, user in founders.items()}
+    extra = draw(st.dictionaries(st.tuples(st.integers(0, n_orgs - 1), a_user), st.sampled_from(ROLES), max_size=8))
+    for key, role in extra.items():
+        roles.setdefault(key, role)
+    leavable = sorted(key for key in roles if founders[key[0]] != key[1])
+    departed = draw(st.frozensets(st.sampled_from(leavable))) if leavable else frozenset()
+    projects = tuple(draw(st.integers(0, 2)) for _ in range(n_orgs))
+    tasks = []
+    for org in range(n_orgs):
+        members = sorted(user for (o, user) in roles if o == org)
+        for project in range(projects[org]):
+            assignees = draw(st.lists(st.none() | st.sampled_from(members), max_size=3))
+            tasks += [(org, project, assignee) for assignee in assignees]
+    # the attacker is someone with at least one organization to attack
+    outsiders = [user for user in range(n_users)
+                 if any((org, user) not in roles or (org, user) in departed for org in range(n_orgs))]
+    assume(outsiders)
+    attacker = draw(st.sampled_from(outsiders))
+    return WorldSpec(n_users, n_orgs, roles, founders, departed, projects, tuple(tasks), attacker)
+
+
+@dataclass
+class World:
+    users: list[uuid.UUID]
+    orgs: list[uuid.UUID]
+    projects: dict[uuid.UUID, list[uuid.UUID]]  # organization -> its projects
+    members: dict[uuid.UUID, dict[uuid.UUID, str]]  # organization -> {user: role}, after departures
+    invitations: dict[uuid.UUID, tuple[uuid.UUID, str]]  # organization -> (invitation id, token)
+    attacker: uuid.UUID
+
+    def orgs_of(self, user: uuid.UUID) -> set[uuid.UUID]:
+        return {org for org, members in self.members.items() if user in members}
+
+    @property
+    def attacker_orgs(self) -> set[uuid.UUID]:
+        return self.orgs_of(self.attacker)
+
+    @property
+    def foreign_orgs(self) -> list[uuid.UUID]:
+        """The organizations the attacker does not belong to."""
+        return [org for org in self.orgs if org not in self.attacker_orgs]
+
+    @property
+    def co_members(self) -> set[uuid.UUID]:
+        """The attacker and everyone who shares an organization with them."""
+        return {self.attacker} | {user for org in self.attacker_orgs for user in self.members[org]}
+
+    @property
+    def strangers(self) -> list[uuid.UUID]:
+        return [user for user in self.users if user not in self.co_members]
+
+
+def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
+    """Insert the drawn world as the superuser; invitations are made by each founder through invite_member."""
+    users = [make_user() for _ in range(spec.n_users)]
+    tag = uuid.uuid4().hex[:8]
+    orgs = [db.execute("insert into public.organizations (name, slug) values (%s, %s) returning id",
+                       (f"Organization {i}", f"org-{i}-{tag}")).fetchone()[0] for i in range(spec.n_orgs)]
+    with db.cursor() as cur:
+        cur.executemany("insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)",
+                        [(orgs[org], users[user], role) for (org, user), role in spec.roles.items()])
+    projects = {
+        orgs[org]: [db.execute("insert into public.projects (organization_id, name) values (%s, %s) returning id",
+                               (orgs[org], f"Project {p}")).fetchone()[0] for p in range(count)]
+        for org, count in enumerate(spec.projects)
+    }
+    if spec.tasks:
+        with db.cursor() as cur:
+            cur.executemany(
+                "insert into public.tasks (organization_id, project_id, title, assignee_id) values (%s, %s, %s, %s)",
+                [(orgs[org], projects[orgs[org]][p], f"Task {i}", None if who is None else users[who])
+                 for i, (org, p, who) in enumerate(spec.tasks)])
+    for org, user in spec.departed:
+        db.execute("delete from public.memberships where organization_id = %s and user_id = %s",
+                   (orgs[org], users[user]))
+    members: dict[uuid.UUID, dict[uuid.UUID, str]] = {org: {} for org in orgs}
+    for (org, user), role in spec.roles.items():
+        if (org, user) not in spec.departed:
+            members[orgs[org]][users[user]] = role
+    invitations = {}
+    for org, founder in spec.founders.items():
+        with as_user(db, users[founder]) as cur:
+            invitation_id, token, _ = cur.execute(
+                "select * from public.invite_member(%s, %s)", (orgs[org], f"invitee-{tag}-{org}@example.com"),
+            ).fetchone()
+        invitations[orgs[org]] = (invitation_id, token)
+    return World(users, orgs, projects, members, invitations, users[spec.attacker])
+
+
+@contextmanager
+def rolled_back(db: psycopg.Connection) -> Iterator[None]:
+    """One hypothesis example: a savepoint in the test's transaction, always rolled back."""
+    with db.transaction():
+        yield
+        raise psycopg.Rollback()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# sentences
+# ---------------------------------------------------------------------------------------------------------
+
+
+def organization_state(db: psycopg.Connection, world: World) -> dict[str, list]:
+    """Every row the attacker's foreign organizations own (and strangers' profiles), read by the superuser."""
+    params = {"orgs": world.foreign_orgs, "strangers": world.strangers}
+    return {name: db.execute(query, params).fetchall() for name, query in ORGANIZATION_STATE.items()}
+
+
+def attempt(db: psycopg.Connection, user: uuid.UUID, query: str, params: dict) -> int | RequestError:
+    """Rows affected by the request, or the refusal PostgREST would answer."""
+    try:
+        with as_user(db, user) as cur:
+            cur.execute(query, params)
+            return cur.rowcount
+    except RequestError as refused:
+        return refused
+
+
+def refused_or_touched_nothing(outcome: int | RequestError) -> bool:
+    if isinstance(outcome, RequestError):
+        return 400 <= outcome.status < 500
+    return outcome == 0
+
+
+def is_refused(outcome: int | RequestError) -> bool:
+    return isinstance(outcome, RequestError) and 400 <= outcome.status < 500
+
+
+def foreign_params(world: World, org: uuid.UUID) -> dict[str, object]:
+    its_member = next(iter(world.members[org]))
+    invitation_id, token = world.invitations[org]
+    return {
+        "org": org, "me": world.attacker, "its_member": its_member,
+        "project": (world.projects[org] or [uuid.uuid4()])[0],
+        "email": f"accomplice-{uuid.uuid4().hex[:8]}@example.com",
+        "its_invitation": invitation_id, "its_token": token, "strangers": world.strangers,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# properties
+# ---------------------------------------------------------------------------------------------------------
+
+
+@EXAMPLES
+@given(spec=world_specs())
+def test_no_user_reads_a_row_of_an_organization_they_do_not_belong_to(db, make_user, spec):
+    with rolled_back(db):
+        world = build(db, make_user, spec)
+        with as_user(db, world.attacker, method="GET") as cur:
+            for table, query in VISIBLE_ORGANIZATION_IDS.items():
+                seen = {org for org, in cur.execute(query).fetchall()}
+                assert seen <= world.attacker_orgs, f"a user must see {table} only of their own organizations"
+            profiles = {user for user, in cur.execute(profile_ids_visible).fetchall()}
+            assert profiles <= world.co_members, "a user must see only their own and their co-members' profiles"
+            listed = {org for org, in cur.execute(organization_list_mine).fetchall()}
+            assert listed == world.attacker_orgs, "current_user_organizations lists exactly the user's organizations"
+        for org in world.foreign_orgs:
+            outcome = attempt(db, world.attacker, audit_log_read, {"org": org})
+            assert is_refused(outcome), "a user must not read the audit log of an organization they are not in"
+
+
+@EXAMPLES
+@given(spec=world_specs())
+def test_no_user_changes_a_table_row_of_an_organization_they_do_not_belong_to(db, make_user, spec):
+    with rolled_back(db):
+        world = build(db, make_user, spec)
+        before = organization_state(db, world)
+        for org in world.foreign_orgs:
+            params = foreign_params(world, org)
+            for action, query in FOREIGN_TABLE_WRITES.items():
+                outcome = attempt(db, world.attacker, query, params)
+                assert refused_or_touched_nothing(outcome), \
+                    f"a user outside the organization must not be able to {action} (got {outcome!r})"
+        for action, query in STRANGER_PROFILE_WRITES.items():
+            outcome = attempt(db, world.attacker, query, {"strangers": world.strangers})
+            assert refused_or_touched_nothing(outcome), f"a user must not be able to {action} (got {outcome!r})"
+        assert organization_state(db, world) == before, \
+            "nothing of an organization the user does not belong to has changed"
+
+
+@EXAMPLES
+@given(spec=world_specs())
+def test_no_user_changes_an_organization_they_do_not_belong_to_through_an_rpc(db, make_user, spec):
+    with rolled_back(db):
+        world = build(db, make_user, spec)
+        before = organization_state(db, world)
+        for org in world.foreign_orgs:
+            params = foreign_params(world, org)
+            for rpc, query in FOREIGN_RPCS.items():
+                outcome = attempt(db, world.attacker, query, params)
+                assert is_refused(outcome), \
+                    f"{rpc} must refuse a user who is not in the organization (got {outcome!r})"
+        assert organization_state(db, world) == before, \
+            "nothing of an organization the user does not belong to has changed"
+        assert world.orgs_of(world.attacker) == {
+            org for org, in db.execute("select organization_id from public.memberships where user_id = %s",
+                                       (world.attacker,)).fetchall()
+        }, "the user belongs to exactly the organizations they belonged to before"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# a role in one organization grants nothing in another (found while writing the properties above)
+# ---------------------------------------------------------------------------------------------------------
+
+def test_an_assignee_cannot_carry_a_task_off_into_an_organization_they_manage(db, make_user):
+    """Found by this suite: USING passed in B (assignee) and WITH CHECK in A (manager); rows are now pinned."""
+    dana, tag = make_user(), uuid.uuid4().hex[:8]
+    orgs, projects = {}, {}
+    for name, dana_role in (("a", "manager"), ("b", "member")):
+        orgs[name], = db.execute("insert into public.organizations (name, slug) values (%s, %s) returning id",
+                                 (name.upper(), f"{name}-{tag}")).fetchone()
+        projects[name], = db.execute("insert into public.projects (organization_id, name) values (%s, 'P')"
+                                     " returning id", (orgs[name],)).fetchone()
+        db.execute("insert into public.memberships (organization_id, user_id, role)"
+                   " values (%s, %s, 'owner'), (%s, %s, %s)", (orgs[name], make_user(), orgs[name], dana, dana_role))
+    task, = db.execute("insert into public.tasks (organization_id, project_id, title, assignee_id)"
+                       " values (%s, %s, 'Confidential', %s) returning id", (orgs["b"], projects["b"], dana)).fetchone()
+
+    outcome = attempt(db, dana, "update public.tasks set organization_id = %(a)s, project_id = %(project)s,"
+                      " title = 'Mine now', assignee_id = null where id = %(task)s",
+                      {"a": orgs["a"], "project": projects["a"], "task": task})
+
+    assert is_refused(outcome), "a member of B may change only the status of B's task, not take it into A"
+    assert db.execute("select organization_id, title, assignee_id from public.tasks where id = %s",
+                      (task,)).fetchone() == (orgs["b"], "Confidential", dana), "the task stays in B, unchanged"

@@ -1,0 +1,216 @@
+"""The job queue's SQL (sql/0006_create_jobs.sql): claim order, leases, retries, cancellation, retention."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+
+def enqueue(db, kind="test.noop", **kwargs) -> int:
+    names = ", ".join(f"{k} => %({k})s" for k in kwargs)
+    return db.execute(f"select internal.enqueue_job(%(kind)s{', ' + names if names else ''})",
+                      {"kind": kind, **kwargs}).fetchone()[0]
+
+
+def claim(db, worker="w1", batch=10, kinds=None, lease=30):
+    return db.execute("select id, lease_token, attempts, kind from internal.claim_jobs(%s, %s, %s, %s)",
+                      (worker, batch, kinds, lease)).fetchall()
+
+
+def status(db, job_id):
+    return db.execute("select status from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+
+
+def test_claims_go_by_priority_then_run_at_and_skip_future_jobs(db):
+    free = enqueue(db, priority=0, run_at="2000-01-01")
+    team = enqueue(db, priority=20)
+    pro = enqueue(db, priority=10)
+    later = enqueue(db, priority=99, run_at="2999-01-01")
+    older_free = enqueue(db, priority=0, run_at="1999-01-01")
+    claimed = [row[0] for row in claim(db)]
+    assert claimed == [team, pro, older_free, free], "team before pro before free; earlier run_at first"
+    assert later not in claimed, "a job whose run_at is in the future waits"
+
+
+def test_claim_takes_a_batch_of_the_requested_kinds_and_starts_attempt_one(db):
+    ids = db.execute("select * from internal.enqueue_jobs('test.batch', array_fill('{}'::jsonb, array[5]))").fetchall()
+    other = enqueue(db, kind="test.other")
+    rows = claim(db, batch=3, kinds=["test.batch"])
+    assert len(rows) == 3 and {r[3] for r in rows} == {"test.batch"} and {r[2] for r in rows} == {1}
+    assert len({r[1] for r in rows}) == 3, "each claim gets its own lease token"
+    assert status(db, other) == "queued"
+    assert len(ids) == 5
+
+
+def test_a_dedupe_key_is_unique_among_unfinished_jobs_only(db):
+    first = enqueue(db, dedupe_key="report:42")
+    assert enqueue(db, dedupe_key="report:42") == first, "a duplicate returns the existing job"
+    (job_id, token, *_), = claim(db)
+    db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token]))
+    assert enqueue(db, dedupe_key="report:42") != first, "once finished, the key is free again"
+    batch = db.execute("select * from internal.enqueue_jobs('test.noop', array['{}', '{}']::jsonb[],"
+                       " dedupe_keys => array['same', 'same'])").fetchall()
+    assert len(batch) == 1, "a batch skips its own duplicates"
+
+
+def test_only_the_current_lease_holder_finishes_a_job(db):
+    job_id = enqueue(db)
+    (_, token, *_), = claim(db, lease=1)
+    db.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (job_id,))
+    reaped = db.execute("select * from internal.reap_expired_leases()").fetchall()
+    assert reaped == [(job_id, "queued")], "an expired lease puts the job back in the queue"
+    (_, new_token, attempts, _), = claim(db, worker="w2")
+    assert attempts == 2
+    assert db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token])).fetchall() == [], \
+        "the dead worker's late completion is ignored"
+    assert db.execute("select internal.fail_job(%s, %s, 'late', false)", (job_id, token)).fetchone()[0] is None
+    assert db.execute("select * from internal.heartbeat_jobs('w1', %s, %s)", ([job_id], [token])).fetchall() == [], \
+        "the dead worker learns it lost the job"
+    assert db.execute("select * from internal.complete_jobs(%s, %s, %s)",
+                      ([job_id], [new_token], ['{"ok": true}'])).fetchall() == [(job_id,)]
+    row = db.execute("select status, result, lease_owner from internal.jobs where id = %s", (job_id,)).fetchone()
+    assert row == ("succeeded", {"ok": True}, None)
+
+
+def test_retryable_failures_back_off_exponentially_until_attempts_are_spent(db):
+    job_id = enqueue(db, max_attempts=3)
+    delays = []
+    for attempt in (1, 2, 3):
+        db.execute("update internal.jobs set run_at = now() where id = %s", (job_id,))
+        (_, token, attempts, _), = claim(db)
+        assert attempts == attempt
+        outcome = db.execute("select internal.fail_job(%s, %s, 'overloaded', true)", (job_id, token)).fetchone()[0]
+        if attempt < 3:
+            assert outcome == "queued"
+            delays.append(db.execute("select extract(epoch from run_at - now()) from internal.jobs where id = %s",
+                                     (job_id,)).fetchone()[0])
+        else:
+            assert outcome == "failed", "the last attempt's failure is final"
+    assert 3.7 <= delays[0] <= 6.3 and 7.4 <= delays[1] <= 12.6, f"5 s then 10 s, +-25% jitter: {delays}"
+    assert db.execute("select error, finished_at is not null from internal.jobs where id = %s",
+                      (job_id,)).fetchone() == ("overloaded", True)
+
+
+def test_a_permanent_failure_fails_at_once(db):
+    job_id = enqueue(db)
+    (_, token, *_), = claim(db)
+    assert db.execute("select internal.fail_job(%s, %s, 'bad request', false)", (job_id, token)).fetchone()[0] == \
+        "failed"
+
+
+def test_reaping_fails_a_job_whose_attempts_are_spent(db):
+    job_id = enqueue(db, max_attempts=1)
+    claim(db)
+    db.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (job_id,))
+    assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "failed")]
+    assert "lease expired" in db.execute("select error from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+
+
+def test_heartbeats_extend_the_lease_and_report_cancel_requests(db):
+    job_id = enqueue(db)
+    (_, token, *_), = claim(db, lease=5)
+    before = db.execute("select lease_expires_at from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+    assert db.execute("select * from internal.heartbeat_jobs('w1', %s, %s, 60)", ([job_id], [token])).fetchall() == \
+        [(job_id, False)]
+    after = db.execute("select lease_expires_at from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+    assert after - before > timedelta(seconds=50)
+    assert db.execute("select internal.cancel_job(%s)", (job_id,)).fetchone()[0] == "running", \
+        "a running job is only asked to stop"
+    assert db.execute("select * from internal.heartbeat_jobs('w1', %s, %s)", ([job_id], [token])).fetchall() == \
+        [(job_id, True)]
+    db.execute("select internal.mark_jobs_cancelled(%s, %s)", ([job_id], [token]))
+    assert status(db, job_id) == "cancelled"
+
+
+def test_cancelling_a_queued_job_is_immediate_and_unknown_jobs_answer_null(db):
+    job_id = enqueue(db)
+    assert db.execute("select internal.cancel_job(%s)", (job_id,)).fetchone()[0] == "cancelled"
+    assert claim(db) == []
+    assert db.execute("select internal.cancel_job(-1)").fetchone()[0] is None
+
+
+def test_a_released_job_does_not_lose_an_attempt(db):
+    job_id = enqueue(db)
+    (_, token, *_), = claim(db)
+    db.execute("select internal.release_jobs(%s, %s)", ([job_id], [token]))
+    assert db.execute("select status, attempts from internal.jobs where id = %s", (job_id,)).fetchone() == \
+        ("queued", 0)
+
+
+@pytest.mark.parametrize(("start", "target"), [
+    ("queued", "succeeded"), ("queued", "failed"), ("succeeded", "queued"), ("succeeded", "running"),
+    ("cancelled", "running"), ("failed", "succeeded"),
+])
+def test_illegal_status_transitions_are_refused(db, start, target):
+    job_id = enqueue(db)
+    if start != "queued":
+        (_, token, *_), = claim(db)
+        if start == "succeeded":
+            db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token]))
+        elif start == "failed":
+            db.execute("select internal.fail_job(%s, %s, 'x', false)", (job_id, token))
+        else:
+            db.execute("select internal.mark_jobs_cancelled(%s, %s)", ([job_id], [token]))
+    db.execute("savepoint before_illegal")
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="illegal status transition"):
+        db.execute("update internal.jobs set status = %s where id = %s", (target, job_id))
+    db.execute("rollback to savepoint before_illegal")
+
+
+def test_rows_stay_consistent_with_their_status(db):
+    job_id = enqueue(db)
+    with pytest.raises(psycopg.errors.CheckViolation, match="running_iff_leased"):
+        db.execute("update internal.jobs set status = 'running', started_at = now() where id = %s", (job_id,))
+
+
+def test_retention_keeps_the_newest_finished_jobs_per_kind(db):
+    for kind, count in (("test.keep", 5), ("test.other", 2)):
+        for _ in range(count):
+            job_id = enqueue(db, kind=kind)
+            (_, token, *_), = claim(db, kinds=[kind])
+            db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token]))
+    failed = enqueue(db, kind="test.keep")
+    (_, token, *_), = claim(db, kinds=["test.keep"])
+    db.execute("select internal.fail_job(%s, %s, 'x', false)", (failed, token))
+    queued = enqueue(db, kind="test.keep")
+    deleted = db.execute("select internal.prune_jobs(keep_succeeded => 2, keep_failed => 1)").fetchone()[0]
+    assert deleted == 3, "5 succeeded test.keep jobs, keep 2; test.other under the limit; failed under its limit"
+    left = db.execute("select kind, status::text, count(*) from internal.jobs group by 1, 2").fetchall()
+    assert sorted(left) == [("test.keep", "failed", 1), ("test.keep", "queued", 1), ("test.keep", "succeeded", 2),
+                            ("test.other", "succeeded", 2)]
+    assert status(db, queued) == "queued", "unfinished jobs are never pruned"
+
+
+def test_concurrent_claimers_never_take_the_same_job(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("select internal.enqueue_jobs('test.race', array_fill('{}'::jsonb, array[400]))")
+    taken: list[list[int]] = [[], [], []]
+    barrier = threading.Barrier(3)
+
+    def worker(n: int) -> None:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            barrier.wait()
+            while rows := conn.execute("select id from internal.claim_jobs(%s, 7)", (f"w{n}",)).fetchall():
+                taken[n].extend(r[0] for r in rows)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    everything = [job for part in taken for job in part]
+    assert len(everything) == 400 and len(set(everything)) == 400, "every job claimed exactly once"
+
+
+def test_enqueueing_wakes_listeners_once_per_transaction(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as listener, psycopg.connect(fresh_db) as producer:
+        listener.execute("listen supakit_jobs")
+        for _ in range(3):
+            producer.execute("select internal.enqueue_job('test.notify')")
+        producer.execute("select * from internal.enqueue_jobs('test.notify', array_fill('{}'::jsonb, array[10]))")
+        producer.commit()
+        wakeups = list(listener.notifies(timeout=1.0))
+    assert len(wakeups) == 1, "one transaction, one wake-up, however many jobs"

@@ -3,9 +3,11 @@
 Each cell runs in a fresh world (built by the superuser, inside the test's rolled-back transaction):
 
 - organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
-  tasks (one assigned to the member, one to the assistant, one unassigned) and one pending invitation;
+  tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation
+  and one usage counter;
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
-  two tasks (one assigned to that member, one unassigned) and one pending invitation;
+  two tasks (one assigned to that member, one unassigned), one pending invitation, one generation and one usage
+  counter;
 - a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed).
 
 Every cell is asked twice, against home's rows and against other's rows, and the expected outcome is written
@@ -37,6 +39,9 @@ SCOPES = ("home", "other")
 #   * organizations: no insert grant for users (create_organization is the way in): 403.
 #   * tasks: members and assistants see and update only the task assigned to them (update: status only).
 #   * clients read everything in their organization and write nothing.
+#   * plans are public (pricing): everyone reads them, anon included; only the service role writes.
+#   * generations and usage_counters are written only by request_generation and the queue's triggers: members
+#     read their organization's rows and no user writes (403).
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
 #     would remove its last owner, so even the service role gets 409 (PT409).
 MATRIX = """
@@ -65,6 +70,18 @@ tasks          select   401   0/2       3/0    3/0    3/0      1/0     1/0      
 tasks          insert   401   403/1     1/403  1/403  1/403    403     403        403     1
 tasks          update   401   0/2       3/0    3/0    3/0      1/0     1/0        0       3/2
 tasks          delete   401   0/2       3/0    3/0    3/0      0       0          0       3/2
+plans          select   3     3         3      3      3        3       3          3       3
+plans          insert   401   403       403    403    403      403     403        403     1
+plans          update   401   403       403    403    403      403     403        403     1
+plans          delete   401   403       403    403    403      403     403        403     1
+generations    select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+generations    insert   401   403       403    403    403      403     403        403     1
+generations    update   401   403       403    403    403      403     403        403     1
+generations    delete   401   403       403    403    403      403     403        403     1
+usage_counters select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+usage_counters insert   401   403       403    403    403      403     403        403     1
+usage_counters update   401   403       403    403    403      403     403        403     1
+usage_counters delete   401   403       403    403    403      403     403        403     1
 """
 
 # What each command does to a table, against one organization's rows (parameters: see World.params).
@@ -100,6 +117,25 @@ STATEMENTS = {
         "insert": "insert into public.projects (organization_id, name) values (%(org)s, 'New project')",
         "update": "update public.projects set name = 'Renamed project' where organization_id = %(org)s",
         "delete": "delete from public.projects where organization_id = %(org)s",
+    },
+    "plans": {  # not per organization: both scopes run the same statement
+        "select": "select id from public.plans",
+        "insert": "insert into public.plans (id, name) values (%(new_plan)s, 'New plan')",
+        "update": "update public.plans set name = 'Renamed plan' where id = 'pro'",
+        "delete": "delete from public.plans where id = 'team'",
+    },
+    "generations": {
+        "select": "select id from public.generations where organization_id = %(org)s",
+        "insert": "insert into public.generations (organization_id, prompt) values (%(org)s, 'A prompt')",
+        "update": "update public.generations set app_type = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.generations where organization_id = %(org)s",
+    },
+    "usage_counters": {
+        "select": "select user_id from public.usage_counters where organization_id = %(org)s",
+        "insert": "insert into public.usage_counters (organization_id, user_id, period, period_start)"
+                  " values (%(org)s, %(newcomer)s, 'day', current_date)",
+        "update": "update public.usage_counters set generations = generations + 1 where organization_id = %(org)s",
+        "delete": "delete from public.usage_counters where organization_id = %(org)s",
     },
     "tasks": {
         "select": "select id from public.tasks where organization_id = %(org)s",
@@ -177,6 +213,7 @@ class World:
             "newcomer": self.newcomer,
             "new_slug": f"new-{scope}-{tag}",
             "new_email": f"invitee-{tag}@example.com",
+            "new_plan": f"plan_{tag}",
         }
 
 
@@ -220,6 +257,12 @@ def world(db: psycopg.Connection, make_user) -> World:
         cur.executemany(
             "insert into public.tasks (organization_id, project_id, title, assignee_id) values (%s, %s, %s, %s)",
             [(orgs[scope], projects[scope], title, assignee) for scope, title, assignee in tasks])
+        authors = {"home": users["member"], "other": users["other_member"]}
+        cur.executemany("insert into public.generations (organization_id, user_id, prompt) values (%s, %s, 'Hello')",
+                        [(orgs[scope], authors[scope]) for scope in SCOPES])
+        cur.executemany("insert into public.usage_counters (organization_id, user_id, period, period_start,"
+                        " generations) values (%s, %s, 'month', date_trunc('month', now())::date, 1)",
+                        [(orgs[scope], authors[scope]) for scope in SCOPES])
     return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
 
 

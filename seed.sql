@@ -1,33 +1,49 @@
 -- Development and demo data. Idempotent: running it twice changes nothing (fixed ids, on conflict do nothing).
 -- Users are inserted into auth.users as Supabase Auth would; the sign-up trigger creates their profiles.
--- Every demo user's password is 'password' (a real bcrypt hash), so they can sign in on a Supabase CLI stack.
+-- Every demo user's password is 'password' (a real bcrypt hash), meant for signing in on a Supabase CLI stack.
 
 insert into auth.users (
   instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
-  raw_app_meta_data, raw_user_meta_data, created_at, updated_at
+  raw_app_meta_data, raw_user_meta_data, created_at, updated_at,
+  confirmation_token, recovery_token, email_change_token_new, email_change
 )
 values
 (
   '00000000-0000-0000-0000-000000000000', '11111111-1111-4111-8111-111111111111', 'authenticated',
   'authenticated', 'owner@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
-  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Olivia Owner"}', now(), now()
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Olivia Owner"}', now(), now(), '', '', '', ''
 ),
 (
   '00000000-0000-0000-0000-000000000000', '22222222-2222-4222-8222-222222222222', 'authenticated',
   'authenticated', 'manager@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
-  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Manuel Manager"}', now(), now()
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Manuel Manager"}', now(), now(), '', '', '', ''
 ),
 (
   '00000000-0000-0000-0000-000000000000', '33333333-3333-4333-8333-333333333333', 'authenticated',
   'authenticated', 'client@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
-  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Clara Client"}', now(), now()
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Clara Client"}', now(), now(), '', '', '', ''
 ),
 (
   '00000000-0000-0000-0000-000000000000', '44444444-4444-4444-8444-444444444444', 'authenticated',
   'authenticated', 'assistant@example.com', '$2b$10$GCRrob4AygqZvZUWAAr/vOQiZmskp/rhZi7pWIYrOI7YYVwuykjzC', now(),
-  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Ada Assistant"}', now(), now()
+  '{"provider": "email", "providers": ["email"]}', '{"full_name": "Ada Assistant"}', now(), now(), '', '', '', ''
 )
 on conflict (id) do nothing;
+
+-- Supabase Auth signs e-mail users in through their 'email' identity (and trips over NULL token columns, hence
+-- the '' above).
+insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+select
+  u.id::text as provider_id,
+  u.id as user_id,
+  jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true) as identity_data,
+  'email' as provider,
+  now() as last_sign_in_at,
+  now() as created_at,
+  now() as updated_at
+from auth.users as u
+where u.email in ('owner@example.com', 'manager@example.com', 'client@example.com', 'assistant@example.com')
+on conflict (provider_id, provider) do nothing;
 
 -- A demo organization with one member per dashboard role, a project and tasks. Inserted as the database owner,
 -- so the tenancy RPCs' checks do not apply; the triggers (last owner, assignee membership, audit) still run.

@@ -9,11 +9,14 @@
 -- ---------------------------------------------------------------------------------------------------------
 
 revoke all on table public.projects from anon, authenticated, service_role;
-grant select, insert, update, delete on table public.projects to authenticated;
+grant select, insert, delete on table public.projects to authenticated;
+-- never created_by, created_at or the organization: they are facts, not edits
+grant update (name, description, archived_at) on table public.projects to authenticated;
 grant select, insert, update, delete on table public.projects to service_role;
 
 revoke all on table public.tasks from anon, authenticated, service_role;
-grant select, insert, update, delete on table public.tasks to authenticated;
+grant select, insert, delete on table public.tasks to authenticated;
+grant update (project_id, title, description, status, assignee_id, due_on) on table public.tasks to authenticated;
 grant select, insert, update, delete on table public.tasks to service_role;
 
 -- ---------------------------------------------------------------------------------------------------------

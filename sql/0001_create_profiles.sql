@@ -11,6 +11,8 @@ create schema if not exists internal;
 comment on schema internal is
 'supakit internals: helpers, queues, ledgers. Not exposed through PostgREST; no grants to anon/authenticated.';
 revoke all on schema internal from public;
+-- functions created here later are not executable by PUBLIC unless granted (policies grant what they need)
+alter default privileges in schema internal revoke execute on functions from public;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- tables

@@ -9,7 +9,7 @@
 --   23505 -> 409  the slug is taken
 --   PT404 -> 404  no such member / invitation
 --   PT409 -> 409  conflicts: already a member, invitation already used, last owner
---   PT410 -> 410  invitation expired or revoked
+--   PT410 -> 410  invitation expired, revoked, or its sender can no longer invite
 
 -- ---------------------------------------------------------------------------------------------------------
 -- functions: organizations
@@ -177,9 +177,14 @@ begin
   -- 244 random bits from two version-4 uuids (gen_random_uuid uses a cryptographic source; pgcrypto's
   -- gen_random_bytes is not available everywhere supakit runs)
   secret := encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 'hex');
-  insert into public.invitations (organization_id, email, role, token_hash, invited_by)
-  values (org_id, address, invite_member.role, sha256(convert_to(secret, 'UTF8')), (select auth.uid()))
-  returning * into created;
+  begin
+    insert into public.invitations (organization_id, email, role, token_hash, invited_by)
+    values (org_id, address, invite_member.role, sha256(convert_to(secret, 'UTF8')), (select auth.uid()))
+    returning * into created;
+  exception when unique_violation then
+    raise exception '% is being invited right now by someone else', address
+      using errcode = 'PT409', hint = 'Try again in a moment.';
+  end;
 
   return query select created.id, secret, created.expires_at;
 end;
@@ -219,6 +224,16 @@ begin
   if invitation.expires_at <= now() then
     raise exception 'this invitation expired at %', invitation.expires_at
       using errcode = 'PT410', hint = 'Ask for a new invitation.';
+  end if;
+  -- An invitation speaks for the person who sent it: it lapses when they can no longer invite (they left, were
+  -- removed or demoted below admin, or lost the owner role that an owner invitation needs).
+  if not exists (
+    select 1 from public.memberships as m
+    where m.organization_id = invitation.organization_id and m.user_id = invitation.invited_by
+      and m.role in ('owner', 'admin') and (invitation.role <> 'owner' or m.role = 'owner')
+  ) then
+    raise exception 'this invitation is no longer valid: the person who sent it can no longer invite members'
+      using errcode = 'PT410', hint = 'Ask an owner or admin for a new invitation.';
   end if;
   select lower(u.email) into caller_email from auth.users as u where u.id = caller;
   if caller_email is distinct from invitation.email then

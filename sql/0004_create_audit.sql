@@ -20,7 +20,8 @@ create table internal.audit_log (
   constraint operation_is_a_row_change check (operation in ('INSERT', 'UPDATE', 'DELETE'))
 );
 comment on table internal.audit_log is
-'append-only: who changed what, when. No role may update, delete or truncate it (triggers refuse).';
+'append-only: who changed what, when. Triggers refuse update, delete and truncate for every role; only the table
+owner could bypass them, by disabling the triggers.';
 comment on column internal.audit_log.actor_id is 'auth.uid() of the request; null for the service role and SQL scripts';
 comment on column internal.audit_log.actor_role is 'the JWT role (authenticated, service_role) or, outside a request, the session user';
 comment on column internal.audit_log.organization_id is 'not a foreign key: the trail outlives the organization';

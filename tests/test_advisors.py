@@ -321,3 +321,16 @@ def test_lint_files_are_numbered_and_named_after_their_name_column():
     for lint in lints:
         assert f"'{lint.name}' as name" in lint.sql, f"{lint.key}: the name column must be {lint.name!r}"
         assert lint.sql.startswith(f"-- {lint.number} {lint.name} "), f"{lint.key}: start with a comment saying why"
+
+
+def test_a_new_overload_of_a_reviewed_function_is_still_reported(fresh_db):
+    execute(fresh_db, """
+        create function public.create_organization(name text) returns void
+        language sql security definer set search_path = '' as 'select null';
+        revoke all on function public.create_organization(text) from public, anon;
+        grant execute on function public.create_organization(text) to authenticated;
+    """)
+    report = findings_json(fresh_db)
+    assert [f["detail"] for f in report["findings"]] == [
+        "Function `public.create_organization(name text)` is security definer and can be executed by the "
+        "authenticated role through the Data API."], "the review covers the signature it names, not every overload"

@@ -322,3 +322,34 @@ def test_the_committed_supabase_migrations_are_up_to_date(tmp_path):
     shutil.copytree(committed, copy)
     written = exporter.export(versioned_files(ROOT / "sql"), repeatable_files(ROOT / "policies"), copy)
     assert written == [], f"run `supakit migrate export` and commit supabase/migrations/: {written}"
+
+
+@pytest.mark.parametrize("statement", ["begin;", "commit;", "rollback;", "start transaction;", "end;",
+                                       "savepoint s;"])
+def test_transaction_control_in_a_file_is_refused_before_anything_runs(project, empty_db, statement):
+    (project / "sql" / "0002_create_split.sql").write_text(
+        f"create table public.first_half (id int);\n{statement}\ncreate table public.second_half (id int);\n")
+    result = migrate(project, empty_db)
+    assert result.returncode == 2, "transaction control would break the file's all-or-nothing guarantee"
+    assert "sql/0002_create_split.sql:2: transaction control" in result.stderr
+    assert ledger(empty_db) == {}, "refused before even the compat files ran"
+    assert not relation_exists(empty_db, "public.first_half")
+
+
+def test_a_role_set_in_a_file_does_not_leak_into_the_ledger_or_the_next_file(project, empty_db):
+    (project / "sql" / "0002_create_as_role.sql").write_text(
+        "create table public.before_role (id int);\nset role authenticated;\n")
+    (project / "sql" / "0003_create_after_role.sql").write_text("create table public.after_role (id int);\n")
+    result = migrate(project, empty_db)
+    assert result.returncode == 0, result.stderr
+    assert ("versioned", "0002") in ledger(empty_db) and relation_exists(empty_db, "public.after_role")
+    with psycopg.connect(empty_db) as conn:
+        owner = conn.execute("select tableowner from pg_tables where tablename = 'after_role'").fetchone()[0]
+    assert owner == "postgres", "the next file runs as the migrator again"
+
+
+def test_the_no_transaction_directive_counts_only_in_the_first_comment_lines(project, empty_db):
+    (project / "sql" / "0002_add_late_directive.sql").write_text(
+        "create table public.late (id int);\n-- supakit:no-transaction\nselect 1 / 0;\n")
+    assert migrate(project, empty_db).returncode == 1
+    assert not relation_exists(empty_db, "public.late"), "a directive below a statement is just a comment"

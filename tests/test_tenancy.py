@@ -281,8 +281,8 @@ def test_a_member_invited_again_after_joining_elsewhere_cannot_join_twice(db, or
     person = make_user(email="twice@example.com")
     _, first, _ = invite(db, people["owner"], org, "twice@example.com")
     rpc(db, person, "select public.accept_invitation(%s)", (first,))
-    db.execute("insert into public.invitations (organization_id, email, token_hash) "
-               "values (%s, 'twice@example.com', sha256('second'::bytea))", (org,))
+    db.execute("insert into public.invitations (organization_id, email, token_hash, invited_by) "
+               "values (%s, 'twice@example.com', sha256('second'::bytea), %s)", (org, people["owner"]))
     error = refused(db, person, "select public.accept_invitation('second')")
     assert error.status == 409 and "already a member" in error.message
 
@@ -438,5 +438,45 @@ def test_a_project_never_moves_to_another_organization(db, org_with):
                               (org,)).fetchone()[0]
     error = refused(db, people["owner"], "update public.projects set organization_id = %s where id = %s",
                     (other, project))
-    assert error.status == 400 and "cannot move to another organization" in error.message, \
-        "even an owner of both organizations moves nothing: rows are pinned to their organization"
+    assert error.status == 403, "users may not even write organization_id (it is not granted for update)"
+    with pytest.raises(RequestError) as pinned, as_service(db) as cur:
+        cur.execute("update public.projects set organization_id = %s where id = %s", (other, project))
+    assert pinned.value.status == 400 and "cannot move to another organization" in pinned.value.message, \
+        "and a trigger pins rows to their organization for every writer, the service role included"
+
+
+def test_an_invitation_lapses_when_its_sender_can_no_longer_invite(db, org_with, make_user):
+    org, people = org_with(admin=2)
+    _, by_removed_admin, _ = invite(db, people["admin"], org, "first@example.com", "admin")
+    _, by_demoted_admin, _ = invite(db, people["admin2"], org, "second@example.com", "member")
+    rpc(db, people["owner"], "select public.remove_member(%s, %s)", (org, people["admin"]))
+    rpc(db, people["owner"], "select public.change_member_role(%s, %s, 'member')", (org, people["admin2"]))
+    for email, token in (("first@example.com", by_removed_admin), ("second@example.com", by_demoted_admin)):
+        error = refused(db, make_user(email=email), "select public.accept_invitation(%s)", (token,))
+        assert error.status == 410 and "can no longer invite" in error.message, \
+            "a removed or demoted admin's invitations must not keep working"
+
+
+def test_an_owner_invitation_lapses_when_its_sender_is_no_longer_an_owner(db, org_with, make_user):
+    org, people = org_with(owner=2)
+    _, token, _ = invite(db, people["owner2"], org, "heir@example.com", "owner")
+    rpc(db, people["owner"], "select public.change_member_role(%s, %s, 'admin')", (org, people["owner2"]))
+    error = refused(db, make_user(email="heir@example.com"), "select public.accept_invitation(%s)", (token,))
+    assert error.status == 410
+
+
+@pytest.mark.parametrize(("table", "column", "value"), [
+    ("projects", "created_by", "gen_random_uuid()"), ("projects", "created_at", "'2000-01-01'"),
+    ("projects", "organization_id", "gen_random_uuid()"), ("tasks", "created_by", "gen_random_uuid()"),
+    ("tasks", "created_at", "'2000-01-01'"),
+])
+def test_who_created_a_row_and_when_cannot_be_rewritten(db, org_with, table, column, value):
+    org, people = org_with(manager=1)
+    with as_user(db, people["manager"]) as cur:
+        project = cur.execute("insert into public.projects (organization_id, name) values (%s, 'P') returning id",
+                              (org,)).fetchone()[0]
+        cur.execute("insert into public.tasks (organization_id, project_id, title) values (%s, %s, 'T')",
+                    (org, project))
+    error = refused(db, people["manager"], f"update public.{table} set {column} = {value} where organization_id = %s",
+                    (org,))
+    assert error.status == 403, f"{table}.{column} is not granted for update"

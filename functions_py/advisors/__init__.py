@@ -160,8 +160,12 @@ def _run_one(cur: psycopg.Cursor, lint: Lint) -> list[Finding]:
 
 
 def finding_key(finding: Finding) -> str:
-    """How a reviewed finding is named in pyproject.toml: `<lint>:<schema>.<object>`."""
-    return f"{finding.lint}:{finding.metadata.get('schema')}.{finding.metadata.get('name')}"
+    """How a reviewed finding is named in pyproject.toml: `<lint>:<schema>.<object>`, with the argument list for
+    functions (`public.f(a integer)`), so a new overload of a reviewed function is not hidden by the review."""
+    key = f"{finding.lint}:{finding.metadata.get('schema')}.{finding.metadata.get('name')}"
+    if "arguments" in finding.metadata:
+        key += f"({finding.metadata['arguments']})"
+    return key
 
 
 def split_reviewed(findings: list[Finding], reviewed: list[str]) -> tuple[list[Finding], list[Finding], list[str]]:

@@ -16,12 +16,13 @@ from pathlib import Path
 import psycopg
 
 from functions_py.db import connect
-from functions_py.errors import DriftDetected, MigrationFailed
+from functions_py.errors import DriftDetected, MigrationFailed, MigrationFileError
 from functions_py.migrations import ledger
 from functions_py.migrations.files import (
     COMPAT,
     KIND_ORDER,
     REPEATABLE,
+    TRANSACTION_CONTROL,
     VERSIONED,
     MigrationFile,
     compat_files,
@@ -41,6 +42,9 @@ MISSING = "missing"  # the ledger has a version no file provides: drift for vers
 OUT_OF_ORDER = "out-of-order"  # pending versioned file numbered below an applied one: drift
 SKIPPED = "skipped"  # compat file on a database with Supabase's own schemas
 DRIFT_STATES = frozenset({CHANGED, MISSING, OUT_OF_ORDER})
+
+# `reset all` leaves the role and the session authorization alone.
+RESET_SESSION = "reset all; reset role; reset session authorization"
 
 
 @dataclass(frozen=True)
@@ -108,10 +112,24 @@ def format_error(file: MigrationFile, statement: Statement, error: psycopg.Error
     return "\n".join(parts)
 
 
+def check_no_transaction_control(file: MigrationFile, root: Path) -> list[Statement]:
+    """The statements of `file`; a file that runs in a transaction may not begin, commit or roll back one (it
+    would break the file's all-or-nothing guarantee), so such a statement is refused before anything runs."""
+    statements = split(file.sql)
+    if not file.no_transaction:
+        for statement in statements:
+            if TRANSACTION_CONTROL.match(statement.text):
+                raise MigrationFileError(
+                    f"{file.display(root)}:{statement.line}: transaction control ({statement.text.split()[0]}) is "
+                    "not allowed: supakit runs each file in its own transaction. Remove it, split the file, or "
+                    "mark the file `-- supakit:no-transaction` in its first lines.", path=str(file.path))
+    return statements
+
+
 def execute_file(conn: psycopg.Connection, file: MigrationFile, root: Path) -> None:
     """Run every statement of `file` on `conn`; raise MigrationFailed naming the file and line on error.
     The caller owns the transaction."""
-    for statement in split(file.sql):
+    for statement in check_no_transaction_control(file, root):
         try:
             conn.execute(statement.text)  # no parameters: sent as-is, `%` needs no escaping
         except psycopg.Error as error:
@@ -199,6 +217,8 @@ class Migrator:
                 plan = self.plan(conn)  # planned under the lock: a concurrent migrator's work is visible
                 if plan.drift:
                     raise DriftDetected(drift_message(plan.drift), drift=plan.drift)
+                for file in plan.to_apply:
+                    check_no_transaction_control(file, self.root)  # refuse before anything is applied
                 if plan.to_apply:
                     conn.execute(ledger.LEDGER_DDL)
                 return plan, [self._apply(conn, f) for f in plan.to_apply]
@@ -215,7 +235,7 @@ class Migrator:
 
     def _apply(self, conn: psycopg.Connection, file: MigrationFile) -> Applied:
         started = time.perf_counter()
-        conn.execute("reset all")  # a `set` in the previous file must not leak into this one
+        conn.execute(RESET_SESSION)  # a `set` or `set role` in the previous file must not leak into this one
         if file.no_transaction:
             # For statements PostgreSQL refuses inside a transaction (create index concurrently, ...): each runs
             # on its own; the ledger row is written after the last one succeeds.
@@ -229,11 +249,16 @@ class Migrator:
         self.log(f"applied {file.display(self.root)} ({seconds * 1000:.0f} ms)")
         return Applied(file, seconds)
 
-    @staticmethod
-    def _record(conn: psycopg.Connection, file: MigrationFile, started: float) -> None:
-        conn.execute(ledger.LEDGER_UPSERT_ONE, {
-            "kind": file.kind, "key": file.key, "name": file.path.name, "checksum": file.checksum,
-            "duration_ms": int((time.perf_counter() - started) * 1000)})
+    def _record(self, conn: psycopg.Connection, file: MigrationFile, started: float) -> None:
+        try:
+            conn.execute(RESET_SESSION)  # the ledger is written as the migrator, whatever role the file took
+            conn.execute(ledger.LEDGER_UPSERT_ONE, {
+                "kind": file.kind, "key": file.key, "name": file.path.name, "checksum": file.checksum,
+                "duration_ms": int((time.perf_counter() - started) * 1000)})
+        except psycopg.Error as error:
+            raise MigrationFailed(
+                f"{file.display(self.root)}: applied, but its ledger row could not be written: "
+                f"{error.diag.message_primary or error}", path=str(file.path)) from error
 
 
 def drift_message(drift: Iterable[FileStatus]) -> str:

@@ -22,7 +22,11 @@ VERSIONED_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z][a-z0-9]*(?:_[a-
 COMPAT_NAME = re.compile(r"^(?P<version>\d{2})_(?P<name>[a-z][a-z0-9_]*)\.sql$")
 REPEATABLE_NAME = re.compile(r"^(?P<name>[a-z0-9][a-z0-9_]*)\.sql$")
 NEW_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
-NO_TRANSACTION = re.compile(r"^--\s*supakit:no-transaction\s*$", re.MULTILINE)
+NO_TRANSACTION = re.compile(r"^--\s*supakit:no-transaction\s*$")
+# Statements that would end or nest the transaction a file runs in (`begin atomic` never starts a statement).
+TRANSACTION_CONTROL = re.compile(
+    r"^(begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|prepare\s+transaction)\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,20 @@ def _load(kind: str, key: str, path: Path) -> MigrationFile:
     except UnicodeDecodeError as error:
         raise MigrationFileError(f"{path} is not UTF-8 ({error}); save it as UTF-8.", path=str(path)) from error
     return MigrationFile(kind=kind, key=key, path=path, checksum=hashlib.sha256(raw).hexdigest(), sql=sql,
-                         no_transaction=bool(NO_TRANSACTION.search(sql)))
+                         no_transaction=_header_has_no_transaction(sql))
+
+
+def _header_has_no_transaction(sql: str) -> bool:
+    """True when the comment lines at the top of the file (before any statement) hold the directive."""
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            return False
+        if NO_TRANSACTION.match(stripped):
+            return True
+    return False
 
 
 def _sql_files(directory: Path) -> list[Path]:

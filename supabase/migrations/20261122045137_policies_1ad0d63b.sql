@@ -200,7 +200,7 @@ create policy "owners and admins can read their organizations' invitations"
 on public.invitations for select to authenticated
 using (organization_id in (select internal.current_user_org_ids('{owner,admin}')));
 
--- ---- policies/work.sql (sha256 284f658e6a3d9789eb089326d87bab0302607a4dacfe695277f72ff404fbf066)
+-- ---- policies/work.sql (sha256 fe7149042e05df6645188355ba05911f4d89fbbcac15fc51d555dc7cd2e9fa86)
 -- Access control for projects and tasks. Repeatable and idempotent (see policies/tenancy.sql).
 --   projects: every member reads; managers, admins and owners create, edit and delete.
 --   tasks:    owners, admins, managers and clients read all of the organization's tasks; members and
@@ -212,11 +212,14 @@ using (organization_id in (select internal.current_user_org_ids('{owner,admin}')
 -- ---------------------------------------------------------------------------------------------------------
 
 revoke all on table public.projects from anon, authenticated, service_role;
-grant select, insert, update, delete on table public.projects to authenticated;
+grant select, insert, delete on table public.projects to authenticated;
+-- never created_by, created_at or the organization: they are facts, not edits
+grant update (name, description, archived_at) on table public.projects to authenticated;
 grant select, insert, update, delete on table public.projects to service_role;
 
 revoke all on table public.tasks from anon, authenticated, service_role;
-grant select, insert, update, delete on table public.tasks to authenticated;
+grant select, insert, delete on table public.tasks to authenticated;
+grant update (project_id, title, description, status, assignee_id, due_on) on table public.tasks to authenticated;
 grant select, insert, update, delete on table public.tasks to service_role;
 
 -- ---------------------------------------------------------------------------------------------------------
@@ -315,5 +318,5 @@ values
   ('repeatable', 'generations', 'generations.sql', '5fdf82cd9c4c64f62e025b2c7c402d859bc89e26293c131162494b6116aefa5e'),
   ('repeatable', 'profiles', 'profiles.sql', '31359831d5b022ac925192ffdae10cf0760efb917c8de4bb919a6acc1bfecd22'),
   ('repeatable', 'tenancy', 'tenancy.sql', '25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb'),
-  ('repeatable', 'work', 'work.sql', '284f658e6a3d9789eb089326d87bab0302607a4dacfe695277f72ff404fbf066')
+  ('repeatable', 'work', 'work.sql', 'fe7149042e05df6645188355ba05911f4d89fbbcac15fc51d555dc7cd2e9fa86')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

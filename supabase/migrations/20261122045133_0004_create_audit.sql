@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0004_create_audit.sql (sha256 a8829f4add9e8535018b1344a571a993507510b2b73aea8afec0021b9322c163).
+-- Exported by `supakit migrate export` from sql/0004_create_audit.sql (sha256 c9031233d6bb29a151bdaf005c642fd7f33f41638bc01d1ea6fbbf8c6fa75a2e).
 -- Edit the source file, not this one.
 
 -- 0004_create_audit: an append-only audit trail, written by one generic trigger, readable by an
@@ -23,7 +23,8 @@ create table internal.audit_log (
   constraint operation_is_a_row_change check (operation in ('INSERT', 'UPDATE', 'DELETE'))
 );
 comment on table internal.audit_log is
-'append-only: who changed what, when. No role may update, delete or truncate it (triggers refuse).';
+'append-only: who changed what, when. Triggers refuse update, delete and truncate for every role; only the table
+owner could bypass them, by disabling the triggers.';
 comment on column internal.audit_log.actor_id is 'auth.uid() of the request; null for the service role and SQL scripts';
 comment on column internal.audit_log.actor_role is 'the JWT role (authenticated, service_role) or, outside a request, the session user';
 comment on column internal.audit_log.organization_id is 'not a foreign key: the trail outlives the organization';
@@ -182,5 +183,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0004', '0004_create_audit.sql', 'a8829f4add9e8535018b1344a571a993507510b2b73aea8afec0021b9322c163')
+  ('versioned', '0004', '0004_create_audit.sql', 'c9031233d6bb29a151bdaf005c642fd7f33f41638bc01d1ea6fbbf8c6fa75a2e')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

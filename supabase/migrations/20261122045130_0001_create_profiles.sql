@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0001_create_profiles.sql (sha256 e343a040f46e2ab837da15ec08d10e228823c16d9b1497862f3d270159743243).
+-- Exported by `supakit migrate export` from sql/0001_create_profiles.sql (sha256 812a1c3eb11fd44a8afc7e5d54253fa443a377076073d64d459013f056604e1f).
 -- Edit the source file, not this one.
 
 -- 0001_create_profiles: the private `internal` schema, and `public.profiles`, one row per auth.users row,
@@ -14,6 +14,8 @@ create schema if not exists internal;
 comment on schema internal is
 'supakit internals: helpers, queues, ledgers. Not exposed through PostgREST; no grants to anon/authenticated.';
 revoke all on schema internal from public;
+-- functions created here later are not executable by PUBLIC unless granted (policies grant what they need)
+alter default privileges in schema internal revoke execute on functions from public;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- tables
@@ -114,5 +116,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0001', '0001_create_profiles.sql', 'e343a040f46e2ab837da15ec08d10e228823c16d9b1497862f3d270159743243')
+  ('versioned', '0001', '0001_create_profiles.sql', '812a1c3eb11fd44a8afc7e5d54253fa443a377076073d64d459013f056604e1f')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

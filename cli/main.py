@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli import db, lint, migrate, stack
+from cli import db, jobs, lint, migrate, stack
 from cli.context import Globals
 from functions_py.errors import SupakitError
 
@@ -15,6 +15,7 @@ app = typer.Typer(no_args_is_help=True, help="supakit: business rules in SQL on 
                   pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(jobs.app, name="jobs")
 app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)

@@ -64,6 +64,18 @@ comment on column internal.jobs.lease_token is
 comment on column internal.jobs.dedupe_key is 'unique among unfinished jobs: enqueueing a duplicate returns the existing job';
 comment on column internal.jobs.cancel_requested_at is 'set by cancel on a running job; the worker stops it and marks it cancelled';
 
+-- Workers announce themselves (and keep doing so with their heartbeats) so operators can see who is running.
+create table internal.workers (
+  name text not null,
+  kinds text[] not null default '{}',
+  concurrency integer not null default 1,
+  started_at timestamptz not null default now(),
+  last_seen_at timestamptz not null default now(),
+  stopped_at timestamptz,
+  constraint workers_pkey primary key (name)
+);
+comment on table internal.workers is 'one row per worker process name (<host>:<pid> by default); last_seen_at moves with heartbeats';
+
 -- ---------------------------------------------------------------------------------------------------------
 -- indexes
 -- ---------------------------------------------------------------------------------------------------------
@@ -385,6 +397,36 @@ as $$
   select count(*) from removed
 $$;
 
+-- Run a failed or cancelled job again, from attempt one. Returns the new status (queued), or null when the job is
+-- unknown or not failed/cancelled.
+create function internal.retry_job(job_id bigint)
+returns internal.job_status
+language sql
+volatile
+set search_path = ''
+as $$
+  update internal.jobs as j
+  set status = 'queued', attempts = 0, run_at = now(), finished_at = null, cancel_requested_at = null
+  where j.id = job_id and j.status in ('failed', 'cancelled')
+  returning j.status
+$$;
+
+-- A worker says it is alive (at start and with every heartbeat); `stopping` marks a graceful stop.
+create function internal.worker_seen(worker text, kinds text[], concurrency integer, stopping boolean default false)
+returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  insert into internal.workers as w (name, kinds, concurrency)
+  values (worker, coalesce(kinds, '{}'), coalesce(concurrency, 1))
+  on conflict (name) do update
+  set kinds = excluded.kinds, concurrency = excluded.concurrency, last_seen_at = now(),
+    stopped_at = case when stopping then now() end
+$$;
+
+revoke all on function internal.retry_job(bigint) from public;
+revoke all on function internal.worker_seen(text, text[], integer, boolean) from public;
 revoke all on function internal.tg_jobs__check_transition() from public;
 revoke all on function internal.tg_jobs__notify() from public;
 revoke all on function internal.enqueue_job(text, jsonb, uuid, uuid, integer, timestamptz, integer, text) from public;

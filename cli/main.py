@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli import db, jobs, lint, migrate, stack
+from cli import db, jobs, lint, migrate, stack, worker
 from cli.context import Globals
 from functions_py.errors import SupakitError
 
@@ -20,6 +20,7 @@ app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)
 app.command()(lint.lint)
+app.command()(worker.worker)
 
 
 @app.callback()

@@ -82,8 +82,9 @@ comment on table internal.workers is 'one row per worker process name (<host>:<p
 
 -- the claim: the ready set, in claim order (small: finished and running rows are not in it)
 create index jobs_claim_idx on internal.jobs (priority desc, run_at, id) where status = 'queued';
--- the reaper: running jobs by lease expiry
-create index jobs_lease_expires_at_idx on internal.jobs (lease_expires_at) where status = 'running';
+-- the reaper and heartbeats: the running set. Not on lease_expires_at, so that a heartbeat (which moves it) stays a
+-- HOT update that touches no index.
+create index jobs_running_idx on internal.jobs (id) where status = 'running';
 create unique index jobs_dedupe_key_key on internal.jobs (dedupe_key)
 where dedupe_key is not null and status in ('queued', 'running');
 -- retention and stats per kind
@@ -258,8 +259,8 @@ as $$
   returning j.id
 $$;
 
--- Record a failure. Retryable and attempts left: back to queued after 5 s * 2^(attempts-1), with +-25% jitter.
--- Otherwise failed. Returns the new status, or null when the caller no longer holds the lease.
+-- Record a failure. Cancel requested: cancelled. Retryable and attempts left: back to queued after
+-- 5 s * 2^(attempts-1), with +-25% jitter. Otherwise failed. Returns the new status, or null when the caller no longer holds the lease.
 create function internal.fail_job(job_id bigint, token uuid, message text, retryable boolean default true)
 returns internal.job_status
 language plpgsql
@@ -271,8 +272,10 @@ declare
   outcome internal.job_status;
 begin
   update internal.jobs as j
-  set status = case when fail_job.retryable and j.attempts < j.max_attempts and j.cancel_requested_at is null
-      then 'queued'::internal.job_status else 'failed'::internal.job_status end,
+  set status = case
+      when j.cancel_requested_at is not null then 'cancelled'::internal.job_status
+      when fail_job.retryable and j.attempts < j.max_attempts then 'queued'::internal.job_status
+      else 'failed'::internal.job_status end,
     run_at = case when fail_job.retryable and j.attempts < j.max_attempts
       then now() + make_interval(secs => 5 * power(2, j.attempts - 1) * (0.75 + random() * 0.5))
       else j.run_at end,
@@ -289,16 +292,23 @@ $$;
 -- Give jobs back without counting the attempt (graceful shutdown before the handler could finish).
 create function internal.release_jobs(ids bigint[], tokens uuid[])
 returns setof bigint
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+begin
+  -- keeps its place in line (run_at never moves later) and wakes idle workers
+  return query
   update internal.jobs as j
-  set status = 'queued', attempts = greatest(j.attempts - 1, 0), run_at = now(),
+  set status = 'queued', attempts = greatest(j.attempts - 1, 0), run_at = least(j.run_at, now()),
     lease_owner = null, lease_token = null, lease_expires_at = null
   from unnest(ids, tokens) as r (id, token)
   where j.id = r.id and j.lease_token = r.token and j.status = 'running'
-  returning j.id
+  returning j.id;
+  if found then
+    perform pg_notify('supakit_jobs', '');
+  end if;
+end;
 $$;
 
 -- Mark a running job whose cancellation the worker observed (it stopped the handler).
@@ -349,10 +359,12 @@ $$;
 -- Returns the ids and what became of them.
 create function internal.reap_expired_leases()
 returns table (id bigint, status internal.job_status)
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+begin
+  return query
   with expired as (
     select j.id from internal.jobs as j
     where j.status = 'running' and j.lease_expires_at < now()
@@ -368,7 +380,11 @@ as $$
     lease_owner = null, lease_token = null, lease_expires_at = null
   from expired
   where j.id = expired.id
-  returning j.id, j.status
+  returning j.id, j.status;
+  if found then
+    perform pg_notify('supakit_jobs', '');  -- requeued jobs are ready now: wake idle workers
+  end if;
+end;
 $$;
 
 -- Retention: keep the newest keep_succeeded succeeded and keep_failed failed (and cancelled) jobs per kind;

@@ -214,3 +214,24 @@ def test_enqueueing_wakes_listeners_once_per_transaction(fresh_db):
         producer.commit()
         wakeups = list(listener.notifies(timeout=1.0))
     assert len(wakeups) == 1, "one transaction, one wake-up, however many jobs"
+
+
+def test_a_failure_after_a_cancel_request_ends_cancelled(db):
+    job_id = enqueue(db)
+    (_, token, *_), = claim(db)
+    db.execute("select internal.cancel_job(%s)", (job_id,))
+    assert db.execute("select internal.fail_job(%s, %s, 'interrupted', true)", (job_id, token)).fetchone()[0] == \
+        "cancelled", "the user asked to stop it: no retry"
+
+
+def test_released_and_reaped_jobs_wake_idle_workers(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as listener, \
+            psycopg.connect(fresh_db, autocommit=True) as worker:
+        worker.execute("select internal.enqueue_jobs('test.wake', array_fill('{}'::jsonb, array[2]))")
+        (a, a_token), (b, _) = worker.execute("select id, lease_token from internal.claim_jobs('w', 2)").fetchall()
+        listener.execute("listen supakit_jobs")
+        worker.execute("select internal.release_jobs(%s, %s)", ([a], [a_token]))
+        assert len(list(listener.notifies(timeout=1.0, stop_after=1))) == 1, "a released job is ready at once"
+        worker.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (b,))
+        worker.execute("select internal.reap_expired_leases()")
+        assert len(list(listener.notifies(timeout=1.0, stop_after=1))) == 1, "so is a reaped one"

@@ -1,1 +1,2 @@
-"""Job handlers. Importing this package registers every built-in handler in functions_py.jobs.registry."""
+"""Job handlers. `functions_py.handlers.builtin.load_all()` imports them, which registers each in
+functions_py.jobs.registry.registry."""

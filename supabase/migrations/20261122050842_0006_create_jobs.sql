@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0006_create_jobs.sql (sha256 2f084033d9ed2b293c7fc595aab1b9bb92dc53bb3f2b7e3b09f6dca6bf617f49).
+-- Exported by `supakit migrate export` from sql/0006_create_jobs.sql (sha256 650c1aca97ec35f3d82a236b5e71b1672dd8d0140515e8a98ef1a97a1705d3c3).
 -- Edit the source file, not this one.
 
 -- 0006_create_jobs: the job queue. Jobs are rows in internal.jobs; workers (`supakit worker`, any number, on
@@ -85,8 +85,9 @@ comment on table internal.workers is 'one row per worker process name (<host>:<p
 
 -- the claim: the ready set, in claim order (small: finished and running rows are not in it)
 create index jobs_claim_idx on internal.jobs (priority desc, run_at, id) where status = 'queued';
--- the reaper: running jobs by lease expiry
-create index jobs_lease_expires_at_idx on internal.jobs (lease_expires_at) where status = 'running';
+-- the reaper and heartbeats: the running set. Not on lease_expires_at, so that a heartbeat (which moves it) stays a
+-- HOT update that touches no index.
+create index jobs_running_idx on internal.jobs (id) where status = 'running';
 create unique index jobs_dedupe_key_key on internal.jobs (dedupe_key)
 where dedupe_key is not null and status in ('queued', 'running');
 -- retention and stats per kind
@@ -261,8 +262,8 @@ as $$
   returning j.id
 $$;
 
--- Record a failure. Retryable and attempts left: back to queued after 5 s * 2^(attempts-1), with +-25% jitter.
--- Otherwise failed. Returns the new status, or null when the caller no longer holds the lease.
+-- Record a failure. Cancel requested: cancelled. Retryable and attempts left: back to queued after
+-- 5 s * 2^(attempts-1), with +-25% jitter. Otherwise failed. Returns the new status, or null when the caller no longer holds the lease.
 create function internal.fail_job(job_id bigint, token uuid, message text, retryable boolean default true)
 returns internal.job_status
 language plpgsql
@@ -274,8 +275,10 @@ declare
   outcome internal.job_status;
 begin
   update internal.jobs as j
-  set status = case when fail_job.retryable and j.attempts < j.max_attempts and j.cancel_requested_at is null
-      then 'queued'::internal.job_status else 'failed'::internal.job_status end,
+  set status = case
+      when j.cancel_requested_at is not null then 'cancelled'::internal.job_status
+      when fail_job.retryable and j.attempts < j.max_attempts then 'queued'::internal.job_status
+      else 'failed'::internal.job_status end,
     run_at = case when fail_job.retryable and j.attempts < j.max_attempts
       then now() + make_interval(secs => 5 * power(2, j.attempts - 1) * (0.75 + random() * 0.5))
       else j.run_at end,
@@ -292,16 +295,23 @@ $$;
 -- Give jobs back without counting the attempt (graceful shutdown before the handler could finish).
 create function internal.release_jobs(ids bigint[], tokens uuid[])
 returns setof bigint
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+begin
+  -- keeps its place in line (run_at never moves later) and wakes idle workers
+  return query
   update internal.jobs as j
-  set status = 'queued', attempts = greatest(j.attempts - 1, 0), run_at = now(),
+  set status = 'queued', attempts = greatest(j.attempts - 1, 0), run_at = least(j.run_at, now()),
     lease_owner = null, lease_token = null, lease_expires_at = null
   from unnest(ids, tokens) as r (id, token)
   where j.id = r.id and j.lease_token = r.token and j.status = 'running'
-  returning j.id
+  returning j.id;
+  if found then
+    perform pg_notify('supakit_jobs', '');
+  end if;
+end;
 $$;
 
 -- Mark a running job whose cancellation the worker observed (it stopped the handler).
@@ -352,10 +362,12 @@ $$;
 -- Returns the ids and what became of them.
 create function internal.reap_expired_leases()
 returns table (id bigint, status internal.job_status)
-language sql
+language plpgsql
 volatile
 set search_path = ''
 as $$
+begin
+  return query
   with expired as (
     select j.id from internal.jobs as j
     where j.status = 'running' and j.lease_expires_at < now()
@@ -371,7 +383,11 @@ as $$
     lease_owner = null, lease_token = null, lease_expires_at = null
   from expired
   where j.id = expired.id
-  returning j.id, j.status
+  returning j.id, j.status;
+  if found then
+    perform pg_notify('supakit_jobs', '');  -- requeued jobs are ready now: wake idle workers
+  end if;
+end;
 $$;
 
 -- Retention: keep the newest keep_succeeded succeeded and keep_failed failed (and cancelled) jobs per kind;
@@ -478,5 +494,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0006', '0006_create_jobs.sql', '2f084033d9ed2b293c7fc595aab1b9bb92dc53bb3f2b7e3b09f6dca6bf617f49')
+  ('versioned', '0006', '0006_create_jobs.sql', '650c1aca97ec35f3d82a236b5e71b1672dd8d0140515e8a98ef1a97a1705d3c3')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -1,0 +1,293 @@
+"""The queue client: named queries over the SQL API of sql/0006_create_jobs.sql, and small functions calling them.
+
+The async functions take a psycopg `AsyncConnection` in autocommit mode (the worker's pool gives those);
+`enqueue` and `enqueue_many` are synchronous, for the CLI and scripts. Every write that finishes a job presents
+the job's lease token: a worker whose lease expired can no longer change the job (the call answers nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from functions_py.errors import EXIT_BAD_INPUT, SupakitError
+from functions_py.jobs.registry import Job
+
+# Constraint names this module reacts to (sql/0006_create_jobs.sql).
+KIND_IS_DOTTED_NAME = "kind_is_dotted_name"
+MAX_ATTEMPTS_IS_POSITIVE = "max_attempts_is_positive"
+
+ERROR_MAX_CHARS = 4000  # fail_job keeps this much of a message
+
+# ---------------------------------------------------------------------------------------------------------------
+# named queries
+# ---------------------------------------------------------------------------------------------------------------
+
+job_enqueue_one = """
+select internal.enqueue_job(
+  %(kind)s, %(payload)s, %(organization_id)s, %(user_id)s, %(priority)s, %(run_at)s, %(max_attempts)s, %(dedupe_key)s
+)
+"""
+
+job_enqueue_many = """
+select job_id from internal.enqueue_jobs(
+  %(kind)s, %(payloads)s::jsonb[], %(priorities)s::integer[], %(run_ats)s::timestamptz[],
+  %(dedupe_keys)s::text[], %(max_attempts)s
+) as enqueued (job_id)
+"""
+
+job_claim_many = """
+select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token
+from internal.claim_jobs(%(worker)s, %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
+"""
+
+job_heartbeat_many = """
+select id, cancel_requested
+from internal.heartbeat_jobs(%(worker)s, %(ids)s::bigint[], %(tokens)s::uuid[], %(lease_seconds)s,
+  %(progresses)s::jsonb[])
+"""
+
+job_complete_many = """
+select job_id from internal.complete_jobs(%(ids)s::bigint[], %(tokens)s::uuid[], %(results)s::jsonb[])
+  as completed (job_id)
+"""
+
+job_fail_one = "select internal.fail_job(%(id)s, %(token)s, %(message)s, %(retryable)s)::text"
+
+job_release_many = """
+select job_id from internal.release_jobs(%(ids)s::bigint[], %(tokens)s::uuid[]) as released (job_id)
+"""
+
+job_mark_cancelled_many = """
+select job_id from internal.mark_jobs_cancelled(%(ids)s::bigint[], %(tokens)s::uuid[]) as cancelled (job_id)
+"""
+
+job_cancel_one = "select internal.cancel_job(%(id)s)::text"
+
+job_reap_many = "select id, status::text from internal.reap_expired_leases()"
+
+job_prune_many = "select internal.prune_jobs(%(keep_succeeded)s, %(keep_failed)s)"
+
+queue_api_present = "select to_regprocedure('internal.claim_jobs(text, integer, text[], integer)') is not null"
+
+# Worker presence for `supakit jobs stats` (optional: a database without internal.worker_seen just has no roster).
+worker_seen_present = "select to_regprocedure('internal.worker_seen(text, text[], integer, boolean)') is not null"
+worker_seen_one = "select internal.worker_seen(%(worker)s, %(kinds)s::text[], %(concurrency)s, %(stopping)s)"
+
+# NOTIFY channels: a wake-up hint after enqueue (empty payload), and a cancel request for a running job (its id).
+JOBS_CHANNEL = "supakit_jobs"
+CANCEL_CHANNEL = "supakit_jobs_cancel"
+jobs_listen = "listen supakit_jobs"
+cancels_listen = "listen supakit_jobs_cancel"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class JobRejected(SupakitError):
+    """The queue refused the job; job kinds are dotted lower-case names (`email.send`), max_attempts is 1-100."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class QueueMissing(SupakitError):
+    """The job queue is not installed in this database; run `supakit migrate` first."""
+
+
+def _rejected(error: psycopg.errors.CheckViolation) -> JobRejected:
+    constraint = error.diag.constraint_name
+    if constraint == KIND_IS_DOTTED_NAME:
+        return JobRejected("the job kind must be a dotted lower-case name such as `email.send` or `ai.generate`; "
+                           "rename the kind.", constraint=constraint)
+    if constraint == MAX_ATTEMPTS_IS_POSITIVE:
+        return JobRejected("max_attempts must be between 1 and 100; pass a value in that range.",
+                           constraint=constraint)
+    return JobRejected(f"the queue refused the job ({constraint}); see sql/0006_create_jobs.sql.",
+                       constraint=constraint)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# enqueue (sync)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def enqueue(conn: psycopg.Connection, kind: str, payload: dict[str, Any] | None = None, *,
+            organization_id: UUID | None = None, user_id: UUID | None = None, priority: int = 0,
+            run_at: datetime | None = None, max_attempts: int = 3, dedupe_key: str | None = None) -> int:
+    """Enqueue one job and return its id; with a `dedupe_key` an unfinished job holds, that job's id.
+
+    Runs in the connection's current transaction (the job becomes visible, and workers are woken, at commit).
+    """
+    try:
+        row = conn.execute(job_enqueue_one, {
+            "kind": kind, "payload": Jsonb(payload or {}), "organization_id": organization_id, "user_id": user_id,
+            "priority": priority, "run_at": run_at, "max_attempts": max_attempts, "dedupe_key": dedupe_key,
+        }).fetchone()
+    except psycopg.errors.CheckViolation as error:
+        raise _rejected(error) from error
+    except psycopg.errors.UndefinedFunction as error:
+        raise QueueMissing() from error
+    assert row is not None
+    return row[0]
+
+
+def enqueue_many(conn: psycopg.Connection, kind: str, payloads: Sequence[dict[str, Any]], *,
+                 priorities: Sequence[int] | None = None, run_ats: Sequence[datetime] | None = None,
+                 dedupe_keys: Sequence[str | None] | None = None, max_attempts: int = 3) -> list[int]:
+    """Enqueue many jobs of one kind in one statement; returns the ids inserted, in order (duplicates of a
+    dedupe key an unfinished job holds are skipped)."""
+    try:
+        rows = conn.execute(job_enqueue_many, {
+            "kind": kind, "payloads": [json.dumps(p) for p in payloads],
+            "priorities": list(priorities) if priorities is not None else None,
+            "run_ats": list(run_ats) if run_ats is not None else None,
+            "dedupe_keys": list(dedupe_keys) if dedupe_keys is not None else None, "max_attempts": max_attempts,
+        }).fetchall()
+    except psycopg.errors.CheckViolation as error:
+        raise _rejected(error) from error
+    except psycopg.errors.UndefinedFunction as error:
+        raise QueueMissing() from error
+    return [row[0] for row in rows]
+
+
+def cancel(conn: psycopg.Connection, job_id: int) -> str | None:
+    """Cancel a job: a queued one at once, a running one by asking its worker to stop it. Returns the status
+    after the call (`cancelled`, or `running` while the worker stops it), None for an unknown job."""
+    row = conn.execute(job_cancel_one, {"id": job_id}).fetchone()
+    return row[0] if row else None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# worker side (async)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Finished:
+    """What became of one job the worker ran, waiting to be written: `outcome` is one of succeeded, failed
+    (with `retryable`), cancelled, released."""
+
+    job: Job
+    outcome: str
+    result: str | None = None  # JSON text, for succeeded
+    error: str | None = None
+    retryable: bool = True
+    duration_ms: int = 0
+
+
+@dataclass
+class Exchange:
+    """The answer to `finish_and_claim`: the ids each kind of write took effect for (a job missing there was
+    lost: its lease had expired), fail_job's new status per job, and the jobs claimed."""
+
+    completed: set[int] = field(default_factory=set)
+    cancelled: set[int] = field(default_factory=set)
+    released: set[int] = field(default_factory=set)
+    failed: dict[int, str | None] = field(default_factory=dict)  # job id -> 'queued' | 'failed' | None (lost)
+    claimed: list[Job] = field(default_factory=list)
+
+
+def _job(row: tuple) -> Job:
+    job_id, kind, payload, attempts, max_attempts, organization_id, user_id, token = row
+    return Job(id=job_id, kind=kind, payload=payload if isinstance(payload, dict) else {"value": payload},
+               attempts=attempts, max_attempts=max_attempts, organization_id=organization_id, user_id=user_id,
+               lease_token=token)
+
+
+def _leases(items: Sequence[Finished]) -> dict[str, list]:
+    return {"ids": [f.job.id for f in items], "tokens": [f.job.lease_token for f in items]}
+
+
+def clean_message(message: str) -> str:
+    """`message` as PostgreSQL text can hold it (no NUL), cut to what fail_job keeps."""
+    return message.replace("\x00", "")[:ERROR_MAX_CHARS]
+
+
+async def finish_and_claim(conn: psycopg.AsyncConnection, finished: Sequence[Finished], *, worker: str,
+                           claim: int, kinds: Sequence[str], lease_seconds: int) -> Exchange:
+    """Write every finished job and claim up to `claim` new ones, in one transaction and one round trip
+    (pipeline mode): the acks of batch k ride along with the claim of batch k+1."""
+    by_outcome: dict[str, list[Finished]] = {"succeeded": [], "failed": [], "cancelled": [], "released": []}
+    for item in finished:
+        by_outcome[item.outcome].append(item)
+    answer = Exchange()
+    async with conn.pipeline(), conn.transaction():
+        cursors: dict[str, psycopg.AsyncCursor] = {}
+        if done := by_outcome["succeeded"]:
+            cursors["completed"] = await conn.execute(
+                job_complete_many, {**_leases(done), "results": [f.result for f in done]})
+        if done := by_outcome["cancelled"]:
+            cursors["cancelled"] = await conn.execute(job_mark_cancelled_many, _leases(done))
+        if done := by_outcome["released"]:
+            cursors["released"] = await conn.execute(job_release_many, _leases(done))
+        failures = [(item.job.id, await conn.execute(job_fail_one, {
+            "id": item.job.id, "token": item.job.lease_token, "message": clean_message(item.error or "failed"),
+            "retryable": item.retryable})) for item in by_outcome["failed"]]
+        claim_cursor = None
+        if claim > 0:
+            claim_cursor = await conn.execute(job_claim_many, {
+                "worker": worker, "batch_size": claim, "kinds": list(kinds), "lease_seconds": lease_seconds})
+    for name, cursor in cursors.items():
+        getattr(answer, name).update(row[0] for row in await cursor.fetchall())
+    for job_id, cursor in failures:
+        row = await cursor.fetchone()
+        answer.failed[job_id] = row[0] if row else None
+    if claim_cursor is not None:
+        answer.claimed = [_job(row) for row in await claim_cursor.fetchall()]
+    return answer
+
+
+async def heartbeat(conn: psycopg.AsyncConnection, *, worker: str, jobs: Sequence[Job],
+                    progresses: Sequence[dict[str, Any] | None], lease_seconds: int) -> dict[int, bool]:
+    """Extend the leases of `jobs` and record their progress. Returns {job id: cancel requested} for each lease
+    still held; a job missing from the answer was lost (its lease expired and it was reaped)."""
+    cursor = await conn.execute(job_heartbeat_many, {
+        "worker": worker, "ids": [j.id for j in jobs], "tokens": [j.lease_token for j in jobs],
+        "lease_seconds": lease_seconds,
+        "progresses": [json.dumps(p) if p is not None else None for p in progresses],
+    })
+    return {job_id: cancel_requested for job_id, cancel_requested in await cursor.fetchall()}
+
+
+async def reap(conn: psycopg.AsyncConnection) -> list[tuple[int, str]]:
+    """Requeue (or fail, or cancel) running jobs whose lease expired; returns (id, new status) for each."""
+    cursor = await conn.execute(job_reap_many)
+    return await cursor.fetchall()
+
+
+async def prune(conn: psycopg.AsyncConnection, *, keep_succeeded: int, keep_failed: int) -> int:
+    """Delete finished jobs beyond the newest `keep_succeeded` succeeded and `keep_failed` failed/cancelled
+    per kind; returns how many rows went."""
+    cursor = await conn.execute(job_prune_many, {"keep_succeeded": keep_succeeded, "keep_failed": keep_failed})
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def worker_seen(conn: psycopg.AsyncConnection, *, worker: str, kinds: Sequence[str], concurrency: int,
+                      stopping: bool = False) -> None:
+    """Record that `worker` is alive (or, with `stopping`, that it stopped gracefully)."""
+    await conn.execute(worker_seen_one, {"worker": worker, "kinds": list(kinds), "concurrency": concurrency,
+                                         "stopping": stopping})
+
+
+async def worker_roster_installed(conn: psycopg.AsyncConnection) -> bool:
+    """True when the database records worker presence (internal.worker_seen)."""
+    cursor = await conn.execute(worker_seen_present)
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def queue_installed(conn: psycopg.AsyncConnection) -> bool:
+    """True when the database has the queue's SQL API (sql/0006_create_jobs.sql applied)."""
+    cursor = await conn.execute(queue_api_present)
+    row = await cursor.fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,653 @@
+"""The worker runtime: claims jobs from the queue and runs their handlers, `concurrency` at a time.
+
+One asyncio process, four loops sharing a psycopg pool:
+
+- the dispatcher writes finished jobs and claims new ones in one pipelined transaction (the acks of batch k ride
+  with the claim of batch k+1; up to MAX_EXCHANGES such round trips in flight); it claims only when slots are
+  free, only kinds with a handler, and once the queue is found dry it waits for a NOTIFY on `supakit_jobs` or
+  the poll interval;
+- the listener holds a dedicated connection LISTENing on `supakit_jobs` (wake-up hints) and
+  `supakit_jobs_cancel` (stop a running job now);
+- the heartbeat renews every in-flight lease in one call every lease/3, writes `ctx.progress`, stops jobs whose
+  cancellation was requested, and stops without a word jobs whose lease was lost (reaped: another worker owns
+  them now);
+- maintenance reaps expired leases (any worker does it; crashed workers' jobs go back to the queue) and prunes
+  finished jobs (retention).
+
+Shutdown (SIGTERM/SIGINT, or `request_stop()`): stop claiming, let in-flight jobs finish within
+`shutdown_timeout`, then cancel the rest and release them (the attempt is not counted). A second signal cuts the
+wait short. A worker killed outright loses nothing: its leases expire and a reaper requeues the jobs.
+
+Every job transition is logged as exactly one JSON line (`JsonLogFormatter`), never with payloads or results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import re
+import signal
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from functions_py.db import CONNECT_TIMEOUT_S, describe_target, redact
+from functions_py.errors import ConfigError, DatabaseUnavailable
+from functions_py.jobs import queue
+from functions_py.jobs.queue import Finished
+from functions_py.jobs.registry import Handler, Job, JobContext, PermanentJobError, Registry, RetryableJobError
+
+log = logging.getLogger(__name__)
+
+CANCEL_GRACE_S = 2.0  # how long a stopped handler may take to unwind before the worker moves on without it
+FLUSH_TIMEOUT_S = 5.0  # at shutdown, how long the last writes may take before leases are left to expire
+LOG_ERROR_MAX_CHARS = 500
+RETRY_PAUSE_MAX_S = 5.0  # the longest pause between attempts to reach an unreachable database
+JSON_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")  # a \u0000 escape (not an escaped backslash + "u0000")
+EVENT_LEVELS = {"job.retry": logging.WARNING, "job.lost": logging.WARNING, "job.failed": logging.ERROR,
+                "worker.error": logging.WARNING}
+# Claim/ack round trips in flight at once: while one is at the database, the jobs of the other run. Helps only
+# when the batch size is below the concurrency (e.g. half of it).
+MAX_EXCHANGES = 2
+
+
+def default_name() -> str:
+    """`<hostname>:<pid>`, unique enough among the workers sharing a database."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How a worker runs. `kinds` None means every kind the registry has a handler for; `batch_size` None means
+    `concurrency`; `timeouts` overrides handlers' own timeout per kind; `prune_interval` 0 turns retention off."""
+
+    name: str = field(default_factory=default_name)
+    kinds: tuple[str, ...] | None = None
+    concurrency: int = 3
+    batch_size: int | None = None
+    lease_seconds: int = 30
+    poll_interval: float = 1.0
+    shutdown_timeout: float = 10.0
+    reap_interval: float = 5.0
+    prune_interval: float = 60.0
+    keep_succeeded: int = 100
+    keep_failed: int = 500
+    timeouts: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.concurrency >= 1, "concurrency must be at least 1"),
+            (self.batch_size is None or self.batch_size >= 1, "batch size must be at least 1"),
+            (self.lease_seconds >= 1, "the lease must be at least 1 second"),
+            (self.poll_interval > 0, "the poll interval must be positive"),
+            (self.shutdown_timeout >= 0, "the shutdown timeout cannot be negative"),
+            (self.reap_interval > 0, "the reap interval must be positive"),
+            (self.prune_interval >= 0, "the prune interval cannot be negative (0 turns retention off)"),
+            (self.keep_succeeded >= 0 and self.keep_failed >= 0, "keep counts cannot be negative"),
+            (all(t > 0 for t in self.timeouts.values()), "handler timeouts must be positive"),
+            (bool(self.name), "the worker name cannot be empty"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"{message}; fix the worker option (see `supakit worker --help`).")
+
+    @property
+    def claim_batch(self) -> int:
+        return self.batch_size or self.concurrency
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line. Records logged with `extra={"fields": {...}}` render those fields (job and worker
+    events); any other record renders as {"event": "log", "level", "logger", "message"}."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", None)
+        if fields is None:
+            fields = {"event": "log", "level": record.levelname.lower(), "logger": record.name,
+                      "message": record.getMessage()}
+            if record.exc_info:
+                fields["error"] = self.formatException(record.exc_info)
+        return json.dumps({"ts": round(record.created, 3), **fields}, default=str)
+
+
+def _describe(error: BaseException) -> str:
+    """A failure as the job's error: our job errors by their message, anything else with its type."""
+    if isinstance(error, PermanentJobError | RetryableJobError):
+        return error.message
+    if isinstance(error, psycopg.Error):  # the primary message only: DETAIL and CONTEXT may quote row data
+        text = (error.diag.message_primary or str(error).strip().split("\n")[0]).strip()
+        return f"{type(error).__name__}: {text}"
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass(eq=False)
+class _Running:
+    """A job this worker runs: its handler task, when it started, and why it is being stopped (if it is)."""
+
+    job: Job
+    handler: Handler
+    ctx: JobContext
+    started: float  # loop time
+    lease_deadline: float  # loop time after which the lease has certainly expired unless renewed
+    timeout_s: float
+    task: asyncio.Task | None = None
+    timer: asyncio.TimerHandle | None = None
+    stop_reason: str | None = None  # cancelled | lost | shutdown | timeout
+    settled: bool = False  # its outcome has been handed on (normally when the task ends; see _abandon)
+
+    def stop(self, reason: str) -> bool:
+        """Cancel the handler for `reason` (the first reason wins); False when it was already stopping."""
+        if self.stop_reason is not None or self.settled:
+            return False
+        self.stop_reason = reason
+        if self.task is not None:
+            self.task.cancel()
+        return True
+
+    def elapsed_ms(self, now: float) -> int:
+        return int((now - self.started) * 1000)
+
+
+class Worker:
+    """Runs jobs of `registry`'s kinds from the queue at `database_url` until asked to stop."""
+
+    def __init__(self, database_url: str, registry: Registry, config: WorkerConfig | None = None) -> None:
+        self.url = database_url
+        self.registry = registry
+        self.config = config or WorkerConfig()
+        self.name = self.config.name
+        known = registry.kinds
+        if self.config.kinds is not None:
+            unknown = sorted(set(self.config.kinds) - set(known))
+            if unknown:
+                raise ConfigError(f"no handler for job kind(s) {', '.join(unknown)}; registered kinds: "
+                                  f"{', '.join(known) or 'none'}. Fix --kinds.")
+            self.kinds = sorted(set(self.config.kinds))
+        else:
+            self.kinds = known
+        if not self.kinds:
+            raise ConfigError("no job handlers are registered, so the worker has nothing to run; "
+                              "import the handler modules before starting it.")
+        self._pool: AsyncConnectionPool | None = None
+        self._running: dict[int, _Running] = {}
+        self._finished: list[Finished] = []  # outcomes waiting for the dispatcher to write them
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._listening = asyncio.Event()
+        self._stop_requested = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._stopping = False  # no more claims
+        self._cutoff = False  # the shutdown deadline passed: anything still running is released
+        self._dry = False  # the last claim found fewer jobs than asked: wait for a hint or the poll interval
+        self._hints = 0  # wake-up hints seen (NOTIFY, reaped jobs, listener reconnects)
+        self._exchanges = 0  # claim/ack round trips in flight
+        self._exchange_tasks: set[asyncio.Task] = set()
+        self._reserved = 0  # slots the claims in flight may fill
+        self._failures = 0  # consecutive failed round trips
+        self._paused_until = 0.0  # after a failed round trip, wait before the next
+        self._roster = False  # the database records worker presence (internal.worker_seen)
+
+    # -- public ---------------------------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown; asked a second time, stop waiting for in-flight jobs."""
+        if self._stop_requested.is_set():
+            self._hurry.set()
+            self._event("worker.hurry", in_flight=len(self._running))
+        else:
+            self._stop_requested.set()
+
+    async def run(self, *, install_signal_handlers: bool = False) -> None:
+        """Run until `request_stop()` (or SIGTERM/SIGINT when `install_signal_handlers`), then shut down
+        gracefully. Raises DatabaseUnavailable when the database cannot be reached at start."""
+        loop = asyncio.get_running_loop()
+        await self._check_database()
+        self._pool = AsyncConnectionPool(
+            self.url, min_size=2, max_size=self.config.concurrency + 4,
+            open=False, name=f"worker {self.name}",
+            kwargs={"autocommit": True, "application_name": "supakit worker", "connect_timeout": CONNECT_TIMEOUT_S})
+        try:
+            await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
+        except psycopg.OperationalError as error:
+            await self._pool.close()
+            raise DatabaseUnavailable(
+                f"the worker cannot connect to the database at {describe_target(self.url)}; check DATABASE_URL "
+                "(or --database-url), or start the embedded database with `supakit db start`.") from error
+        loops: list[asyncio.Task] = []
+        signals = (signal.SIGTERM, signal.SIGINT) if install_signal_handlers else ()
+        try:
+            for sig in signals:
+                loop.add_signal_handler(sig, self.request_stop)
+            loops = [asyncio.create_task(coro, name=f"worker-{coro.__name__}") for coro in (
+                self._listen_loop(), self._heartbeat_loop(), self._maintenance_loop())]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), CONNECT_TIMEOUT_S * 2)
+            await self._seen()
+            dispatcher = asyncio.create_task(self._dispatch_loop(), name="worker-dispatch")
+            self._event("worker.started", kinds=self.kinds, concurrency=self.config.concurrency,
+                        batch_size=self.config.claim_batch, lease_seconds=self.config.lease_seconds,
+                        listening=self._listening.is_set())
+            stop = asyncio.create_task(self._stop_requested.wait())
+            done, _ = await asyncio.wait({stop, dispatcher, *loops}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            crashed = next((t for t in done if t is not stop and not t.cancelled() and t.exception()), None)
+            await self._shutdown(dispatcher)
+            await self._seen(stopping=True)
+            if crashed is not None:
+                raise crashed.exception()  # a bug, not a database hiccup: those are retried inside the loops
+        finally:
+            for sig in signals:
+                loop.remove_signal_handler(sig)
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self._pool.close()
+        self._event("worker.stopped")
+
+    async def _check_database(self) -> None:
+        """Fail fast, with the reason, when the database is unreachable or lacks the queue."""
+        try:
+            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                                                         application_name="supakit worker")
+        except psycopg.Error as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
+            raise DatabaseUnavailable(
+                f"the worker cannot connect to the database at {describe_target(self.url)}: {reason}. Check "
+                "DATABASE_URL (or --database-url), or start the embedded database with `supakit db start`.",
+                url=redact(self.url)) from error
+        async with conn:
+            if not await queue.queue_installed(conn):
+                raise queue.QueueMissing()
+            self._roster = await queue.worker_roster_installed(conn)
+
+    async def _seen(self, *, stopping: bool = False) -> None:
+        """Tell the roster this worker is alive (or stopped); a failure only costs a missed sighting."""
+        if not self._roster:
+            return
+        try:
+            async with self._pool.connection() as conn:
+                await queue.worker_seen(conn, worker=self.name, kinds=self.kinds,
+                                        concurrency=self.config.concurrency, stopping=stopping)
+        except psycopg.Error as error:
+            self._event("worker.error", error=f"roster: {_describe(error)}"[:500])
+
+    # -- shutdown -------------------------------------------------------------------------------------------------
+
+    async def _shutdown(self, dispatcher: asyncio.Task) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._event("worker.stopping", in_flight=len(self._running), timeout_s=self.config.shutdown_timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_timeout
+        hurry = asyncio.create_task(self._hurry.wait())
+        if self._exchange_tasks:  # claims in flight: their jobs get the same chance to finish
+            await asyncio.wait({*self._exchange_tasks, hurry}, timeout=self.config.shutdown_timeout)
+        if self._running and not hurry.done():
+            idle = asyncio.create_task(self._idle.wait())
+            await asyncio.wait({idle, hurry}, timeout=max(0.0, deadline - loop.time()),
+                               return_when=asyncio.FIRST_COMPLETED)
+            idle.cancel()
+        hurry.cancel()
+        self._cutoff = True
+        for entry in list(self._running.values()):
+            self._stop(entry, "shutdown")
+        self._wake.set()
+        if not dispatcher.done():
+            # The dispatcher returns once every job has settled (handlers get CANCEL_GRACE_S to unwind) and the
+            # outcomes are written; leases of anything it could not write simply expire.
+            done, _ = await asyncio.wait({dispatcher}, timeout=CANCEL_GRACE_S + FLUSH_TIMEOUT_S)
+            if not done:
+                dispatcher.cancel()
+                self._event("worker.error", error="shutdown: could not write every outcome in time; the leases "
+                            "left will expire and the reaper will requeue those jobs")
+                await asyncio.gather(dispatcher, return_exceptions=True)
+
+    # -- dispatcher: write outcomes, claim ------------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                free = self.config.concurrency - len(self._running) - self._reserved
+                if self._exchanges < MAX_EXCHANGES and loop.time() >= self._paused_until:
+                    want = 0 if (self._stopping or self._dry) else min(self.config.claim_batch, free)
+                    if self._finished or want > 0:
+                        batch, self._finished = self._finished, []
+                        self._exchanges += 1
+                        self._reserved += want
+                        task = asyncio.create_task(self._exchange(batch, want))
+                        self._exchange_tasks.add(task)
+                        task.add_done_callback(self._exchange_tasks.discard)
+                        continue
+                if self._stopping and not self._running and not self._finished and not self._exchanges:
+                    return
+                timeout = None
+                if self._paused_until > loop.time():
+                    timeout = self._paused_until - loop.time()
+                elif not self._stopping and free > 0 and self._exchanges < MAX_EXCHANGES:
+                    timeout = self.config.poll_interval
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    self._dry = False
+                self._wake.clear()
+        finally:
+            for task in self._exchange_tasks:
+                task.cancel()
+
+    async def _exchange(self, batch: list[Finished], want: int) -> None:
+        """One round trip: write `batch`, claim up to `want` jobs, start them."""
+        loop = asyncio.get_running_loop()
+        hints = self._hints
+        sent = loop.time()
+        try:
+            async with self._pool.connection() as conn:
+                answer = await queue.finish_and_claim(conn, batch, worker=self.name, claim=want, kinds=self.kinds,
+                                                      lease_seconds=self.config.lease_seconds)
+        except Exception as error:  # whatever it is, outcomes must not be dropped silently
+            self._failures += 1
+            self._paused_until = loop.time() + min(self.config.poll_interval * self._failures, RETRY_PAUSE_MAX_S)
+            self._event("worker.error", error=f"claim/ack failed, retrying: {_describe(error)}"[:500])
+            if isinstance(error, psycopg.OperationalError) or not batch:
+                self._finished.extend(batch)  # the database is unreachable: try again after the pause
+            else:
+                # The database refused the statement: one outcome must be poisoned; write them one by one so the
+                # others go through.
+                self._finished.extend(await self._write_one_by_one(batch))
+            return
+        finally:
+            self._exchanges -= 1
+            self._reserved -= want
+            self._wake.set()
+        self._failures = 0
+        self._report(batch, answer)
+        self._start(answer.claimed, lease_from=sent)
+        if want and len(answer.claimed) < want and self._hints == hints:
+            self._dry = True
+
+    async def _write_one_by_one(self, batch: Sequence[Finished]) -> list[Finished]:
+        """Write each outcome in its own transaction; returns those to retry (the database was unreachable). One
+        the database refuses is given up: its lease expires and the reaper requeues the job."""
+        retry: list[Finished] = []
+        pending = list(batch)
+        while pending:
+            item = pending.pop(0)
+            try:
+                async with self._pool.connection() as conn:
+                    answer = await queue.finish_and_claim(conn, [item], worker=self.name, claim=0, kinds=self.kinds,
+                                                          lease_seconds=self.config.lease_seconds)
+            except psycopg.OperationalError:
+                retry.append(item)
+            except Exception as error:  # refused by the database (or a bug)
+                if item.outcome == "succeeded":  # most likely its result: fail the job, saying why
+                    pending.append(Finished(item.job, "failed", retryable=False, duration_ms=item.duration_ms,
+                                            error=f"the handler's result cannot be stored: {_describe(error)}"))
+                    continue
+                self._job_event("job.lost", item.job, item.duration_ms,
+                                f"its outcome ({item.outcome}) could not be written: {_describe(error)}; "
+                                "the lease will expire and the job will be retried")
+            else:
+                self._report([item], answer)
+        return retry
+
+    def _start(self, jobs: Sequence[Job], *, lease_from: float) -> None:
+        now = asyncio.get_running_loop().time()
+        for job in jobs:
+            handler = self.registry.get(job.kind)
+            if handler is None:  # cannot happen: claims ask only for registered kinds
+                self._finished.append(Finished(job, "failed", error=f"no handler for kind {job.kind}",
+                                               retryable=False))
+                continue
+            entry = _Running(job=job, handler=handler, ctx=JobContext(pool=self._pool, worker=self.name),
+                             started=now, lease_deadline=lease_from + self.config.lease_seconds,
+                             timeout_s=self.config.timeouts.get(job.kind, handler.timeout_s))
+            self._running[job.id] = entry
+            self._idle.clear()
+            self._job_event("job.started", job, None)
+            entry.task = asyncio.create_task(self._call(entry), name=f"job-{job.id}")
+            entry.task.add_done_callback(lambda task, entry=entry: self._settle(entry))
+            entry.timer = asyncio.get_running_loop().call_later(entry.timeout_s, self._stop, entry, "timeout")
+            if self._cutoff:  # claimed while shutting down past the deadline: give it straight back
+                self._stop(entry, "shutdown")
+
+    @staticmethod
+    async def _call(entry: _Running) -> Any:
+        return await entry.handler.func(entry.job, entry.ctx)
+
+    def _stop(self, entry: _Running, reason: str) -> None:
+        """Stop a running job's handler; if it does not unwind within CANCEL_GRACE_S, settle without it."""
+        if entry.stop(reason):
+            asyncio.get_running_loop().call_later(CANCEL_GRACE_S, self._abandon, entry)
+
+    def _abandon(self, entry: _Running) -> None:
+        if not entry.settled:
+            self._event("worker.error", job_id=entry.job.id, kind=entry.job.kind,
+                        error=f"the handler ignored cancellation ({entry.stop_reason}) for {CANCEL_GRACE_S} s; "
+                              "moving on without it")
+            self._settle(entry, abandoned=True)
+
+    def _settle(self, entry: _Running, *, abandoned: bool = False) -> None:
+        """The handler ended (or was given up on): turn what happened into an outcome for the dispatcher."""
+        if entry.settled:
+            return
+        entry.settled = True
+        if entry.timer is not None:
+            entry.timer.cancel()
+        job, task = entry.job, entry.task
+        duration = entry.elapsed_ms(asyncio.get_running_loop().time())
+        if self._running.get(job.id) is entry:
+            del self._running[job.id]
+        if not self._running:
+            self._idle.set()
+        reason = entry.stop_reason
+        ran_to_the_end = task is not None and task.done() and not task.cancelled() and task.exception() is None
+        if ran_to_the_end:
+            # It finished before the stop took effect: its result stands (a lost lease shows when writing it).
+            result = task.result()
+            try:
+                text = json.dumps(result) if result is not None else None
+                if text is not None and JSON_NUL.search(text):
+                    raise ValueError("it holds a NUL character (\\u0000), which PostgreSQL's jsonb cannot store")
+            except (TypeError, ValueError) as error:
+                outcome = Finished(job, "failed", error=f"the handler's result cannot be stored: {error}",
+                                   retryable=False, duration_ms=duration)
+            else:
+                outcome = Finished(job, "succeeded", result=text, duration_ms=duration)
+        elif reason == "lost":
+            self._job_event("job.lost", job, duration, "the lease expired (the job was reaped); another worker "
+                            "may run it")
+            self._wake.set()
+            return
+        elif reason == "cancelled":
+            outcome = Finished(job, "cancelled", duration_ms=duration)
+        elif reason == "shutdown":
+            outcome = Finished(job, "released", duration_ms=duration)
+        elif reason == "timeout":
+            outcome = Finished(job, "failed", error=f"timed out after {entry.timeout_s:g} s", retryable=True,
+                               duration_ms=duration)
+        elif abandoned or task is None or task.cancelled():
+            outcome = Finished(job, "failed", error="the handler was cancelled", retryable=True,
+                               duration_ms=duration)
+        else:
+            error = task.exception()
+            outcome = Finished(job, "failed", error=_describe(error),
+                               retryable=not isinstance(error, PermanentJobError), duration_ms=duration)
+        self._finished.append(outcome)
+        self._wake.set()
+
+    def _report(self, batch: Sequence[Finished], answer: queue.Exchange) -> None:
+        """One log line per written outcome; an outcome the database did not take means the lease was lost."""
+        lost = "the lease was no longer held (the job was reaped); another worker may run it"
+        for item in batch:
+            job, ms = item.job, item.duration_ms
+            if item.outcome == "succeeded":
+                took = job.id in answer.completed
+                self._job_event("job.succeeded" if took else "job.lost", job, ms, None if took else lost)
+            elif item.outcome == "cancelled":
+                took = job.id in answer.cancelled
+                self._job_event("job.cancelled" if took else "job.lost", job, ms, None if took else lost)
+            elif item.outcome == "released":
+                took = job.id in answer.released
+                self._job_event("job.released" if took else "job.lost", job, ms, None if took else lost)
+            else:
+                status = answer.failed.get(job.id)
+                event = {"queued": "job.retry", "failed": "job.failed"}.get(status or "", "job.lost")
+                self._job_event(event, job, ms, item.error if status else f"{lost}; failure was: {item.error}")
+
+    # -- listener -------------------------------------------------------------------------------------------------
+
+    def _hint(self) -> None:
+        self._hints += 1
+        self._dry = False
+        self._wake.set()
+
+    def _cancel_requested(self, payload: str) -> None:
+        try:
+            job_id = int(payload)
+        except ValueError:
+            return
+        entry = self._running.get(job_id)
+        if entry is not None:
+            self._stop(entry, "cancelled")
+
+    async def _listen_loop(self) -> None:
+        failures = 0
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.url, autocommit=True, application_name="supakit worker listener",
+                    connect_timeout=CONNECT_TIMEOUT_S)
+                async with conn:
+                    await conn.execute(queue.jobs_listen)
+                    await conn.execute(queue.cancels_listen)
+                    if failures:
+                        self._event("worker.listening")
+                    failures = 0
+                    self._listening.set()
+                    self._hint()  # anything enqueued while we were not listening
+                    async for note in conn.notifies():
+                        if note.channel == queue.CANCEL_CHANNEL:
+                            self._cancel_requested(note.payload)
+                        else:
+                            self._hint()
+            except psycopg.Error as error:
+                failures += 1
+                self._event("worker.error", error=f"listener: {_describe(error)}"[:500])
+                await asyncio.sleep(min(0.5 * failures, RETRY_PAUSE_MAX_S))
+
+    # -- heartbeat ------------------------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        lease = self.config.lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            now = loop.time()
+            entries = []
+            for entry in list(self._running.values()):  # stopping ones too: they may take CANCEL_GRACE_S
+                if now > entry.lease_deadline:  # no renewal got through in time: someone may have reaped it
+                    self._stop(entry, "lost")
+                elif not entry.settled:
+                    entries.append(entry)
+            if not entries:
+                continue
+            try:
+                async with self._pool.connection() as conn:
+                    held = await queue.heartbeat(conn, worker=self.name, jobs=[e.job for e in entries],
+                                                 progresses=[e.ctx.progress for e in entries], lease_seconds=lease)
+            except psycopg.Error as error:
+                self._event("worker.error", error=f"heartbeat failed: {_describe(error)}"[:500])
+                continue
+            for entry in entries:
+                if self._running.get(entry.job.id) is not entry:
+                    continue  # finished while the heartbeat was in flight
+                if entry.job.id not in held:
+                    self._stop(entry, "lost")
+                else:
+                    entry.lease_deadline = now + lease
+                    if held[entry.job.id]:
+                        self._stop(entry, "cancelled")
+
+    # -- maintenance ----------------------------------------------------------------------------------------------
+
+    async def _maintenance_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        config = self.config
+        # Random first runs spread the work of many workers started together.
+        next_reap = loop.time() + random.uniform(0, config.reap_interval)
+        next_prune = loop.time() + random.uniform(0, config.prune_interval) if config.prune_interval else None
+        while True:
+            wake_at = min(t for t in (next_reap, next_prune) if t is not None)
+            await asyncio.sleep(max(0.0, wake_at - loop.time()))
+            now = loop.time()
+            try:
+                if now >= next_reap:
+                    next_reap = now + config.reap_interval
+                    async with self._pool.connection() as conn:
+                        reaped = await queue.reap(conn)
+                    for job_id, status in reaped:
+                        self._event("job.reaped", job_id=job_id, status=status,
+                                    error="the lease expired: its worker stopped heart-beating")
+                    if any(status == "queued" for _, status in reaped):
+                        self._hint()
+                    await self._seen()
+                if next_prune is not None and now >= next_prune:
+                    next_prune = now + config.prune_interval
+                    async with self._pool.connection() as conn:
+                        pruned = await queue.prune(conn, keep_succeeded=config.keep_succeeded,
+                                                   keep_failed=config.keep_failed)
+                    if pruned:
+                        self._event("jobs.pruned", count=pruned, keep_succeeded=config.keep_succeeded,
+                                    keep_failed=config.keep_failed)
+            except psycopg.Error as error:
+                self._event("worker.error", error=f"maintenance: {_describe(error)}"[:500])
+
+    # -- logs -----------------------------------------------------------------------------------------------------
+
+    def _job_event(self, event: str, job: Job, duration_ms: int | None, error: str | None = None) -> None:
+        level = EVENT_LEVELS.get(event, logging.INFO)
+        if not log.isEnabledFor(level):
+            return
+        fields: dict[str, Any] = {"event": event, "job_id": job.id, "kind": job.kind, "attempt": job.attempts,
+                                  "duration_ms": duration_ms, "worker": self.name}
+        if error:
+            fields["error"] = error[:LOG_ERROR_MAX_CHARS]
+        _emit(level, event, fields)
+
+    def _event(self, event: str, **fields: Any) -> None:
+        level = EVENT_LEVELS.get(event, logging.INFO)
+        if log.isEnabledFor(level):
+            _emit(level, event, {"event": event, "worker": self.name, **fields})
+
+
+def _emit(level: int, event: str, fields: dict[str, Any]) -> None:
+    # makeRecord + handle instead of log.log: the same record, without the caller-frame lookup (two lines per job
+    # add up at thousands of jobs a second).
+    log.handle(log.makeRecord(log.name, level, __file__, 0, event, (), None, extra={"fields": fields}))
+
+
+def configure_logging(stream: Any = None, level: int = logging.INFO) -> logging.Handler:
+    """Make the process log JSON lines to `stream` (default stderr): the worker's events from `level` up, other
+    libraries' (psycopg, the pool) warnings and errors. Returns the handler installed on the root logger."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLogFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    log.setLevel(level)
+    return handler
+
+
+def run_worker(database_url: str, registry: Registry, config: WorkerConfig | None = None) -> None:
+    """Run a worker in a new event loop until SIGTERM/SIGINT; returns after a graceful shutdown."""
+    asyncio.run(Worker(database_url, registry, config).run(install_signal_handlers=True))

@@ -1,0 +1,347 @@
+"""`supakit worker` as operators run it: real worker processes against a fresh database, observed through the
+database and through each worker's JSON log lines on stderr."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from functions_py.jobs import queue
+from functions_py.jobs.registry import Job, JobContext, Registry
+from functions_py.jobs.worker import Worker, WorkerConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+# Fast cadences so the suite stays short: claims poll every 0.2 s, leases are renewed every lease/3.
+FAST = ("--poll-interval", "0.2", "--reap-interval", "0.5")
+
+
+class WorkerProcess:
+    """One `supakit worker` process, its stderr in a file."""
+
+    def __init__(self, url: str, log_path: Path, name: str, args: tuple[str, ...]) -> None:
+        self.name = name
+        self.log_path = log_path
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPAKIT_", "DATABASE_URL"))}
+        with log_path.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "worker", "--name", name, *args], cwd=ROOT,
+                env={**env, "DATABASE_URL": url}, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=stderr)
+
+    def lines(self) -> list[str]:
+        return [line for line in self.log_path.read_text().splitlines() if line.strip()]
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines() if line.startswith("{")]
+
+    def wait_for(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> dict[str, Any]:
+        """The first log event matching `predicate`, waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events():
+                if predicate(event):
+                    return event
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker {self.name} (exit code {self.proc.poll()}) never logged the event "
+                                     f"awaited; its log:\n" + "\n".join(self.lines()[-30:]))
+            time.sleep(0.02)
+
+    def wait_started(self, timeout: float = 15) -> None:
+        self.wait_for(lambda e: e["event"] == "worker.started", timeout)
+
+    def job_event(self, event: str, job_id: int, timeout: float = 10) -> dict[str, Any]:
+        return self.wait_for(lambda e: e["event"] == event and e.get("job_id") == job_id, timeout)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+
+@pytest.fixture
+def spawn_worker(fresh_db: str, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """spawn_worker(*options, name=...) -> a running worker on fresh_db; every one is killed at teardown."""
+    workers: list[WorkerProcess] = []
+
+    def spawn(*args: str, name: str | None = None) -> WorkerProcess:
+        name = name or f"worker-{len(workers) + 1}"
+        worker = WorkerProcess(fresh_db, tmp_path / f"{name}.log", name, args)
+        workers.append(worker)
+        return worker
+
+    yield spawn
+    for worker in workers:
+        if worker.proc.poll() is None:
+            worker.proc.kill()
+        worker.proc.wait(10)
+
+
+@pytest.fixture
+def conn(fresh_db: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(fresh_db, autocommit=True) as connection:
+        yield connection
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 15, interval: float = 0.02) -> Any:
+    """The first truthy value of `check()`, polled until `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {check.__doc__ or check}"
+        time.sleep(interval)
+    return value
+
+
+def job(conn: psycopg.Connection, job_id: int) -> dict[str, Any]:
+    row = conn.execute("select status::text, attempts, error, lease_owner, extract(epoch from run_at - now()),"
+                       " finished_at is not null from internal.jobs where id = %s", (job_id,)).fetchone()
+    status, attempts, error, owner, run_in, finished = row
+    return {"status": status, "attempts": attempts, "error": error, "lease_owner": owner,
+            "run_in_s": float(run_in), "finished": finished}
+
+
+def statuses(conn: psycopg.Connection) -> dict[str, int]:
+    return dict(conn.execute("select status::text, count(*) from internal.jobs group by 1").fetchall())
+
+
+@pytest.mark.slow
+def test_each_job_runs_exactly_once_across_three_worker_processes(conn, spawn_worker):
+    workers = [spawn_worker("--concurrency", "3", *FAST, name=f"w{n}") for n in range(3)]
+    for worker in workers:
+        worker.wait_started()
+    with conn.transaction():  # one transaction, one wake-up for every worker
+        ids = queue.enqueue_many(conn, "system.sleep", [{"seconds": 0.02}] * 150)
+        ids += queue.enqueue_many(conn, "system.noop", [{}] * 150)
+
+    def all_done() -> bool:
+        """every job succeeded"""
+        return statuses(conn) == {"succeeded": 300}
+
+    wait_until(all_done, timeout=40)
+    assert [worker.stop() for worker in workers] == [0, 0, 0], "graceful shutdown exits 0"
+
+    events = [event for worker in workers for event in worker.events()]
+    assert all(line.startswith("{") for worker in workers for line in worker.lines()), "stderr is JSON lines"
+    started = Counter(e["job_id"] for e in events if e["event"] == "job.started")
+    succeeded = Counter(e["job_id"] for e in events if e["event"] == "job.succeeded")
+    assert set(started) == set(ids) and set(started.values()) == {1}, "every job started exactly once"
+    assert set(succeeded) == set(ids) and set(succeeded.values()) == {1}, "every job succeeded exactly once"
+    others = [e for e in events if e["event"].startswith("job.") and e["event"] not in ("job.started",
+                                                                                        "job.succeeded")]
+    assert others == [], "nothing was retried, lost, released or reaped"
+    assert conn.execute("select count(*) from internal.jobs where status = 'succeeded' and attempts = 1"
+                        " and lease_owner is null").fetchone()[0] == 300
+    per_worker = Counter(e["worker"] for e in events if e["event"] == "job.succeeded")
+    assert len(per_worker) == 3, f"all three workers took part: {dict(per_worker)}"
+    fields = {"event", "job_id", "kind", "attempt", "duration_ms", "worker", "ts"}
+    assert all(set(e) == fields for e in events if e["event"] in ("job.started", "job.succeeded")), \
+        "job lines carry exactly the documented fields (never payloads or results)"
+
+
+@pytest.mark.slow
+def test_a_job_whose_worker_is_killed_is_finished_by_another_worker(conn, spawn_worker):
+    options = ("--lease-seconds", "2", *FAST)
+    doomed = spawn_worker(*options, name="doomed")
+    doomed.wait_started()
+    ids = queue.enqueue_many(conn, "system.sleep", [{"seconds": 4}] * 3)
+    for job_id in ids:
+        doomed.job_event("job.started", job_id)
+    rescuer = spawn_worker(*options, name="rescuer")
+    rescuer.wait_started()
+    assert {job(conn, i)["lease_owner"] for i in ids} == {"doomed"}, "the jobs are still mid-run in the first worker"
+    doomed.proc.kill()
+    doomed.proc.wait(5)
+
+    def finished() -> bool:
+        """every job finished after the kill"""
+        return statuses(conn) == {"succeeded": 3}
+
+    wait_until(finished, timeout=20)
+    for job_id in ids:
+        row = job(conn, job_id)
+        assert (row["status"], row["attempts"], row["lease_owner"]) == ("succeeded", 2, None), \
+            "run a second time, by the rescuer, and finished: none lost, none stuck running"
+        assert rescuer.job_event("job.succeeded", job_id)["attempt"] == 2
+    assert not [e for e in doomed.events() if e["event"] == "job.succeeded"]
+    reaped = {e["job_id"] for e in rescuer.events() if e["event"] == "job.reaped"}
+    assert reaped == set(ids), "the rescuer's reaper put the dead worker's jobs back in the queue"
+
+
+def test_cancelling_a_running_job_stops_it_within_a_second(conn, spawn_worker):
+    worker = spawn_worker(*FAST)
+    worker.wait_started()
+    job_id = queue.enqueue(conn, "system.sleep", {"seconds": 30})
+    worker.job_event("job.started", job_id)
+    asked = time.monotonic()
+    assert queue.cancel(conn, job_id) == "running", "a running job is asked to stop"
+
+    def cancelled() -> bool:
+        """the job is marked cancelled"""
+        return job(conn, job_id)["status"] == "cancelled"
+
+    wait_until(cancelled, timeout=5, interval=0.01)
+    observed = time.monotonic() - asked
+    assert observed < 1.0, f"the cancellation took {observed:.3f} s to be observed"
+    assert worker.job_event("job.cancelled", job_id)["attempt"] == 1
+    row = job(conn, job_id)
+    assert (row["error"], row["finished"], row["lease_owner"]) == ("cancelled while running", True, None)
+    assert worker.stop() == 0
+
+
+def test_sigterm_lets_quick_jobs_finish_and_releases_the_rest(conn, spawn_worker):
+    worker = spawn_worker("--concurrency", "2", "--shutdown-timeout", "2", *FAST)
+    worker.wait_started()
+    quick = queue.enqueue(conn, "system.sleep", {"seconds": 0.8})
+    slow = queue.enqueue(conn, "system.sleep", {"seconds": 30})
+    worker.job_event("job.started", quick)
+    worker.job_event("job.started", slow)
+    signalled = time.monotonic()
+    assert worker.stop(signal.SIGTERM) == 0, "a graceful shutdown exits 0"
+    took = time.monotonic() - signalled
+    assert 1.5 < took < 4.5, f"waited for the 2 s deadline, no longer: {took:.2f} s"
+    assert job(conn, quick)["status"] == "succeeded", "a job that finishes within the deadline completes"
+    row = job(conn, slow)
+    assert (row["status"], row["attempts"], row["lease_owner"]) == ("queued", 0, None), \
+        "the rest go back to the queue without spending an attempt"
+    assert row["run_in_s"] <= 0, "and may run again at once"
+    assert worker.job_event("job.released", slow)["worker"] == worker.name
+    assert worker.job_event("job.succeeded", quick)
+
+
+def test_a_handler_that_exceeds_its_timeout_fails_the_attempt_retryably(conn, spawn_worker):
+    worker = spawn_worker("--timeouts", "system.sleep=0.5", *FAST)
+    worker.wait_started()
+    job_id = queue.enqueue(conn, "system.sleep", {"seconds": 20})
+    retry = worker.job_event("job.retry", job_id, timeout=10)
+    assert retry["error"] == "timed out after 0.5 s" and 450 <= retry["duration_ms"] < 1500
+    row = job(conn, job_id)
+    assert (row["status"], row["attempts"], row["error"]) == ("queued", 1, "timed out after 0.5 s")
+    assert 2.5 < row["run_in_s"] <= 6.25, "retried after the first backoff step (5 s +-25%)"
+    assert worker.stop() == 0
+
+
+def test_permanent_errors_fail_the_job_and_retryable_ones_back_off(conn, spawn_worker):
+    worker = spawn_worker(*FAST)
+    worker.wait_started()
+    permanent = queue.enqueue(conn, "system.fail", {"permanent": True, "message": "card declined"})
+    retryable = queue.enqueue(conn, "system.fail", {"permanent": False, "message": "provider overloaded"})
+    assert worker.job_event("job.failed", permanent)["error"] == "card declined"
+    assert worker.job_event("job.retry", retryable)["error"] == "provider overloaded"
+    row = job(conn, permanent)
+    assert (row["status"], row["attempts"], row["finished"]) == ("failed", 1, True), "no further attempts"
+    row = job(conn, retryable)
+    assert (row["status"], row["attempts"], row["finished"]) == ("queued", 1, False)
+    assert 2.5 < row["run_in_s"] <= 6.25, "queued again after the first backoff step (5 s +-25%)"
+    assert worker.stop(signal.SIGINT) == 0, "SIGINT shuts down gracefully too"
+
+
+def test_retention_prunes_finished_jobs_beyond_the_keep_counts(conn, spawn_worker):
+    worker = spawn_worker("--prune-interval", "0.3", "--keep-succeeded", "3", "--keep-failed", "1", *FAST)
+    worker.wait_started()
+    queue.enqueue_many(conn, "system.noop", [{}] * 8)
+    queue.enqueue_many(conn, "system.fail", [{"permanent": True}] * 3)
+    newest = queue.enqueue(conn, "system.noop")
+
+    def pruned() -> dict[str, int] | None:
+        """3 succeeded and 1 failed jobs left"""
+        left = statuses(conn)
+        return left if left == {"succeeded": 3, "failed": 1} else None
+
+    wait_until(pruned, timeout=15)
+    assert job(conn, newest)["status"] == "succeeded", "the newest finished jobs are the ones kept"
+    assert sum(e["count"] for e in worker.events() if e["event"] == "jobs.pruned") == 8
+    assert worker.stop() == 0
+
+
+def run_in_process(url: str, registry: Registry, until: Callable[[], bool], timeout: float = 10,
+                   **options: Any) -> None:
+    """Run a Worker in this process until `until()` holds (checked from another connection), then stop it."""
+
+    async def main() -> None:
+        worker = Worker(url, registry, WorkerConfig(name="in-process", poll_interval=0.1, **options))
+        running = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + timeout
+        while not until():
+            assert not running.done(), "the worker stopped on its own"
+            assert time.monotonic() < deadline, f"timed out waiting for {until.__doc__}"
+            await asyncio.sleep(0.05)
+        worker.request_stop()
+        await asyncio.wait_for(running, 15)
+
+    asyncio.run(main())
+
+
+def test_heartbeats_write_progress_and_only_registered_kinds_are_claimed(conn, fresh_db):
+    registry = Registry()
+
+    async def report(job: Job, ctx: JobContext) -> dict:
+        ctx.set_progress({"step": 1, "of": 2})
+        await asyncio.sleep(3)
+        return {"done": True}
+
+    registry.register("test.report", report)
+    job_id = queue.enqueue(conn, "test.report")
+    stranger = queue.enqueue(conn, "test.unknown")
+
+    def progress_written() -> bool:
+        """the handler's progress in the row"""
+        return conn.execute("select progress from internal.jobs where id = %s", (job_id,)).fetchone()[0] == \
+            {"step": 1, "of": 2}
+
+    run_in_process(fresh_db, registry, progress_written, lease_seconds=1, shutdown_timeout=5)
+    assert job(conn, job_id)["status"] == "succeeded", "a graceful stop lets the job finish"
+    assert job(conn, stranger)["status"] == "queued", "a kind without a handler here is left for other workers"
+
+
+def test_a_result_the_database_cannot_store_fails_the_job_instead_of_wedging_the_worker(conn, fresh_db):
+    registry = Registry()
+
+    async def nul(job: Job, ctx: JobContext) -> dict:
+        return {"text": "a\x00b"}
+
+    async def fine(job: Job, ctx: JobContext) -> dict:
+        return {"ok": True}
+
+    registry.register("test.nul", nul)
+    registry.register("test.fine", fine)
+    bad = queue.enqueue(conn, "test.nul")
+    good = queue.enqueue_many(conn, "test.fine", [{}] * 5)
+
+    def settled() -> bool:
+        """every job finished"""
+        return set(statuses(conn)) <= {"succeeded", "failed"}
+
+    run_in_process(fresh_db, registry, settled)
+    row = job(conn, bad)
+    assert (row["status"], row["attempts"]) == ("failed", 1) and "NUL" in row["error"]
+    assert {job(conn, i)["status"] for i in good} == {"succeeded"}
+
+
+def test_a_worker_shows_in_the_roster_while_it_runs_and_is_marked_stopped_after(conn, fresh_db):
+    if not conn.execute("select to_regprocedure('internal.worker_seen(text, text[], integer, boolean)')").fetchone()[0]:
+        pytest.skip("this database has no worker roster (internal.worker_seen)")
+    registry = Registry()
+
+    async def noop(job: Job, ctx: JobContext) -> None:
+        return None
+
+    registry.register("test.noop", noop)
+
+    def listed() -> bool:
+        """the worker in internal.workers"""
+        return conn.execute("select count(*) from internal.workers where name = 'in-process' and stopped_at is null"
+                            " and kinds = array['test.noop']").fetchone()[0] == 1
+
+    run_in_process(fresh_db, registry, listed)
+    assert conn.execute("select stopped_at is not null from internal.workers where name = 'in-process'").fetchone() \
+        == (True,), "a graceful stop is recorded"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import typer
@@ -36,8 +40,12 @@ def reset(ctx: typer.Context,
     info(f"reset in {report.total:.2f} s")
 
 
-def up(ctx: typer.Context) -> None:
-    """Start the embedded database (unless DATABASE_URL is set), migrate, seed, print connection details."""
+def up(ctx: typer.Context,
+       worker: bool = typer.Option(True, "--worker/--no-worker",
+                                   help="Then run a job worker in the foreground until Ctrl-C (default), or return.")
+       ) -> None:
+    """Start the embedded database (unless DATABASE_URL is set), migrate, seed, print connection details, then run
+    a job worker in the foreground (Ctrl-C stops it; the database keeps running until `supakit db stop`)."""
     current = settings(ctx)
     started = time.perf_counter()
     if not current.database_url:
@@ -48,5 +56,25 @@ def up(ctx: typer.Context) -> None:
     info(f"migrations: {len(applied)} applied" if applied else "migrations: up to date")
     seed_database(url, current)
     info(f"seeded; ready in {time.perf_counter() - started:.1f} s\n")
-    typer.echo(f"DATABASE_URL={redact(url)}")
+    typer.echo(f"DATABASE_URL={redact(url)}", nl=True)
     info(f"\n  psql \"{redact(url)}\"\n  supakit migrate status\n  supakit db stop    # when you are done")
+    if worker:
+        raise typer.Exit(_run_worker_child(url))
+
+
+def _run_worker_child(url: str) -> int:
+    """Run `supakit worker` as a child (it reads the SUPAKIT_WORKER_* settings) until it stops; Ctrl-C reaches it
+    through the terminal's process group, SIGTERM is passed on. Later issues add the edge app and the Realtime
+    server as siblings."""
+    info("\nstarting a job worker (Ctrl-C stops it; the database keeps running until `supakit db stop`)")
+    sys.stdout.flush()
+    child = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env={**os.environ, "DATABASE_URL": url})
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue  # the worker got the same SIGINT and is shutting down gracefully
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 
-from tests.cli import run_cli
+from tests.cli import ROOT, run_cli
 
 if TYPE_CHECKING:  # imported for annotations only: pytest would try to collect a Test* class
     from tests.conftest import TestServer
@@ -174,19 +179,44 @@ def test_reset_terminates_open_sessions(fresh_db: str):
 
 
 def test_up_with_database_url_migrates_seeds_and_prints_the_url(empty_db: str):
-    up = supakit(empty_db, "up")
+    up = supakit(empty_db, "up", "--no-worker")
     assert up.returncode == 0, up.stderr
     assert f"DATABASE_URL={empty_db}" in up.stdout.splitlines(), "stdout carries the URL to export"
     assert_fully_reset(empty_db)
 
-    again = supakit(empty_db, "up")
+    again = supakit(empty_db, "up", "--no-worker")
     assert again.returncode == 0, again.stderr
     assert "migrations: up to date" in again.stderr, "a second up applies nothing"
     assert counts(empty_db) == (len(SEED_USERS), len(SEED_USERS)), "and seeds nothing twice"
 
 
 def test_up_with_an_unreachable_database_url_exits_3():
-    refused = supakit(UNREACHABLE, "up")
+    refused = supakit(UNREACHABLE, "up", "--no-worker")
     assert refused.returncode == 3
     assert "cannot connect" in refused.stderr
 
+
+
+def test_up_runs_a_worker_in_the_foreground_until_it_is_told_to_stop(empty_db: str):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPAKIT_PROJECT_DIR")}
+    up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=ROOT, env={**env, "DATABASE_URL": empty_db},
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        job_id = None
+        while time.monotonic() < deadline:
+            with psycopg.connect(empty_db, autocommit=True) as conn:
+                if job_id is None and conn.execute("select to_regclass('internal.jobs') is not null").fetchone()[0] \
+                        and conn.execute("select count(*) from public.profiles").fetchone()[0]:
+                    job_id = conn.execute("select internal.enqueue_job('system.noop')").fetchone()[0]
+                if job_id is not None and conn.execute("select status from internal.jobs where id = %s",
+                                                       (job_id,)).fetchone()[0] == "succeeded":
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the worker started by `supakit up` never ran the job")
+    finally:
+        up.send_signal(signal.SIGTERM)
+        stdout, stderr = up.communicate(timeout=30)
+    assert up.returncode == 0, stderr
+    assert "starting a job worker" in stderr and '"event": "job.succeeded"' in stderr

@@ -87,9 +87,10 @@ create index jobs_claim_idx on internal.jobs (priority desc, run_at, id) where s
 create index jobs_running_idx on internal.jobs (id) where status = 'running';
 create unique index jobs_dedupe_key_key on internal.jobs (dedupe_key)
 where dedupe_key is not null and status in ('queued', 'running');
--- retention and stats per kind
-create index jobs_kind_status_finished_at_idx on internal.jobs (kind, status, finished_at);
-create index jobs_organization_id_idx on internal.jobs (organization_id);
+-- retention per kind: finished rows only, so claims and acks of live jobs do not maintain it
+create index jobs_kind_status_finished_at_idx on internal.jobs (kind, status, finished_at)
+where status in ('succeeded', 'failed', 'cancelled');
+create index jobs_organization_id_idx on internal.jobs (organization_id) where organization_id is not null;
 
 -- A queue table churns: vacuum it early and leave room for HOT updates.
 alter table internal.jobs set (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01);

@@ -221,6 +221,10 @@ async def finish_and_claim(conn: psycopg.AsyncConnection, finished: Sequence[Fin
         by_outcome[item.outcome].append(item)
     answer = Exchange()
     async with conn.pipeline(), conn.transaction():
+        # This exchange need not wait for its WAL flush: were a commit lost in a crash, its claims and acks are
+        # recovered like any lost worker's (leases expire, delivery is at least once). Handlers' own writes, on
+        # other transactions, keep the server's durability.
+        await conn.execute("set local synchronous_commit = off")
         cursors: dict[str, psycopg.AsyncCursor] = {}
         if done := by_outcome["succeeded"]:
             cursors["completed"] = await conn.execute(

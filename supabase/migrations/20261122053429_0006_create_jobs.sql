@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0006_create_jobs.sql (sha256 650c1aca97ec35f3d82a236b5e71b1672dd8d0140515e8a98ef1a97a1705d3c3).
+-- Exported by `supakit migrate export` from sql/0006_create_jobs.sql (sha256 0318e65f3a8834569cbee5219a2e3a55a963805833c03bc0d96b2989e09f9fb2).
 -- Edit the source file, not this one.
 
 -- 0006_create_jobs: the job queue. Jobs are rows in internal.jobs; workers (`supakit worker`, any number, on
@@ -90,9 +90,10 @@ create index jobs_claim_idx on internal.jobs (priority desc, run_at, id) where s
 create index jobs_running_idx on internal.jobs (id) where status = 'running';
 create unique index jobs_dedupe_key_key on internal.jobs (dedupe_key)
 where dedupe_key is not null and status in ('queued', 'running');
--- retention and stats per kind
-create index jobs_kind_status_finished_at_idx on internal.jobs (kind, status, finished_at);
-create index jobs_organization_id_idx on internal.jobs (organization_id);
+-- retention per kind: finished rows only, so claims and acks of live jobs do not maintain it
+create index jobs_kind_status_finished_at_idx on internal.jobs (kind, status, finished_at)
+where status in ('succeeded', 'failed', 'cancelled');
+create index jobs_organization_id_idx on internal.jobs (organization_id) where organization_id is not null;
 
 -- A queue table churns: vacuum it early and leave room for HOT updates.
 alter table internal.jobs set (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.01);
@@ -494,5 +495,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0006', '0006_create_jobs.sql', '650c1aca97ec35f3d82a236b5e71b1672dd8d0140515e8a98ef1a97a1705d3c3')
+  ('versioned', '0006', '0006_create_jobs.sql', '0318e65f3a8834569cbee5219a2e3a55a963805833c03bc0d96b2989e09f9fb2')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

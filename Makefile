@@ -25,5 +25,7 @@ lint: $(BIN)/.installed
 	$(BIN)/supakit lint
 
 bench: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/reset.py
 	$(BIN)/python bench/rls.py
+	$(BIN)/python bench/jobs.py

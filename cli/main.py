@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli import db, jobs, lint, migrate, stack, worker
+from cli import auth, db, jobs, lint, migrate, stack, worker
 from cli.context import Globals
 from functions_py.errors import SupakitError
 
@@ -16,6 +16,7 @@ app = typer.Typer(no_args_is_help=True, help="supakit: business rules in SQL on 
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(auth.app, name="auth")
 app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)

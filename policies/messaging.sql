@@ -1,6 +1,6 @@
 -- Access control for conversations, participants, messages, the messaging RPCs and the private Realtime topics
 -- `conversation:<id>`. Repeatable and idempotent (see policies/tenancy.sql). In short (docs/messaging.md):
---   conversations:   participants and the organization's owners/admins read; members create group and support
+--   conversations:   participants, their creator and the organization's owners/admins read; members create group and support
 --                    conversations (direct ones only through start_direct_conversation); the conversation's owner
 --                    and organization owners/admins rename; organization owners/admins delete
 --   participants:    participants see each other; the conversation's owner and organization owners/admins add and
@@ -64,6 +64,9 @@ on public.conversations for select to authenticated
 using (
   id in (select internal.current_user_conversation_ids())
   or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+  -- the creator, so that insert ... returning (supabase-js .insert().select()) sees the row before the trigger
+  -- has made them a participant
+  or (created_by = (select auth.uid()) and organization_id in (select internal.current_user_org_ids()))
 );
 
 drop policy if exists "members can start group and support conversations" on public.conversations;

@@ -215,12 +215,11 @@ def test_the_direct_pair_is_unique_under_concurrent_starts(fresh_db):
 def test_a_direct_conversation_without_both_participants_fails_at_commit(fresh_db):
     org, (a, b) = _committed_org(fresh_db, 2)
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        with pytest.raises(RequestError, match="exactly its two users") as refused:
-            with as_service(conn) as cur:
-                cur.execute("insert into public.conversations (organization_id, kind, direct_user_low,"
-                            " direct_user_high) values (%s, 'direct', %s, %s)", (org, min(a, b), max(a, b)))
-                cur.execute("insert into public.conversation_participants (conversation_id, user_id)"
-                            " select id, %s from public.conversations where kind = 'direct'", (a,))
+        with pytest.raises(RequestError, match="exactly its two users") as refused, as_service(conn) as cur:
+            cur.execute("insert into public.conversations (organization_id, kind, direct_user_low,"
+                        " direct_user_high) values (%s, 'direct', %s, %s)", (org, min(a, b), max(a, b)))
+            cur.execute("insert into public.conversation_participants (conversation_id, user_id)"
+                        " select id, %s from public.conversations where kind = 'direct'", (a,))
                 # one participant is enough for every statement: only the commit checks the pair
         assert (refused.value.code, refused.value.status) == ("23514", 400)
     with psycopg.connect(fresh_db) as conn:
@@ -245,8 +244,9 @@ def test_replies_and_attachments_stay_in_their_conversation(db, chat):
     error = refusal(db, chat.people["member"], "insert into public.messages (conversation_id, body, reply_to)"
                     " values (%s, 'reply', %s)", (chat.group, foreign))
     assert error.status == 400 and "same conversation" in str(error)
+    elsewhere = psycopg.types.json.Jsonb([{"path": f"{other}/x.pdf"}])
     error = refusal(db, chat.people["member"], "insert into public.messages (conversation_id, body, attachments)"
-                    " values (%s, 'see file', %s)", (chat.group, psycopg.types.json.Jsonb([{"path": f"{other}/x.pdf"}])))
+                    " values (%s, 'see file', %s)", (chat.group, elsewhere))
     assert error.status == 400 and str(chat.group) in error.hint
     ok = [{"path": f"{chat.group}/x.pdf", "name": "x.pdf", "size": 10, "mime_type": "application/pdf"}]
     assert run(db, chat.people["member"], "insert into public.messages (conversation_id, attachments)"
@@ -382,7 +382,8 @@ def test_a_new_message_is_broadcast_privately_with_realtimes_payload_shape(db, c
     assert payload["old_record"] is None
     assert payload["record"]["id"] == str(message) and payload["record"]["body"] == "live"
     assert payload["record"]["sender_id"] == str(chat.people["member"])
-    row_id, = db.execute("select id from realtime.messages where topic = %s", (f"conversation:{chat.group}",)).fetchone()
+    row_id, = db.execute("select id from realtime.messages where topic = %s",
+                         (f"conversation:{chat.group}",)).fetchone()
     assert payload["id"] == str(row_id), "realtime.send stores the row id in the payload"
 
 

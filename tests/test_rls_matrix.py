@@ -179,7 +179,8 @@ STATEMENTS = {
     },
     "conversations": {
         "select": "select id from public.conversations where organization_id = %(org)s",
-        "insert": "insert into public.conversations (organization_id, kind, title) values (%(org)s, 'group', 'New chat')",
+        "insert": "insert into public.conversations (organization_id, kind, title)"
+                  " values (%(org)s, 'group', 'New chat')",
         "update": "update public.conversations set title = 'Renamed chat' where organization_id = %(org)s",
         "delete": "delete from public.conversations where organization_id = %(org)s",
     },
@@ -187,7 +188,8 @@ STATEMENTS = {
         "select": "select user_id from public.conversation_participants where conversation_id = any(%(conversations)s)",
         "insert": "insert into public.conversation_participants (conversation_id, user_id)"
                   " values (%(group_conversation)s, %(extra_member)s)",
-        "update": "update public.conversation_participants set muted = true where conversation_id = any(%(conversations)s)",
+        "update": "update public.conversation_participants set muted = true"
+                  " where conversation_id = any(%(conversations)s)",
         "delete": "delete from public.conversation_participants where conversation_id = any(%(conversations)s)",
     },
     "messages": {

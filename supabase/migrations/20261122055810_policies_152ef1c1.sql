@@ -68,10 +68,10 @@ using (
   and (select realtime.topic()) in (select 'org:' || o.id::text || ':jobs' from internal.current_user_org_ids() as o (id))
 );
 
--- ---- policies/messaging.sql (sha256 a12a212d1180efbaacf62d6b1fc4d1f6b1c9f4aece46029330623069673b1e1e)
+-- ---- policies/messaging.sql (sha256 01d90d188c24a0f0f6e00a244c75bc4f089cf3ced41103f0e56f0b18ee31a2a7)
 -- Access control for conversations, participants, messages, the messaging RPCs and the private Realtime topics
 -- `conversation:<id>`. Repeatable and idempotent (see policies/tenancy.sql). In short (docs/messaging.md):
---   conversations:   participants and the organization's owners/admins read; members create group and support
+--   conversations:   participants, their creator and the organization's owners/admins read; members create group and support
 --                    conversations (direct ones only through start_direct_conversation); the conversation's owner
 --                    and organization owners/admins rename; organization owners/admins delete
 --   participants:    participants see each other; the conversation's owner and organization owners/admins add and
@@ -135,6 +135,9 @@ on public.conversations for select to authenticated
 using (
   id in (select internal.current_user_conversation_ids())
   or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+  -- the creator, so that insert ... returning (supabase-js .insert().select()) sees the row before the trigger
+  -- has made them a participant
+  or (created_by = (select auth.uid()) and organization_id in (select internal.current_user_org_ids()))
 );
 
 drop policy if exists "members can start group and support conversations" on public.conversations;
@@ -594,7 +597,7 @@ comment on table supakit_migrations.ledger is
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
   ('repeatable', 'generations', 'generations.sql', '5fdf82cd9c4c64f62e025b2c7c402d859bc89e26293c131162494b6116aefa5e'),
-  ('repeatable', 'messaging', 'messaging.sql', 'a12a212d1180efbaacf62d6b1fc4d1f6b1c9f4aece46029330623069673b1e1e'),
+  ('repeatable', 'messaging', 'messaging.sql', '01d90d188c24a0f0f6e00a244c75bc4f089cf3ced41103f0e56f0b18ee31a2a7'),
   ('repeatable', 'profiles', 'profiles.sql', '31359831d5b022ac925192ffdae10cf0760efb917c8de4bb919a6acc1bfecd22'),
   ('repeatable', 'storage', 'storage.sql', '903bdf236493758ce317edd0efb00caee57f1b00ecbf876fca11f914cc0a94d2'),
   ('repeatable', 'tenancy', 'tenancy.sql', '25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb'),

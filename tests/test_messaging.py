@@ -43,8 +43,9 @@ def refusal(db: psycopg.Connection, user: uuid.UUID, query: str, params: tuple =
     return refused.value
 
 
-@pytest.fixture
-def chat(db, make_user) -> Chat:
+@pytest.fixture(name="chat")
+def chat_fixture(db, make_user) -> Chat:
+    """An organization with one user per role and a group conversation (manager, member, client); an outsider."""
     people = {role: make_user(full_name=role.title()) for role in (*ROLES, "outsider")}
     tag = uuid.uuid4().hex[:8]
     org, = db.execute("insert into public.organizations (name, slug) values ('Chatty', %s) returning id",

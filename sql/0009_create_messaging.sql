@@ -135,9 +135,9 @@ create index conversation_participants_user_id_idx on public.conversation_partic
 
 -- a page of a conversation, newest first
 create index messages_conversation_id_created_at_idx on public.messages (conversation_id, created_at desc);
--- unread counts: an index-only range scan per conversation (the policy's columns are included)
+-- unread counts: an index-only range scan per conversation
 create index messages_unread_idx on public.messages (conversation_id, created_at)
-include (sender_id, organization_id) where deleted_at is null;
+include (sender_id) where deleted_at is null;
 create index messages_organization_id_created_at_idx on public.messages (organization_id, created_at);
 create index messages_sender_id_idx on public.messages (sender_id);
 create index messages_reply_to_idx on public.messages (reply_to);
@@ -548,17 +548,21 @@ begin
 end;
 $$;
 
--- Per conversation the caller takes part in: how many messages from others arrived after their last_read_at
--- (deleted ones not counted), with their read state. One statement: an index-only range scan of
--- messages_unread_idx per conversation, under the caller's RLS.
+-- Per conversation the caller takes part in (in an organization they still belong to): how many messages from
+-- others arrived after their last_read_at (deleted ones not counted), with their read state. One statement: an
+-- index-only range scan of messages_unread_idx per conversation. Security definer so that the messages policy is
+-- not re-checked on each of the (possibly thousands of) counted index entries: the caller's own participant rows
+-- and the membership join below are exactly what that policy would grant.
 create function public.unread_counts()
 returns table (conversation_id uuid, unread_count bigint, last_read_at timestamptz, muted boolean)
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select p.conversation_id, count(m.created_at), p.last_read_at, p.muted
   from public.conversation_participants as p
+  inner join public.memberships as mb on mb.organization_id = p.organization_id and mb.user_id = p.user_id
   left join public.messages as m
     on m.conversation_id = p.conversation_id
     and m.created_at > coalesce(p.last_read_at, '-infinity')

@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0009_create_messaging.sql (sha256 5224e3d80580a02b99459d19b1187e648c61daf2bcd9b292ab778b40a71132c7).
+-- Exported by `supakit migrate export` from sql/0009_create_messaging.sql (sha256 7b65bf614b037a5d165aad9261503e7fb97b17dd8b471304ddfb0bc5d93e5fa3).
 -- Edit the source file, not this one.
 
 -- 0009_create_messaging: conversations, their participants and messages, with every rule in SQL so that
@@ -138,9 +138,9 @@ create index conversation_participants_user_id_idx on public.conversation_partic
 
 -- a page of a conversation, newest first
 create index messages_conversation_id_created_at_idx on public.messages (conversation_id, created_at desc);
--- unread counts: an index-only range scan per conversation (the policy's columns are included)
+-- unread counts: an index-only range scan per conversation
 create index messages_unread_idx on public.messages (conversation_id, created_at)
-include (sender_id, organization_id) where deleted_at is null;
+include (sender_id) where deleted_at is null;
 create index messages_organization_id_created_at_idx on public.messages (organization_id, created_at);
 create index messages_sender_id_idx on public.messages (sender_id);
 create index messages_reply_to_idx on public.messages (reply_to);
@@ -551,17 +551,21 @@ begin
 end;
 $$;
 
--- Per conversation the caller takes part in: how many messages from others arrived after their last_read_at
--- (deleted ones not counted), with their read state. One statement: an index-only range scan of
--- messages_unread_idx per conversation, under the caller's RLS.
+-- Per conversation the caller takes part in (in an organization they still belong to): how many messages from
+-- others arrived after their last_read_at (deleted ones not counted), with their read state. One statement: an
+-- index-only range scan of messages_unread_idx per conversation. Security definer so that the messages policy is
+-- not re-checked on each of the (possibly thousands of) counted index entries: the caller's own participant rows
+-- and the membership join below are exactly what that policy would grant.
 create function public.unread_counts()
 returns table (conversation_id uuid, unread_count bigint, last_read_at timestamptz, muted boolean)
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select p.conversation_id, count(m.created_at), p.last_read_at, p.muted
   from public.conversation_participants as p
+  inner join public.memberships as mb on mb.organization_id = p.organization_id and mb.user_id = p.user_id
   left join public.messages as m
     on m.conversation_id = p.conversation_id
     and m.created_at > coalesce(p.last_read_at, '-infinity')
@@ -731,5 +735,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0009', '0009_create_messaging.sql', '5224e3d80580a02b99459d19b1187e648c61daf2bcd9b292ab778b40a71132c7')
+  ('versioned', '0009', '0009_create_messaging.sql', '7b65bf614b037a5d165aad9261503e7fb97b17dd8b471304ddfb0bc5d93e5fa3')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -417,3 +417,9 @@ def test_messages_are_published_for_postgres_changes_with_full_old_rows(db):
                       " and schemaname = 'public' and tablename = 'messages'").fetchone()[0] == 1
     assert db.execute("select relreplident from pg_class where oid = 'public.messages'::regclass"
                       ).fetchone()[0] == "f"
+
+
+def test_the_edit_window_is_not_reachable_through_the_api(db, chat):
+    for who in ("owner", "member"):
+        error = refusal(db, chat.people[who], "update internal.messaging_settings set edit_window = interval '1 day'")
+        assert error.status == 403, f"{who}: only the database owner sets the edit window"

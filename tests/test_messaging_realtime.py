@@ -178,3 +178,17 @@ def test_direct_deletes_stay_guarded_outside_storage_api(db, chat: Chat):
         cur.execute("delete from storage.objects where name = %s", (mine,))
     assert refused.value.status == 403 and "Storage API" in str(refused.value), \
         "the policies let the owner delete, but only through storage-api (storage.allow_delete_query)"
+
+
+def test_postgres_changes_reach_only_subscribers_whose_policy_shows_the_row(db, chat: Chat):
+    """Realtime checks each change per subscriber by selecting the row by primary key under the subscriber's role
+    and claims (apply_rls, realtime-protocol.md §10): that check, for a new message."""
+    (message,), = run(db, chat.people["member"], "insert into public.messages (conversation_id, body)"
+                      " values (%s, 'live') returning id", (chat.group,))
+    delivered = {}
+    for who in ("manager", "client", "admin", "assistant", "outsider"):
+        with as_user(db, chat.people[who], method="GET") as cur:
+            delivered[who] = cur.execute("select exists (select 1 from public.messages where id = %s)",
+                                         (message,)).fetchone()[0]
+    assert delivered == {"manager": True, "client": True, "admin": True, "assistant": False, "outsider": False}, \
+        "participants and moderators receive it; nobody else"

@@ -28,4 +28,5 @@ bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/reset.py
 	$(BIN)/python bench/rls.py
+	$(BIN)/python bench/messaging.py
 	$(BIN)/python bench/jobs.py

@@ -84,3 +84,53 @@ values
   '22222222-2222-4222-8222-222222222222', '22222222-2222-4222-8222-222222222222'
 )
 on conflict (id) do nothing;
+
+-- Messaging: the project's group chat (the manager started it, so the trigger made them its owner) with the
+-- client and the assistant, and a direct conversation between the owner and the manager. Messages carry fixed ids
+-- and times an hour apart.
+insert into public.conversations (id, organization_id, kind, title, created_by)
+values (
+  'd0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', 'group', 'Website relaunch',
+  '22222222-2222-4222-8222-222222222222'
+)
+on conflict (id) do nothing;
+
+insert into public.conversations (id, organization_id, kind, created_by, direct_user_low, direct_user_high)
+values (
+  'd0000000-0000-4000-8000-000000000002', 'a0000000-0000-4000-8000-000000000001', 'direct',
+  '11111111-1111-4111-8111-111111111111', '11111111-1111-4111-8111-111111111111',
+  '22222222-2222-4222-8222-222222222222'
+)
+on conflict (id) do nothing;
+
+insert into public.conversation_participants (conversation_id, user_id)
+values
+('d0000000-0000-4000-8000-000000000001', '33333333-3333-4333-8333-333333333333'),
+('d0000000-0000-4000-8000-000000000001', '44444444-4444-4444-8444-444444444444'),
+('d0000000-0000-4000-8000-000000000002', '11111111-1111-4111-8111-111111111111'),
+('d0000000-0000-4000-8000-000000000002', '22222222-2222-4222-8222-222222222222')
+on conflict (conversation_id, user_id) do nothing;
+
+insert into public.messages (id, conversation_id, sender_id, body, created_at)
+values
+(
+  'e0000000-0000-4000-8000-000000000001', 'd0000000-0000-4000-8000-000000000001',
+  '22222222-2222-4222-8222-222222222222', 'Welcome! This is where we discuss the relaunch.',
+  now() - interval '3 hours'
+),
+(
+  'e0000000-0000-4000-8000-000000000002', 'd0000000-0000-4000-8000-000000000001',
+  '33333333-3333-4333-8333-333333333333', 'Great. When can we see the first draft of the home page?',
+  now() - interval '2 hours'
+),
+(
+  'e0000000-0000-4000-8000-000000000003', 'd0000000-0000-4000-8000-000000000001',
+  '44444444-4444-4444-8444-444444444444', 'The copy is in progress; I will share it here by Friday.',
+  now() - interval '1 hour'
+),
+(
+  'e0000000-0000-4000-8000-000000000004', 'd0000000-0000-4000-8000-000000000002',
+  '11111111-1111-4111-8111-111111111111', 'Can you keep me posted on the relaunch budget?',
+  now() - interval '30 minutes'
+)
+on conflict (id) do nothing;

@@ -8,7 +8,17 @@ Each cell runs in a fresh world (built by the superuser, inside the test's rolle
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
   two tasks (one assigned to that member, one unassigned), one pending invitation, one generation and one usage
   counter;
-- a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed).
+- a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed);
+- messaging: in home a group conversation started by the manager (its owner) with the member and the client, holding
+  a message from the manager and one from the member, and a direct conversation between the member and the
+  assistant holding a message from the assistant; in other a group conversation of the outsider alone with one
+  message of theirs;
+- storage objects: an attachment in home's group conversation folder (uploaded by the manager), one in the direct
+  conversation's (by the assistant) and one in other's conversation (by the outsider); an upload in the member's and
+  in other_member's own folder; one generated asset in each organization's folder.
+
+Rows named `storage:<bucket>` are storage.objects in that bucket, reached as storage-api reaches them: the same
+role and claims as PostgREST, plus `storage.allow_delete_query` set for the request (supabase-surface.md §4).
 
 Every cell is asked twice, against home's rows and against other's rows, and the expected outcome is written
 `home/other` (one value when both agree). A value of 400 or more is the HTTP status PostgREST answers
@@ -44,6 +54,12 @@ SCOPES = ("home", "other")
 #     read their organization's rows and no user writes (403).
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
 #     would remove its last owner, so even the service role gets 409 (PT409).
+#   * messaging: participants read; owners and admins read everything of their organization (moderation) but cannot
+#     edit others' messages (the trigger answers 403) nor post where they do not take part; a direct conversation
+#     keeps both participants (409, even for the service role); only the service role hard-deletes messages.
+#   * storage: anon holds every storage grant (as on Supabase), so its reads see nothing rather than 401; only the
+#     participants of a conversation see its attachments, only uploaders change theirs; user-uploads are the user's
+#     alone; generated assets are read by members and written by the service role only.
 MATRIX = """
 # table        command  anon  outsider  owner  admin  manager  member  assistant  client  service_role
 profiles       select   401   0/2       6/0    6/0    6/0      6/0     6/0        6/0     6/2
@@ -82,6 +98,30 @@ usage_counters select   401   0/1       1/0    1/0    1/0      1/0     1/0      
 usage_counters insert   401   403       403    403    403      403     403        403     1
 usage_counters update   401   403       403    403    403      403     403        403     1
 usage_counters delete   401   403       403    403    403      403     403        403     1
+conversations  select   401   0/1       2/0    2/0    1/0      2/0     1/0        1/0     2/1
+conversations  insert   401   403/1     1/403  1/403  1/403    1/403   1/403      1/403   1
+conversations  update   401   0/1       2/0    2/0    1/0      0       0          0       2/1
+conversations  delete   401   0/1       2/0    2/0    0        0       0          0       2/1
+conversation_participants select  401  0/1  5/0    5/0    3/0      5/0     2/0        3/0     5/1
+conversation_participants insert  401  403/1  1/403  1/403  1/403  403     403        403     1
+conversation_participants update  401  0/1  0      0      1/0      2/0     1/0        1/0     5/1
+conversation_participants delete  401  0/1  409/0  409/0  3/0      409/0   409/0      1/0     409/1
+messages       select   401   0/1       3/0    3/0    2/0      3/0     1/0        2/0     3/1
+messages       insert   401   403/1     403    403    1/403    1/403   403        1/403   1
+messages       update   401   0/1       403/0  403/0  1/0      1/0     1/0        0       3/1
+messages       delete   401   403       403    403    403      403     403        403     3/1
+storage:message-attachments select  0    0/1    0      0      1/0      2/0     1/0        1/0     2/1
+storage:message-attachments insert  401  403/1  403    403    1/403    1/403   403        1/403   1
+storage:message-attachments update  0    0/1    0      0      1/0      0       1/0        0       2/1
+storage:message-attachments delete  0    0/1    0      0      1/0      0       1/0        0       2/1
+storage:user-uploads        select  0    0      0      0      0        1/0     0          0       1
+storage:user-uploads        insert  401  403    403    403    403      1/403   403        403     1
+storage:user-uploads        update  0    0      0      0      0        1/0     0          0       1
+storage:user-uploads        delete  0    0      0      0      0        1/0     0          0       1
+storage:generated-assets    select  0    0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+storage:generated-assets    insert  401  403    403    403    403      403     403        403     1
+storage:generated-assets    update  0    0      0      0      0        0       0          0       1
+storage:generated-assets    delete  0    0      0      0      0        0       0          0       1
 """
 
 # What each command does to a table, against one organization's rows (parameters: see World.params).
@@ -136,6 +176,57 @@ STATEMENTS = {
                   " values (%(org)s, %(newcomer)s, 'day', current_date)",
         "update": "update public.usage_counters set generations = generations + 1 where organization_id = %(org)s",
         "delete": "delete from public.usage_counters where organization_id = %(org)s",
+    },
+    "conversations": {
+        "select": "select id from public.conversations where organization_id = %(org)s",
+        "insert": "insert into public.conversations (organization_id, kind, title)"
+                  " values (%(org)s, 'group', 'New chat')",
+        "update": "update public.conversations set title = 'Renamed chat' where organization_id = %(org)s",
+        "delete": "delete from public.conversations where organization_id = %(org)s",
+    },
+    "conversation_participants": {
+        "select": "select user_id from public.conversation_participants where conversation_id = any(%(conversations)s)",
+        "insert": "insert into public.conversation_participants (conversation_id, user_id)"
+                  " values (%(group_conversation)s, %(extra_member)s)",
+        "update": "update public.conversation_participants set muted = true"
+                  " where conversation_id = any(%(conversations)s)",
+        "delete": "delete from public.conversation_participants where conversation_id = any(%(conversations)s)",
+    },
+    "messages": {
+        "select": "select id from public.messages where organization_id = %(org)s",
+        "insert": "insert into public.messages (conversation_id, body) values (%(group_conversation)s, 'Hello there')",
+        "update": "update public.messages set body = 'Edited' where organization_id = %(org)s",
+        "delete": "delete from public.messages where organization_id = %(org)s",
+    },
+    "storage:message-attachments": {
+        "select": "select id from storage.objects where bucket_id = 'message-attachments'"
+                  " and (storage.foldername(name))[1] = any(%(conversation_folders)s)",
+        "insert": "insert into storage.objects (bucket_id, name, owner_id) values ('message-attachments',"
+                  " %(group_folder)s || '/new-' || %(tag)s || '.pdf', (select auth.uid())::text)",
+        "update": "update storage.objects set metadata = '{\"size\": 1}' where bucket_id = 'message-attachments'"
+                  " and (storage.foldername(name))[1] = any(%(conversation_folders)s)",
+        "delete": "delete from storage.objects where bucket_id = 'message-attachments'"
+                  " and (storage.foldername(name))[1] = any(%(conversation_folders)s)",
+    },
+    "storage:user-uploads": {
+        "select": "select id from storage.objects where bucket_id = 'user-uploads'"
+                  " and (storage.foldername(name))[1] = any(%(member_folders)s)",
+        "insert": "insert into storage.objects (bucket_id, name, owner_id) values ('user-uploads',"
+                  " %(uploader_folder)s || '/new-' || %(tag)s || '.png', (select auth.uid())::text)",
+        "update": "update storage.objects set metadata = '{\"size\": 1}' where bucket_id = 'user-uploads'"
+                  " and (storage.foldername(name))[1] = any(%(member_folders)s)",
+        "delete": "delete from storage.objects where bucket_id = 'user-uploads'"
+                  " and (storage.foldername(name))[1] = any(%(member_folders)s)",
+    },
+    "storage:generated-assets": {
+        "select": "select id from storage.objects where bucket_id = 'generated-assets'"
+                  " and (storage.foldername(name))[1] = %(org_folder)s",
+        "insert": "insert into storage.objects (bucket_id, name, owner_id) values ('generated-assets',"
+                  " %(org_folder)s || '/new-' || %(tag)s || '.png', (select auth.uid())::text)",
+        "update": "update storage.objects set metadata = '{\"size\": 1}' where bucket_id = 'generated-assets'"
+                  " and (storage.foldername(name))[1] = %(org_folder)s",
+        "delete": "delete from storage.objects where bucket_id = 'generated-assets'"
+                  " and (storage.foldername(name))[1] = %(org_folder)s",
     },
     "tasks": {
         "select": "select id from public.tasks where organization_id = %(org)s",
@@ -193,6 +284,9 @@ def parse_matrix(text: str) -> dict[tuple[str, str, str, str], int | Status]:
 
 EXPECTED = parse_matrix(MATRIX)
 MATRIX_TABLES = sorted({table for table, *_ in EXPECTED})
+PUBLIC_TABLES = [table for table in MATRIX_TABLES if not table.startswith("storage:")]
+# What storage-api sets in every request's transaction besides PostgREST's settings (its delete guard's key).
+STORAGE_REQUEST = "select set_config('storage.allow_delete_query', 'true', true)"
 
 
 @dataclass
@@ -202,6 +296,9 @@ class World:
     projects: dict[str, uuid.UUID]
     member_ids: dict[str, list[uuid.UUID]]
     newcomer: uuid.UUID
+    conversations: dict[str, list[uuid.UUID]]
+    extra_members: dict[str, uuid.UUID]
+    uploaders: dict[str, uuid.UUID]
 
     def params(self, scope: str) -> dict[str, object]:
         """The statement parameters that point a command at `scope`'s rows."""
@@ -214,6 +311,15 @@ class World:
             "new_slug": f"new-{scope}-{tag}",
             "new_email": f"invitee-{tag}@example.com",
             "new_plan": f"plan_{tag}",
+            "tag": tag,
+            "conversations": self.conversations[scope],
+            "group_conversation": self.conversations[scope][0],
+            "group_folder": str(self.conversations[scope][0]),
+            "conversation_folders": [str(c) for c in self.conversations[scope]],
+            "extra_member": self.extra_members[scope],
+            "member_folders": [str(m) for m in self.member_ids[scope]],
+            "uploader_folder": str(self.uploaders[scope]),
+            "org_folder": str(self.orgs[scope]),
         }
 
 
@@ -263,7 +369,47 @@ def world(db: psycopg.Connection, make_user) -> World:
         cur.executemany("insert into public.usage_counters (organization_id, user_id, period, period_start,"
                         " generations) values (%s, %s, 'month', date_trunc('month', now())::date, 1)",
                         [(orgs[scope], authors[scope]) for scope in SCOPES])
-    return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
+    conversations = _messaging_world(db, users, orgs)
+    return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer,
+                 conversations=conversations,
+                 extra_members={"home": users["assistant"], "other": users["other_member"]},
+                 uploaders={"home": users["member"], "other": users["other_member"]})
+
+
+def _messaging_world(db: psycopg.Connection, users: dict[str, uuid.UUID],
+                     orgs: dict[str, uuid.UUID]) -> dict[str, list[uuid.UUID]]:
+    """Conversations, messages and storage objects (see the module docstring); the group conversation first."""
+    def conversation(scope: str, creator: str, others: list[str]) -> uuid.UUID:
+        conversation_id, = db.execute(
+            "insert into public.conversations (organization_id, kind, title, created_by) values (%s, 'group', %s, %s)"
+            " returning id", (orgs[scope], f"{scope.title()} chat", users[creator])).fetchone()
+        for other in others:  # the creator was added as the owner by the trigger
+            db.execute("insert into public.conversation_participants (conversation_id, user_id) values (%s, %s)",
+                       (conversation_id, users[other]))
+        return conversation_id
+
+    home_group = conversation("home", "manager", ["member", "client"])
+    other_group = conversation("other", "outsider", [])
+    low, high = sorted([users["member"], users["assistant"]])
+    direct, = db.execute(
+        "insert into public.conversations (organization_id, kind, direct_user_low, direct_user_high)"
+        " values (%s, 'direct', %s, %s) returning id", (orgs["home"], low, high)).fetchone()
+    db.execute("insert into public.conversation_participants (conversation_id, user_id) values (%s, %s), (%s, %s)",
+               (direct, low, direct, high))
+    with db.cursor() as cur:
+        cur.executemany("insert into public.messages (conversation_id, sender_id, body) values (%s, %s, %s)", [
+            (home_group, users["manager"], "Welcome"), (home_group, users["member"], "Thanks"),
+            (direct, users["assistant"], "Quick question"), (other_group, users["outsider"], "Note to self")])
+        cur.executemany("insert into storage.objects (bucket_id, name, owner_id) values (%s, %s, %s)", [
+            ("message-attachments", f"{home_group}/brief.pdf", str(users["manager"])),
+            ("message-attachments", f"{direct}/photo.png", str(users["assistant"])),
+            ("message-attachments", f"{other_group}/notes.pdf", str(users["outsider"])),
+            ("user-uploads", f"{users['member']}/avatar.png", str(users["member"])),
+            ("user-uploads", f"{users['other_member']}/avatar.png", str(users["other_member"])),
+            ("generated-assets", f"{orgs['home']}/logo.png", None),
+            ("generated-assets", f"{orgs['other']}/logo.png", None),
+        ])
+    return {"home": [home_group, direct], "other": [other_group]}
 
 
 def request_as(db: psycopg.Connection, world: World, actor: str, method: str):
@@ -279,6 +425,8 @@ def outcome_of(db: psycopg.Connection, world: World, actor: str, table: str, com
     """Rows seen or affected by the request, or the HTTP status PostgREST would answer instead."""
     try:
         with request_as(db, world, actor, COMMANDS[command]) as cur:
+            if table.startswith("storage:"):
+                cur.execute(STORAGE_REQUEST)
             cur.execute(STATEMENTS[table][command], world.params(scope))
             return len(cur.fetchall()) if command == "select" else cur.rowcount
     except RequestError as refused:
@@ -299,11 +447,11 @@ def test_rls_matrix(db, world, table, command, actor, scope):
 
 def test_the_matrix_covers_every_table_in_public(db):
     exposed = [name for name, in db.execute(EXPOSED_TABLES_QUERY).fetchall()]
-    assert exposed == MATRIX_TABLES, (
+    assert exposed == PUBLIC_TABLES, (
         f"every table PostgREST exposes in public needs its rows in MATRIX: missing"
-        f" {sorted(set(exposed) - set(MATRIX_TABLES))}, stale {sorted(set(MATRIX_TABLES) - set(exposed))}")
-    assert exposed == sorted(STATEMENTS), "every table PostgREST exposes in public needs its STATEMENTS"
-    for table in exposed:
+        f" {sorted(set(exposed) - set(PUBLIC_TABLES))}, stale {sorted(set(PUBLIC_TABLES) - set(exposed))}")
+    assert sorted(STATEMENTS) == MATRIX_TABLES, "every table in MATRIX needs its STATEMENTS"
+    for table in MATRIX_TABLES:
         for command in COMMANDS:
             for actor in ACTORS:
                 for scope in SCOPES:

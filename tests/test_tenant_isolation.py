@@ -3,7 +3,9 @@ reads or changes a row of an organization they do not belong to, through any exp
 
 Hypothesis draws small worlds: 2-3 organizations, each with a founding owner, 2-5 users with random roles (some
 in several organizations, some in none, some who have left an organization after tasks were assigned to them),
-0-2 projects per organization and 0-3 tasks per project with random assignees among the members. It then picks
+0-2 projects per organization and 0-3 tasks per project with random assignees among the members, and per
+organization a group conversation its founder started with everyone who was ever a member (so those who left are
+still participant rows), holding a message from each of them. It then picks
 one signed-in user and attacks every organization they do not belong to. Each example runs in a savepoint of the
 test's `db` transaction and is rolled back, so examples never see each other's rows.
 """
@@ -38,6 +40,9 @@ VISIBLE_ORGANIZATION_IDS = {
     "invitations": "select organization_id from public.invitations",
     "projects": "select organization_id from public.projects",
     "tasks": "select organization_id from public.tasks",
+    "conversations": "select organization_id from public.conversations",
+    "conversation_participants": "select organization_id from public.conversation_participants",
+    "messages": "select organization_id from public.messages",
 }
 profile_ids_visible = "select id from public.profiles"
 organization_list_mine = "select organization_id from public.current_user_organizations()"
@@ -54,6 +59,11 @@ ORGANIZATION_STATE = {
     "tasks": "select to_jsonb(t) from public.tasks as t where t.organization_id = any(%(orgs)s) order by t.id",
     "profiles": "select to_jsonb(t) from public.profiles as t where t.id = any(%(strangers)s) order by t.id",
     "audit_log": "select count(*) from internal.audit_log as t where t.organization_id = any(%(orgs)s)",
+    "conversations": "select to_jsonb(t) from public.conversations as t where t.organization_id = any(%(orgs)s)"
+                     " order by t.id",
+    "conversation_participants": "select to_jsonb(t) from public.conversation_participants as t"
+                                 " where t.organization_id = any(%(orgs)s) order by t.conversation_id, t.user_id",
+    "messages": "select to_jsonb(t) from public.messages as t where t.organization_id = any(%(orgs)s) order by t.id",
 }
 
 # Table writes aimed at one foreign organization `org` (its project `project`, or a random id when it has none).
@@ -82,6 +92,18 @@ FOREIGN_TABLE_WRITES = {
                                  " where organization_id <> %(org)s",
     "move their own tasks into it": "update public.tasks set organization_id = %(org)s, project_id = %(project)s"
                               " where organization_id <> %(org)s",
+    "start a conversation in it": "insert into public.conversations (organization_id, title) values (%(org)s, 'Spy')",
+    "rename its conversations": "update public.conversations set title = 'Taken over' where organization_id = %(org)s",
+    "delete its conversations": "delete from public.conversations where organization_id = %(org)s",
+    "join its conversation": "insert into public.conversation_participants (conversation_id, user_id)"
+                             " values (%(its_conversation)s, %(me)s)",
+    "mute or mark its participants read": "update public.conversation_participants set muted = true,"
+                                          " last_read_at = now() where organization_id = %(org)s",
+    "remove its participants": "delete from public.conversation_participants where organization_id = %(org)s",
+    "post in its conversation": "insert into public.messages (conversation_id, body)"
+                                " values (%(its_conversation)s, 'Planted')",
+    "edit its messages": "update public.messages set body = 'Taken over' where organization_id = %(org)s",
+    "delete its messages": "update public.messages set deleted_at = now() where organization_id = %(org)s",
 }
 
 # Profiles have no organization: a stranger is a user who shares none with the attacker.
@@ -99,6 +121,9 @@ FOREIGN_RPCS = {
     "revoke_invitation": "select public.revoke_invitation(%(its_invitation)s)",
     "accept_invitation": "select * from public.accept_invitation(%(its_token)s)",
     "organization_audit_log": "select * from public.organization_audit_log(%(org)s)",
+    "start_direct_conversation": "select * from public.start_direct_conversation(%(its_member)s, %(org)s)",
+    "mark_read": "select public.mark_read(%(its_conversation)s)",
+    "message_activity": "select * from public.message_activity(%(org)s)",
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -153,6 +178,7 @@ class World:
     members: dict[uuid.UUID, dict[uuid.UUID, str]]  # organization -> {user: role}, after departures
     invitations: dict[uuid.UUID, tuple[uuid.UUID, str]]  # organization -> (invitation id, token)
     attacker: uuid.UUID
+    conversations: dict[uuid.UUID, uuid.UUID]  # organization -> its group conversation
 
     def orgs_of(self, user: uuid.UUID) -> set[uuid.UUID]:
         return {org for org, members in self.members.items() if user in members}
@@ -196,6 +222,17 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
                 "insert into public.tasks (organization_id, project_id, title, assignee_id) values (%s, %s, %s, %s)",
                 [(orgs[org], projects[orgs[org]][p], f"Task {i}", None if who is None else users[who])
                  for i, (org, p, who) in enumerate(spec.tasks)])
+    conversations = {}
+    for org, founder in spec.founders.items():
+        conversations[orgs[org]], = db.execute(
+            "insert into public.conversations (organization_id, title, created_by) values (%s, 'All hands', %s)"
+            " returning id", (orgs[org], users[founder])).fetchone()
+        everyone = [user for (o, user) in spec.roles if o == org]
+        with db.cursor() as cur:
+            cur.executemany("insert into public.conversation_participants (conversation_id, user_id) values (%s, %s)"
+                            " on conflict do nothing", [(conversations[orgs[org]], users[u]) for u in everyone])
+            cur.executemany("insert into public.messages (conversation_id, sender_id, body) values (%s, %s, 'Hi')",
+                            [(conversations[orgs[org]], users[u]) for u in everyone])
     for org, user in spec.departed:
         db.execute("delete from public.memberships where organization_id = %s and user_id = %s",
                    (orgs[org], users[user]))
@@ -210,7 +247,7 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
                 "select * from public.invite_member(%s, %s)", (orgs[org], f"invitee-{tag}-{org}@example.com"),
             ).fetchone()
         invitations[orgs[org]] = (invitation_id, token)
-    return World(users, orgs, projects, members, invitations, users[spec.attacker])
+    return World(users, orgs, projects, members, invitations, users[spec.attacker], conversations)
 
 
 @contextmanager
@@ -260,6 +297,7 @@ def foreign_params(world: World, org: uuid.UUID) -> dict[str, object]:
         "project": (world.projects[org] or [uuid.uuid4()])[0],
         "email": f"accomplice-{uuid.uuid4().hex[:8]}@example.com",
         "its_invitation": invitation_id, "its_token": token, "strangers": world.strangers,
+        "its_conversation": world.conversations[org],
     }
 
 

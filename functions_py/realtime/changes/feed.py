@@ -1,0 +1,512 @@
+"""The postgres_changes feed: logical decoding of the `supabase_realtime` publication, filters and per-subscriber
+RLS, delivered in commit order to the local Realtime server. Design and guarantees: docs/realtime-changes.md.
+
+One asyncio task polls a TEMPORARY `pgoutput` slot through SQL (psycopg has no replication protocol):
+
+1. probe `pg_current_wal_insert_lsn()` (~0.1 ms); when it has not moved since the last poll, sleep a few ms.
+   Decoding through SQL sees only flushed WAL and the embedded database commits asynchronously, so when the
+   insert position is ahead of the flush position the probe forces a flush (`pg_logical_emit_message(...,
+   flush => true)`, PostgreSQL 17+) instead of waiting up to 200 ms for the WAL writer;
+2. peek the slot (`pg_logical_slot_peek_binary_changes`) and decode whole transactions (decoding.py);
+3. phase 1, one pipelined round trip as the feed's own role: table access per (table, role), values and filter
+   comparisons only the database can do;
+4. phase 2, one pipelined round trip: the RLS check per (change, distinct role + claims) — `set_config` of role,
+   request.jwt.claims, request.jwt.claim.sub/role, then `exists(select 1 from <table> where <pk> = ...)` — all in
+   one transaction rolled back at the end, as Realtime's `apply_rls` does it per subscriber;
+5. `await deliver(...)` once per change, in commit order; then advance the slot past what was delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from functions_py.db import redact
+from functions_py.realtime.changes.catalog import TableAccess, TypeCache, table_access_one
+from functions_py.realtime.changes.decoding import UNCHANGED, Change, Decoder, Transaction, lsn_to_int, lsn_to_text
+from functions_py.realtime.changes.filters import SQL_OPERATORS, Filter, NeedsSql
+from functions_py.realtime.changes.payload import (
+    DEFAULT_MAX_RECORD_BYTES,
+    ERROR_NO_PRIMARY_KEY,
+    ERROR_RLS_FAILED,
+    ERROR_UNAUTHORIZED,
+    TypedChange,
+    build_data,
+    error_data,
+    type_change,
+)
+from functions_py.realtime.changes.subscriptions import Subscription, validate
+
+log = logging.getLogger("supakit.realtime.changes")
+
+Delivery = tuple[frozenset[str], dict]
+Deliver = Callable[[list[Delivery]], Awaitable[None]]
+
+# Decoded text must be in the forms values.py and filters.py parse.
+SESSION_SETTINGS = ("set timezone = 'UTC'; set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres';"
+                    " set extra_float_digits = 1; set bytea_output = 'hex'")
+
+slot_create_one = """
+select lsn::text from pg_catalog.pg_create_logical_replication_slot(%s, 'pgoutput', true)
+"""
+slot_drop_one = "select pg_catalog.pg_drop_replication_slot(%s)"
+slot_peek_many = """
+select data from pg_catalog.pg_logical_slot_peek_binary_changes(
+  %(slot)s, null, %(limit)s, 'proto_version', '1', 'publication_names', quote_ident(%(publication)s))
+"""
+slot_advance_one = "select pg_catalog.pg_replication_slot_advance(%s, %s::pg_lsn)"
+# The insert position, after forcing a flush when new WAL is not flushed yet (see module docstring).
+wal_probe_flush_one = """
+select case when pg_catalog.pg_current_wal_insert_lsn() <> %(last)s::pg_lsn
+                 and pg_catalog.pg_current_wal_insert_lsn() > pg_catalog.pg_current_wal_flush_lsn()
+            then pg_catalog.pg_logical_emit_message(false, 'supakit_realtime', '', true) end is not null,
+       pg_catalog.pg_current_wal_insert_lsn()::text, pg_catalog.pg_current_wal_flush_lsn()::text
+"""
+wal_probe_one = """
+select false, pg_catalog.pg_current_wal_insert_lsn()::text, pg_catalog.pg_current_wal_flush_lsn()::text
+"""
+claims_set_one = """
+select pg_catalog.set_config('role', %s, true), pg_catalog.set_config('request.jwt.claims', %s, true),
+       pg_catalog.set_config('request.jwt.claim.sub', %s, true),
+       pg_catalog.set_config('request.jwt.claim.role', %s, true)
+"""
+
+
+@dataclass(slots=True)
+class _Plan:
+    """The work for one decoded change: who may receive it and what the database must still tell us."""
+
+    txn: Transaction
+    index: int  # position of the change in its transaction
+    change: Change
+    candidates: list[Subscription]
+    typed: TypedChange | None = None
+    sql_values: dict[tuple[str, int], int] = field(default_factory=dict)  # (side, column) -> unit index
+    sql_filters: dict[str, list[tuple[Filter, int]]] = field(default_factory=dict)  # sub id -> pending filters
+    rejected: set[str] = field(default_factory=set)  # failed a filter in Python
+    checks: dict[tuple[str, str], int] = field(default_factory=dict)  # RLS group -> unit index
+
+
+class ChangeFeed:
+    """postgres_changes for the local Realtime server (interface: functions_py/realtime/CHANGES_INTERFACE.md)."""
+
+    def __init__(self, database_url: str, deliver: Deliver, *, publication: str = "supabase_realtime",
+                 poll_interval: float = 0.002, idle_poll_interval: float = 0.02, max_changes: int = 1000,
+                 max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES, slot_prefix: str = "supakit_rt_changes") -> None:
+        self.database_url = database_url
+        self.deliver = deliver
+        self.publication = publication
+        self.poll_interval = poll_interval
+        self.idle_poll_interval = idle_poll_interval
+        self.max_changes = max_changes
+        self.max_record_bytes = max_record_bytes
+        self.slot_prefix = slot_prefix
+        self.slot: str | None = None
+        self._subs: dict[str, Subscription] = {}
+        self._types = TypeCache()
+        self._conn: psycopg.AsyncConnection | None = None  # owns the slot; polls; RLS checks
+        self._sub_conn: psycopg.AsyncConnection | None = None  # validates subscriptions
+        self._sub_lock = asyncio.Lock()
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._last_probe = "0/0"
+        self._delivered_lsn = 0  # every transaction ending at or before this LSN has been delivered
+        self._partial: tuple[int, int] | None = None  # (end LSN, changes delivered) of a transaction cut short
+        self._last_change_at = 0.0
+        self._can_force_flush = True
+        self._stats = {"polls": 0, "peeks": 0, "transactions": 0, "changes": 0, "deliveries": 0, "rls_checks": 0,
+                       "forced_flushes": 0, "reconnects": 0, "errors": 0, "subscriptions": 0}
+
+    # -- lifecycle ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the slot and start decoding; changes committed after this returns will be seen."""
+        self._stopping = False
+        await self._open()
+        self._task = asyncio.create_task(self._run(), name="supakit realtime changes")
+
+    async def stop(self) -> None:
+        """Stop decoding, drop the slot, close the connections; idempotent."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self._close(drop_slot=True)
+        if self._sub_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._sub_conn.close()
+            self._sub_conn = None
+
+    async def _connect(self, purpose: str) -> psycopg.AsyncConnection:
+        conn = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5,
+                                                     application_name=f"supakit realtime {purpose}")
+        await conn.execute(SESSION_SETTINGS)
+        return conn
+
+    async def _open(self) -> None:
+        conn = await self._connect("changes")
+        try:
+            self._can_force_flush = conn.info.server_version >= 170000
+            slot = f"{self.slot_prefix}_{secrets.token_hex(4)}"
+            # Waits for a consistent point (no transaction of the cluster still running from before).
+            row = await (await conn.execute(slot_create_one, (slot,))).fetchone()
+        except BaseException:
+            await conn.close()
+            raise
+        self._conn, self.slot = conn, slot
+        self._delivered_lsn = lsn_to_int(row[0])
+        self._partial = None
+        self._last_probe = "0/0"
+        log.info("postgres_changes: decoding publication %s through temporary slot %s at %s", self.publication,
+                 slot, row[0])
+
+    async def _close(self, *, drop_slot: bool) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if drop_slot and self.slot and not conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                await conn.execute(slot_drop_one, (self.slot,))
+        with contextlib.suppress(Exception):
+            await conn.close()  # a temporary slot goes with its session anyway
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            try:
+                if self._conn is None or self._conn.closed:
+                    await self._open()
+                    backoff = 0.1
+                busy = await self.poll_once()
+                if not busy:
+                    idle_for = time.monotonic() - self._last_change_at
+                    await asyncio.sleep(self.poll_interval if idle_for < 1.0 else self.idle_poll_interval)
+            except asyncio.CancelledError:
+                raise
+            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+                self._stats["reconnects"] += 1
+                log.warning("postgres_changes: lost the database at %s (%s); changes committed until the slot is "
+                            "recreated are not delivered; retrying in %.1f s", redact(self.database_url),
+                            str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__,
+                            backoff)
+                await self._close(drop_slot=False)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            except Exception:
+                self._stats["errors"] += 1
+                log.exception("postgres_changes: failed to process a batch; retrying it")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # -- subscriptions -----------------------------------------------------------------------------------------
+
+    async def add_subscription(self, sub_id: str, *, role: str, claims: dict, binding: dict) -> None:
+        """Validate `binding` and subscribe; raises SubscriptionError (Realtime's message) when it cannot."""
+        async with self._sub_lock:
+            if self._sub_conn is None or self._sub_conn.closed:
+                self._sub_conn = await self._connect("subscriptions")
+            subscription = await validate(self._sub_conn, self._types, self.publication, sub_id, role, claims,
+                                          binding)
+        self._subs[sub_id] = subscription
+        self._stats["subscriptions"] = len(self._subs)
+
+    async def remove_subscription(self, sub_id: str) -> None:
+        self._subs.pop(sub_id, None)
+        self._stats["subscriptions"] = len(self._subs)
+
+    def stats(self) -> dict[str, int]:
+        return dict(self._stats)
+
+    # -- polling -----------------------------------------------------------------------------------------------
+
+    async def poll_once(self) -> bool:
+        """One poll; True when it found changes (poll again at once)."""
+        conn = self._conn
+        assert conn is not None and self.slot is not None
+        self._stats["polls"] += 1
+        probe = wal_probe_flush_one if self._can_force_flush else wal_probe_one
+        flushed, insert_lsn, flush_lsn = await (await conn.execute(probe, {"last": self._last_probe})).fetchone()
+        if flushed:  # the later columns were read after the flush
+            self._stats["forced_flushes"] += 1
+        if insert_lsn == self._last_probe:
+            return False
+        self._stats["peeks"] += 1
+        rows = await (await conn.execute(slot_peek_many, {"slot": self.slot, "limit": self.max_changes,
+                                                          "publication": self.publication})).fetchall()
+        complete = len(rows) < self.max_changes
+        if complete and (self._can_force_flush or lsn_to_int(flush_lsn) >= lsn_to_int(insert_lsn)):
+            # Everything written so far was flushed (forced, or by the WAL writer) and decoded. A forced flush may
+            # leave the insert position a page header past the flush position: that is no WAL to wait for.
+            self._last_probe = insert_lsn
+        decoder = Decoder()
+        transactions = []
+        for (data,) in rows:
+            txn = decoder.feed(bytes(data))
+            if txn is not None and txn.end_lsn > self._delivered_lsn:
+                transactions.append(txn)
+        if transactions:
+            self._last_change_at = time.monotonic()
+            await self._process(transactions)
+        # Advance past what was delivered, or past everything decoded when the peek was not cut short.
+        target = max(self._delivered_lsn, lsn_to_int(flush_lsn) if complete else 0)
+        if target > self._delivered_lsn or transactions:
+            self._delivered_lsn = target
+            await conn.execute(slot_advance_one, (self.slot, lsn_to_text(target)))
+        return bool(rows) and not complete
+
+    # -- processing ---------------------------------------------------------------------------------------------
+
+    async def _process(self, transactions: Sequence[Transaction]) -> None:
+        by_table: dict[int, list[Subscription]] = {}
+        for sub in list(self._subs.values()):
+            for oid in sub.tables:
+                by_table.setdefault(oid, []).append(sub)
+        plans: list[_Plan] = []
+        for txn in transactions:
+            self._stats["transactions"] += 1
+            for index, change in enumerate(txn.changes):
+                if not isinstance(change, Change):
+                    continue  # TRUNCATE: Realtime's wal2json poller does not send them
+                self._stats["changes"] += 1
+                candidates = [s for s in by_table.get(change.relation.oid, ())
+                              if s.wants(change.type) and txn.final_lsn >= s.start_lsn]
+                plans.append(_Plan(txn, index, change, candidates))
+        if any(p.candidates for p in plans):
+            await self._evaluate(plans)
+        for plan in plans:
+            txn = plan.txn
+            if self._partial is not None and self._partial[0] == txn.end_lsn and plan.index < self._partial[1]:
+                continue  # delivered before a failure cut this transaction short
+            deliveries = plan_deliveries(plan, self._accesses) if plan.candidates else []
+            if deliveries:
+                self._stats["deliveries"] += 1
+                await self.deliver(deliveries)
+            self._partial = (txn.end_lsn, plan.index + 1)
+        for txn in transactions:  # every change handed over: the transactions are delivered
+            self._delivered_lsn = max(self._delivered_lsn, txn.end_lsn)
+        self._partial = None
+
+    async def _evaluate(self, plans: list[_Plan]) -> None:
+        conn = self._conn
+        assert conn is not None
+        units: list[list[tuple[object, object]]] = []  # phase 1 statements, one result each
+
+        def unit(query: object, params: object) -> int:
+            units.append([(query, params)])
+            return len(units) - 1
+
+        access_units: dict[tuple[int, str], int] = {}
+        for plan in plans:
+            if not plan.candidates:
+                continue
+            relation = plan.change.relation
+            types = tuple([await self._types.get(conn, c.type_oid) for c in relation.columns])
+            plan.typed = TypedChange(plan.change, types, None, None, False, "")  # placeholder until phase 1 ends
+            for sub in plan.candidates:
+                key = (relation.oid, sub.role)
+                if key not in access_units:
+                    access_units[key] = unit(table_access_one, {"oid": relation.oid, "role": sub.role})
+            for side, values in (("new", plan.change.new), ("old", plan.change.old)):
+                for index, value in enumerate(values or ()):
+                    if types[index].kind == "sql" and isinstance(value, str):
+                        plan.sql_values[(side, index)] = unit(
+                            sql.SQL("select to_jsonb(%s::text::{})").format(sql.SQL(types[index].sql_name)), (value,))
+            cells = _filter_cells(plan.change)
+            for sub in plan.candidates:
+                pending: list[tuple[Filter, int]] = []
+                for flt in sub.filters.get(relation.oid, ()):
+                    if flt.column not in cells:
+                        plan.rejected.add(sub.id)  # the column's value is not in this change
+                        break
+                    cell = cells[flt.column]
+                    try:
+                        if flt.evaluate(cell) is not True:
+                            plan.rejected.add(sub.id)
+                            break
+                    except NeedsSql:
+                        pending.append((flt, unit(*_filter_query(flt, cell))))
+                if pending and sub.id not in plan.rejected:
+                    plan.sql_filters[sub.id] = pending
+        results = await _run_units(conn, units, transaction=False)
+        self._accesses: dict[tuple[int, str], TableAccess] = {}
+        for key, index in access_units.items():
+            row = results[index]
+            if isinstance(row, BaseException) or row is None:
+                self._accesses[key] = TableAccess(False, (), frozenset())
+            else:
+                self._accesses[key] = TableAccess(bool(row[0]), tuple(row[1]), frozenset(row[2]))
+        for plan in plans:
+            if plan.typed is None:
+                continue
+            json_values = {k: (None if isinstance(results[i], BaseException) else results[i][0])
+                           for k, i in plan.sql_values.items()}
+            plan.typed = type_change(plan.change, plan.typed.types, json_values, plan.txn.commit_time,
+                                     self.max_record_bytes)
+            for sub_id, pending in plan.sql_filters.items():
+                for flt, index in pending:
+                    outcome = results[index]
+                    passed = None if isinstance(outcome, BaseException) else outcome[0]
+                    if flt.negate and passed is not None:
+                        passed = not passed
+                    if passed is not True:
+                        plan.rejected.add(sub_id)
+                        break
+
+        # phase 2: RLS, once per (change, role + claims) among the subscribers still in
+        checks: list[list[tuple[object, object]]] = []
+        for plan in plans:
+            if plan.typed is None or plan.change.type == "DELETE":
+                continue
+            relation = plan.change.relation
+            for sub in plan.candidates:
+                access = self._accesses[(relation.oid, sub.role)]
+                if sub.id in plan.rejected or not access.rls_enabled or not access.primary_key or \
+                        not set(access.primary_key) <= access.selectable or sub.group in plan.checks:
+                    continue
+                query, params = _rls_query(plan, access)
+                claims = sub.claims
+                plan.checks[sub.group] = len(checks)
+                checks.append([(claims_set_one, (sub.role, sub.claims_json, str(claims.get("sub") or ""),
+                                                 str(claims.get("role") or sub.role))), (query, params)])
+        if checks:
+            self._stats["rls_checks"] += len(checks)
+            outcomes = await _run_units(conn, checks, transaction=True)
+            for plan in plans:
+                plan.checks = {group: outcomes[index] for group, index in plan.checks.items()}  # type: ignore
+
+    _accesses: dict[tuple[int, str], TableAccess]
+
+
+def _filter_cells(change: Change) -> dict[str, str | None]:
+    """The column values filters see: the new row; for a DELETE, the old row (REPLICA IDENTITY FULL, or keys)."""
+    columns = change.relation.columns
+    cells: dict[str, str | None] = {}
+    old = dict(zip((c.name for c in columns), change.old or (), strict=False))
+    row = change.new if change.new is not None else change.old
+    for column, value in zip(columns, row or (), strict=False):
+        if value is UNCHANGED:
+            value = old.get(column.name, UNCHANGED) if change.old_kind == "O" else UNCHANGED
+        if value is UNCHANGED or isinstance(value, bytes):
+            continue
+        if change.new is None and change.old_kind == "K" and not column.is_key:
+            continue  # not sent: NULL placeholders
+        cells[column.name] = value  # type: ignore[assignment]
+    return cells
+
+
+def _filter_query(flt: Filter, cell: str | None) -> tuple[object, object]:
+    cast = sql.SQL(flt.type.sql_name)
+    if flt.op == "in":
+        return sql.SQL("select %s::text::{} = any(%s::text[]::{}[])").format(cast, cast), (cell, list(flt.values))
+    if flt.op == "isdistinct":
+        return sql.SQL("select %s::text::{} is distinct from %s::text::{}").format(cast, cast), (cell, flt.value)
+    operator = sql.SQL(SQL_OPERATORS[flt.op])
+    right = sql.SQL("%s::text") if flt.op in ("like", "ilike", "match", "imatch") else \
+        sql.SQL("%s::text::{}").format(cast)
+    return sql.SQL("select %s::text::{} {} {}").format(cast, operator, right), (cell, flt.value)
+
+
+def _rls_query(plan: _Plan, access: TableAccess) -> tuple[object, object]:
+    relation = plan.change.relation
+    positions = {c.name: i for i, c in enumerate(relation.columns)}
+    row = plan.change.new or ()
+    conditions = []
+    params = []
+    types = plan.typed.types if plan.typed else ()
+    for name in access.primary_key:
+        index = positions[name]
+        conditions.append(sql.SQL("{} = %s::text::{}").format(sql.Identifier(name), sql.SQL(types[index].sql_name)))
+        params.append(row[index] if isinstance(row[index], str) else None)
+    query = sql.SQL("select exists (select 1 from {}.{} where {})").format(
+        sql.Identifier(relation.schema), sql.Identifier(relation.name), sql.SQL(" and ").join(conditions))
+    return query, tuple(params)
+
+
+async def _run_units(conn: psycopg.AsyncConnection, units: list[list[tuple[object, object]]], *, transaction: bool
+                     ) -> list[object]:
+    """Run each unit (statements; the last one's first row is its result) in one pipelined round trip. When a
+    statement fails, run them again one unit at a time so that one failure costs only its own unit, whose
+    result is then the exception. With `transaction`, everything runs in transactions that are rolled back."""
+    if not units:
+        return []
+    try:
+        cursors = []
+        async with conn.pipeline() as pipeline:
+            if transaction:
+                await conn.execute("begin")
+            for statements in units:
+                cursor = None
+                for query, params in statements:
+                    cursor = conn.cursor()
+                    await cursor.execute(query, params, prepare=True)  # type: ignore[arg-type]
+                cursors.append(cursor)
+            if transaction:
+                await conn.execute("rollback")
+            await pipeline.sync()
+            return [await c.fetchone() for c in cursors]
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error:
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            await conn.execute("rollback")
+    results: list[object] = []
+    for statements in units:
+        try:
+            if transaction:
+                await conn.execute("begin")
+            cursor = None
+            for query, params in statements:
+                cursor = await conn.execute(query, params)  # type: ignore[arg-type]
+            results.append(await cursor.fetchone())  # type: ignore[union-attr]
+        except psycopg.OperationalError:
+            raise
+        except psycopg.Error as error:
+            log.warning("postgres_changes: %s", error.diag.message_primary or error)
+            results.append(error)
+        finally:
+            if transaction or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                await conn.execute("rollback")
+    return results
+
+
+def plan_deliveries(plan: _Plan, accesses: dict[tuple[int, str], TableAccess]) -> list[Delivery]:
+    """Group the subscribers of one change by the identical `data` they receive."""
+    typed = plan.typed
+    if typed is None:
+        return []
+    relation = plan.change.relation
+    groups: dict[tuple, tuple[set[str], dict]] = {}
+    for sub in plan.candidates:
+        access = accesses[(relation.oid, sub.role)]
+        if plan.change.type != "DELETE" and not access.primary_key:
+            key: tuple = ("error", ERROR_NO_PRIMARY_KEY)
+        elif plan.change.type != "DELETE" and not set(access.primary_key) <= access.selectable:
+            key = ("error", ERROR_UNAUTHORIZED)
+        elif sub.id in plan.rejected:
+            continue
+        else:
+            if plan.change.type == "DELETE" or not access.rls_enabled:
+                key = ("data", sub.role, sub.select)  # as Realtime: no RLS check for a DELETE (the row is gone)
+            else:
+                outcome = plan.checks.get(sub.group)  # type: ignore[call-overload]
+                if isinstance(outcome, BaseException):
+                    key = ("error", ERROR_RLS_FAILED)
+                elif isinstance(outcome, tuple) and outcome[0] is True:
+                    key = ("data", sub.role, sub.select)
+                else:
+                    continue  # RLS hides the row from this subscriber (or no check ran: never deliver)
+        if key not in groups:
+            data = error_data(typed, key[1]) if key[0] == "error" else build_data(typed, access, sub.select)
+            groups[key] = (set(), data)
+        groups[key][0].add(sub.id)
+    return [(frozenset(ids), data) for ids, data in groups.values()]

@@ -137,8 +137,16 @@ class RealtimeServer:
             self.changes_error = f"postgres_changes are not available in this build ({error})"
             log.warning("realtime: %s", self.changes_error)
             return
-        self.changes = ChangeFeed(url, self._deliver_changes)
-        await self.changes.start()
+        feed = ChangeFeed(url, self._deliver_changes)
+        try:
+            await feed.start()
+        except Exception as error:  # broadcast and presence still work without postgres_changes
+            self.changes_error = f"postgres_changes are unavailable: the change feed did not start ({error})"
+            log.error("realtime: %s", self.changes_error)
+            with contextlib.suppress(Exception):
+                await feed.stop()
+            return
+        self.changes = feed
 
     async def stop(self) -> None:
         """Close every socket (code 1001: clients reconnect) and release the database side."""

@@ -133,6 +133,23 @@ const scenarios = {
     c.disconnect()
   },
 
+  // postgres_changes with a filter on the user's token; the Python side then inserts, updates, deletes.
+  async changes() {
+    const c = client()
+    await c.setAuth(process.env.USER_TOKEN)
+    const got = []
+    const ch = c.channel('js-notes').on('postgres_changes',
+      { event: '*', schema: 'public', table: 'rt_notes', filter: process.env.FILTER }, (p) => got.push(p))
+    const statuses = await subscribe(ch)
+    emit('ready', { status: statuses[0].status, error: statuses[0].error })
+    // the Python side waits for each change before the next write (RLS reads the row as it is at decoding)
+    const seen = () => process.stdout.write(JSON.stringify({ event: 'seen', count: got.length }) + '\n')
+    for (let n = 1; n <= 3; n++) { await until(() => got.length >= n, `change ${n}`); seen() }
+    await sleep(300)
+    emit('done', { got })
+    c.disconnect()
+  },
+
   // Reconnect: subscribed, then the Python side restarts the server on the same port and broadcasts.
   async reconnect() {
     const c = client()

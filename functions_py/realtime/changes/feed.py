@@ -244,10 +244,6 @@ class ChangeFeed:
         rows = await (await conn.execute(slot_peek_many, {"slot": self.slot, "limit": self.max_changes,
                                                           "publication": self.publication})).fetchall()
         complete = len(rows) < self.max_changes
-        if complete and (self._can_force_flush or lsn_to_int(flush_lsn) >= lsn_to_int(insert_lsn)):
-            # Everything written so far was flushed (forced, or by the WAL writer) and decoded. A forced flush may
-            # leave the insert position a page header past the flush position: that is no WAL to wait for.
-            self._last_probe = insert_lsn
         decoder = Decoder()
         transactions = []
         for (data,) in rows:
@@ -262,6 +258,10 @@ class ChangeFeed:
         if target > self._delivered_lsn or transactions:
             self._delivered_lsn = target
             await conn.execute(slot_advance_one, (self.slot, lsn_to_text(target)))
+        if complete and (self._can_force_flush or lsn_to_int(flush_lsn) >= lsn_to_int(insert_lsn)):
+            # Everything written so far was flushed (forced, or by the WAL writer), decoded and delivered. A forced
+            # flush may leave the insert position a page header past the flush position: no WAL to wait for.
+            self._last_probe = insert_lsn
         return bool(rows) and not complete
 
     # -- processing ---------------------------------------------------------------------------------------------

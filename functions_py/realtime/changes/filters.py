@@ -173,7 +173,7 @@ def _key_function(info: TypeInfo, op: str) -> Callable[[str], object] | None:
     if info.kind == "numeric":
         return _numeric_key
     if info.kind == "bool":
-        return lambda text: text == "t"
+        return lambda text: text in ("t", "true")  # decoded values say t/f, bool::text says true/false
     if base in _ORDERED_BY_TEXT:
         return str
     if info.kind in ("date", "timestamp", "timestamptz"):

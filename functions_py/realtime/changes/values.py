@@ -92,22 +92,15 @@ def parse_array(text: str, delimiter: str = ",") -> list:
     return result
 
 
-def _bc_year(date_part: str) -> str:
-    """ISO year for a BC date: 0044-03-15 BC is year -0043 (to_jsonb's XSD form)."""
-    year, rest = date_part.split("-", 1)
-    return f"-{int(year) - 1:04d}-{rest}"
-
-
 def _iso_datetime(text: str, *, with_zone: bool) -> str:
-    """'2026-01-01 10:00:00.5+00' -> '2026-01-01T10:00:00.5+00:00'; infinities unchanged."""
+    """'2026-01-01 10:00:00.5+00' -> '2026-01-01T10:00:00.5+00:00' (XSD form: a T, the zone as +HH:MM, a BC
+    suffix kept at the end); infinities unchanged."""
     if text in ("infinity", "-infinity"):
         return text
-    bc = text.endswith(" BC")
-    if bc:
-        text = text[:-3]
+    suffix = ""
+    if text.endswith(" BC"):
+        text, suffix = text[:-3], " BC"
     date_part, _, rest = text.partition(" ")
-    if bc:
-        date_part = _bc_year(date_part)
     if with_zone:
         for i in range(len(rest) - 1, -1, -1):
             if rest[i] in "+-":
@@ -119,7 +112,7 @@ def _iso_datetime(text: str, *, with_zone: bool) -> str:
         if pieces:
             zone = zone[0] + ":".join(p.zfill(2) for p in (pieces + ["00"])[: max(2, len(pieces))])
         rest = time_part + zone
-    return f"{date_part}T{rest}"
+    return f"{date_part}T{rest}{suffix}"
 
 
 def _number(text: str, kind: str) -> object:
@@ -152,9 +145,7 @@ def to_json(text: str | None, info: TypeInfo) -> object:
     if kind == "timestamp":
         return _iso_datetime(text, with_zone=False)
     if kind == "date":
-        if text.endswith(" BC"):
-            return _bc_year(text[:-3])
-        return text
+        return text  # ISO already, BC suffix included
     if kind == "array":
         assert info.element is not None
         element = info.element

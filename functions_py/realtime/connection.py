@@ -218,6 +218,7 @@ class Connection:
         try:
             claims = self._token_claims(payload)
         except InvalidToken as error:
+            log.info("realtime: socket %s joined %r with a bad token: %s", self.id, topic, error.message)
             self.reply(push, "error", {"reason": f"InvalidJWTToken: {error.message}"})
             return
         config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
@@ -234,6 +235,7 @@ class Connection:
             access = await self.server.authorize_read(channel)
             if not access.any:
                 self.server.metrics.inc("joins_refused_total")
+                log.info("realtime: socket %s may not read private topic %r (role %s)", self.id, name, channel.role)
                 self.reply(push, "error", {
                     "reason": f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"})
                 return

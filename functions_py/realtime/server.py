@@ -219,6 +219,7 @@ class RealtimeServer:
             claims = self.verifier.verify(_apikey(websocket.headers, websocket.query_params))
         except InvalidToken as error:
             self.metrics.inc("connections_refused_total")
+            log.info("realtime: refused a socket: %s", error.message)
             await websocket.send_denial_response(JSONResponse({"error": error.message}, status_code=401))
             return
         if not self.started:
@@ -229,10 +230,14 @@ class RealtimeServer:
         conn = Connection(self, websocket, vsn, claims)
         self.connections.add(conn)
         self.metrics.inc("connections_total")
+        client = websocket.client
+        log.debug("realtime: socket %s connected (vsn %s, role %s, from %s)", conn.id, vsn, claims.get("role"),
+                  f"{client.host}:{client.port}" if client else "?")
         try:
             await conn.run()
         finally:
             self.connections.discard(conn)
+            log.debug("realtime: socket %s closed", conn.id)
 
     async def metrics_endpoint(self, _request: Request) -> Response:
         gauges = {"connections": len(self.connections), "channels": self.hub.channel_count,

@@ -136,8 +136,7 @@ class Connection:
                     await self.handle(push)
                 except Exception:  # one bad push must not take the socket (or the server) down
                     log.exception("realtime: push %s on %s failed", push.event, push.topic)
-                    if push.ref is not None:
-                        self.reply(push, "error", {"reason": "Unknown Error on Channel"})
+                    await self._crashed(push)
         except WebSocketDisconnect:
             pass
         finally:
@@ -147,6 +146,18 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await writer
             await self.leave_all()
+
+    async def _crashed(self, push: protocol.Push) -> None:
+        """As when a Phoenix channel process crashes: the push is answered with an error, the channel gets
+        `phx_error` (ref = its join_ref; clients rejoin) and is dropped."""
+        if push.ref is not None:
+            self.reply(push, "error", {"reason": "Unknown Error on Channel"})
+        channel = self.channels.get(push.topic)
+        if channel is not None:
+            self.push_event(channel.topic, "phx_error", {"reason": "channel_crash"}, channel.join_ref,
+                            channel.join_ref)
+            with contextlib.suppress(Exception):
+                await self.server.drop_channel(channel)
 
     async def leave_all(self) -> None:
         for channel in list(self.channels.values()):

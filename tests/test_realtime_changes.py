@@ -456,6 +456,27 @@ def test_no_primary_key_and_no_select_on_it_are_reported_as_errors(url):
     run(scenario())
 
 
+def test_a_policy_that_raises_on_some_claims_costs_only_those_subscribers_an_error(url):
+    alice = str(uuid.uuid4())
+
+    async def scenario():
+        async with running_feed(url) as h:
+            binding = {"event": "INSERT", "schema": "public", "table": "rtc_items"}
+            await subscribe(h, "broken", binding, role="authenticated",
+                            claims={"role": "authenticated", "sub": "not-a-uuid"})  # auth.uid() raises on it
+            await subscribe(h, "alice", binding, role="authenticated", claims=user_claims(alice))
+            for i in range(2):
+                await h.sql("insert into public.rtc_items values (%s, 'pen', %s, 1, 's')", (i, alice))
+            await h.barrier()
+            assert [d["errors"] for d in h.inbox.received("broken")] == \
+                [["Error 500: Internal Server Error, RLS policy evaluation failed"]] * 2
+            assert all(d["record"] == {} for d in h.inbox.received("broken")), "the row is withheld"
+            assert [d["record"]["id"] for d in h.inbox.received("alice")] == [0, 1]
+            assert h.feed.stats()["reconnects"] == 0, "the error did not cost the feed its slot"
+
+    run(scenario())
+
+
 # ---------------------------------------------------------------------------------------------------------
 # subscribing: bad bindings get Realtime's messages
 # ---------------------------------------------------------------------------------------------------------

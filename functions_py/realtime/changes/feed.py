@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
@@ -47,6 +48,8 @@ from functions_py.realtime.changes.subscriptions import Subscription, validate
 
 log = logging.getLogger("supakit.realtime.changes")
 
+ACCESS_TTL_S = 1.0
+
 Delivery = tuple[frozenset[str], dict]
 Deliver = Callable[[list[Delivery]], Awaitable[None]]
 
@@ -73,11 +76,60 @@ select case when pg_catalog.pg_current_wal_insert_lsn() <> %(last)s::pg_lsn
 wal_probe_one = """
 select false, pg_catalog.pg_current_wal_insert_lsn()::text, pg_catalog.pg_current_wal_flush_lsn()::text
 """
-claims_set_one = """
-select pg_catalog.set_config('role', %s, true), pg_catalog.set_config('request.jwt.claims', %s, true),
-       pg_catalog.set_config('request.jwt.claim.sub', %s, true),
-       pg_catalog.set_config('request.jwt.claim.role', %s, true)
+# Realtime's apply_rls loop, in a temporary function: for each subscriber group, set the role and JWT claims
+# locally and run the table's prepared `exists (... where <pk> = ...)`. An error in one check (a policy that
+# raises on these claims) answers 'e<message>' for that group only. Returns 't', 'f' or 'e...' per group.
+RLS_CHECK_FUNCTION = """
+create or replace function pg_temp.supakit_rls_checks_safe(statement text, groups jsonb)
+returns text[]
+language plpgsql
+as $body$
+declare
+  answers text[] := '{}';
+  visible boolean;
+begin
+  for i in 0 .. pg_catalog.jsonb_array_length(groups) - 1 loop
+    begin
+      perform pg_catalog.set_config('role', groups -> i ->> 0, true),
+              pg_catalog.set_config('request.jwt.claims', groups -> i ->> 1, true),
+              pg_catalog.set_config('request.jwt.claim.sub', groups -> i ->> 2, true),
+              pg_catalog.set_config('request.jwt.claim.role', groups -> i ->> 0, true);
+      execute statement into visible;
+      answers := answers || (case when visible then 't' else 'f' end);
+    exception when others then
+      answers := answers || ('e' || sqlerrm);
+    end;
+  end loop;
+  perform pg_catalog.set_config('role', null, true);
+  return answers;
+end;
+$body$;
+
+-- The same loop without a subtransaction per check (about twice as fast); when it raises, the feed runs the
+-- change again through supakit_rls_checks_safe.
+create or replace function pg_temp.supakit_rls_checks(statement text, groups jsonb)
+returns text[]
+language plpgsql
+as $body$
+declare
+  answers text[] := '{}';
+  visible boolean;
+begin
+  for i in 0 .. pg_catalog.jsonb_array_length(groups) - 1 loop
+    perform pg_catalog.set_config('role', groups -> i ->> 0, true),
+            pg_catalog.set_config('request.jwt.claims', groups -> i ->> 1, true),
+            pg_catalog.set_config('request.jwt.claim.sub', groups -> i ->> 2, true),
+            pg_catalog.set_config('request.jwt.claim.role', groups -> i ->> 0, true);
+    execute statement into visible;
+    answers := answers || (case when visible then 't' else 'f' end);
+  end loop;
+  perform pg_catalog.set_config('role', null, true);
+  return answers;
+end;
+$body$
 """
+rls_check_many = "select pg_temp.supakit_rls_checks(%s, %s::text::jsonb)"
+rls_check_many_safe = "select pg_temp.supakit_rls_checks_safe(%s, %s::text::jsonb)"
 
 
 @dataclass(slots=True)
@@ -92,7 +144,7 @@ class _Plan:
     sql_values: dict[tuple[str, int], int] = field(default_factory=dict)  # (side, column) -> unit index
     sql_filters: dict[str, list[tuple[Filter, int]]] = field(default_factory=dict)  # sub id -> pending filters
     rejected: set[str] = field(default_factory=set)  # failed a filter in Python
-    checks: dict[tuple[str, str], int] = field(default_factory=dict)  # RLS group -> unit index
+    checks: dict[tuple[str, str], int] = field(default_factory=dict)  # RLS group -> index, then its answer
 
 
 class ChangeFeed:
@@ -112,13 +164,21 @@ class ChangeFeed:
         self.slot: str | None = None
         self._subs: dict[str, Subscription] = {}
         self._types = TypeCache()
-        self._conn: psycopg.AsyncConnection | None = None  # owns the slot; polls; RLS checks
+        self._conn: psycopg.AsyncConnection | None = None  # owns the slot: probe, peek, advance only
+        self._work: psycopg.AsyncConnection | None = None  # table access, SQL filters and values, RLS checks
         self._sub_conn: psycopg.AsyncConnection | None = None  # validates subscriptions
         self._sub_lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._last_probe = "0/0"
         self._delivered_lsn = 0  # every transaction ending at or before this LSN has been delivered
+        self._advance_to = 0  # where the next poll advances the slot
+        self._confirmed_lsn = 0  # where the slot was last advanced to
+        self._busy = False
+        # TableAccess by (table, role), re-read after ACCESS_TTL_S so that grants and `enable row level security`
+        # apply within that time without costing a round trip per batch (policies apply at once: they run live)
+        self._access_cache: dict[tuple[int, str], tuple[float, TableAccess]] = {}
+        self._accesses: dict[tuple[int, str], TableAccess] = {}  # what the batch being processed uses
         self._partial: tuple[int, int] | None = None  # (end LSN, changes delivered) of a transaction cut short
         self._last_change_at = 0.0
         self._can_force_flush = True
@@ -154,7 +214,18 @@ class ChangeFeed:
         return conn
 
     async def _open(self) -> None:
+        # Any ERROR in a session drops its temporary slots (PostgreSQL's error recovery cleans them up), so the
+        # slot's connection runs only the probe, the peek and the advance; everything that can fail on user data
+        # (RLS policies, casts) runs on the work connection.
         conn = await self._connect("changes")
+        try:
+            work = await self._connect("changes work")
+        except BaseException:
+            await conn.close()
+            raise
+        # psycopg answers a ROLLBACK with DEALLOCATE ALL when it manages prepared statements, which would drop the
+        # RLS checks the work connection PREPAREs itself (see _rls_statement): let it manage none.
+        work.prepare_threshold = None
         try:
             self._can_force_flush = conn.info.server_version >= 170000
             slot = f"{self.slot_prefix}_{secrets.token_hex(4)}"
@@ -162,16 +233,25 @@ class ChangeFeed:
             row = await (await conn.execute(slot_create_one, (slot,))).fetchone()
         except BaseException:
             await conn.close()
+            await work.close()
             raise
-        self._conn, self.slot = conn, slot
-        self._delivered_lsn = lsn_to_int(row[0])
+        self._conn, self._work, self.slot = conn, work, slot
+        self._prepared: dict[tuple, str] = {}  # RLS check statements prepared on the work connection
+        self._rls_function_ready = False
+        self._delivered_lsn = self._advance_to = self._confirmed_lsn = lsn_to_int(row[0])
         self._partial = None
+        self._busy = False
+        self._access_cache.clear()
         self._last_probe = "0/0"
         log.info("postgres_changes: decoding publication %s through temporary slot %s at %s", self.publication,
                  slot, row[0])
 
     async def _close(self, *, drop_slot: bool) -> None:
         conn, self._conn = self._conn, None
+        work, self._work = self._work, None
+        if work is not None:
+            with contextlib.suppress(Exception):
+                await work.close()
         if conn is None:
             return
         if drop_slot and self.slot and not conn.closed:
@@ -180,11 +260,16 @@ class ChangeFeed:
         with contextlib.suppress(Exception):
             await conn.close()  # a temporary slot goes with its session anyway
 
+    def _connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed and self._work is not None and \
+            not self._work.closed
+
     async def _run(self) -> None:
         backoff = 0.1
         while not self._stopping:
             try:
-                if self._conn is None or self._conn.closed:
+                if not self._connected():
+                    await self._close(drop_slot=True)
                     await self._open()
                     backoff = 0.1
                 busy = await self.poll_once()
@@ -193,7 +278,8 @@ class ChangeFeed:
                     await asyncio.sleep(self.poll_interval if idle_for < 1.0 else self.idle_poll_interval)
             except asyncio.CancelledError:
                 raise
-            except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.UndefinedObject) as error:
+                # UndefinedObject: the slot is gone (its session hit an error, or someone dropped it)
                 self._stats["reconnects"] += 1
                 log.warning("postgres_changes: lost the database at %s (%s); changes committed until the slot is "
                             "recreated are not delivered; retrying in %.1f s", redact(self.database_url),
@@ -230,19 +316,37 @@ class ChangeFeed:
     # -- polling -----------------------------------------------------------------------------------------------
 
     async def poll_once(self) -> bool:
-        """One poll; True when it found changes (poll again at once)."""
+        """One poll; True when it should poll again at once (the peek was cut short at `max_changes`).
+
+        Busy (the last poll found changes): one round trip advances the slot past what was delivered, probes
+        (forcing a flush) and peeks. Idle: the probe alone, and a peek only when the WAL moved."""
         conn = self._conn
         assert conn is not None and self.slot is not None
         self._stats["polls"] += 1
         probe = wal_probe_flush_one if self._can_force_flush else wal_probe_one
-        flushed, insert_lsn, flush_lsn = await (await conn.execute(probe, {"last": self._last_probe})).fetchone()
+        peek_params = {"slot": self.slot, "limit": self.max_changes, "publication": self.publication}
+        rows = None
+        async with conn.pipeline() as pipeline:
+            if self._advance_to > self._confirmed_lsn:
+                await conn.execute(slot_advance_one, (self.slot, lsn_to_text(self._advance_to)))
+            probe_cursor = conn.cursor()
+            await probe_cursor.execute(probe, {"last": self._last_probe})
+            peek_cursor = None
+            if self._busy:
+                peek_cursor = conn.cursor()
+                await peek_cursor.execute(slot_peek_many, peek_params)
+            await pipeline.sync()
+            self._confirmed_lsn = max(self._confirmed_lsn, self._advance_to)
+            flushed, insert_lsn, flush_lsn = await probe_cursor.fetchone()
+            if peek_cursor is not None:
+                rows = await peek_cursor.fetchall()
         if flushed:  # the later columns were read after the flush
             self._stats["forced_flushes"] += 1
-        if insert_lsn == self._last_probe:
-            return False
+        if rows is None:
+            if insert_lsn == self._last_probe:
+                return False
+            rows = await (await conn.execute(slot_peek_many, peek_params)).fetchall()
         self._stats["peeks"] += 1
-        rows = await (await conn.execute(slot_peek_many, {"slot": self.slot, "limit": self.max_changes,
-                                                          "publication": self.publication})).fetchall()
         complete = len(rows) < self.max_changes
         decoder = Decoder()
         transactions = []
@@ -250,19 +354,19 @@ class ChangeFeed:
             txn = decoder.feed(bytes(data))
             if txn is not None and txn.end_lsn > self._delivered_lsn:
                 transactions.append(txn)
+        self._busy = bool(transactions)
         if transactions:
             self._last_change_at = time.monotonic()
             await self._process(transactions)
-        # Advance past what was delivered, or past everything decoded when the peek was not cut short.
-        target = max(self._delivered_lsn, lsn_to_int(flush_lsn) if complete else 0)
-        if target > self._delivered_lsn or transactions:
-            self._delivered_lsn = target
-            await conn.execute(slot_advance_one, (self.slot, lsn_to_text(target)))
+        # The next poll advances past what was delivered, or past everything decoded when the peek was complete
+        # (the flush position was read before the peek, which decodes up to the flush position at its start).
+        self._delivered_lsn = max(self._delivered_lsn, lsn_to_int(flush_lsn) if complete else 0)
+        self._advance_to = self._delivered_lsn
         if complete and (self._can_force_flush or lsn_to_int(flush_lsn) >= lsn_to_int(insert_lsn)):
             # Everything written so far was flushed (forced, or by the WAL writer), decoded and delivered. A forced
             # flush may leave the insert position a page header past the flush position: no WAL to wait for.
             self._last_probe = insert_lsn
-        return bool(rows) and not complete
+        return not complete
 
     # -- processing ---------------------------------------------------------------------------------------------
 
@@ -297,7 +401,7 @@ class ChangeFeed:
         self._partial = None
 
     async def _evaluate(self, plans: list[_Plan]) -> None:
-        conn = self._conn
+        conn = self._work
         assert conn is not None
         units: list[list[tuple[object, object]]] = []  # phase 1 statements, one result each
 
@@ -312,9 +416,11 @@ class ChangeFeed:
             relation = plan.change.relation
             types = tuple([await self._types.get(conn, c.type_oid) for c in relation.columns])
             plan.typed = TypedChange(plan.change, types, None, None, False, "")  # placeholder until phase 1 ends
+            now = time.monotonic()
             for sub in plan.candidates:
                 key = (relation.oid, sub.role)
-                if key not in access_units:
+                cached = self._access_cache.get(key)
+                if key not in access_units and (cached is None or cached[0] < now):
                     access_units[key] = unit(table_access_one, {"oid": relation.oid, "role": sub.role})
             for side, values in (("new", plan.change.new), ("old", plan.change.old)):
                 for index, value in enumerate(values or ()):
@@ -338,13 +444,16 @@ class ChangeFeed:
                 if pending and sub.id not in plan.rejected:
                     plan.sql_filters[sub.id] = pending
         results = await _run_units(conn, units, transaction=False)
-        self._accesses: dict[tuple[int, str], TableAccess] = {}
+        expires = time.monotonic() + ACCESS_TTL_S
         for key, index in access_units.items():
             row = results[index]
             if isinstance(row, BaseException) or row is None:
-                self._accesses[key] = TableAccess(False, (), frozenset())
+                self._access_cache.pop(key, None)  # read again next batch; this change reaches none of them
+                self._accesses.pop(key, None)
             else:
-                self._accesses[key] = TableAccess(bool(row[0]), tuple(row[1]), frozenset(row[2]))
+                access = TableAccess(bool(row[0]), tuple(row[1]), frozenset(row[2]))
+                self._access_cache[key] = (expires, access)
+        self._accesses = {key: access for key, (_, access) in self._access_cache.items()}
         for plan in plans:
             if plan.typed is None:
                 continue
@@ -362,29 +471,73 @@ class ChangeFeed:
                         plan.rejected.add(sub_id)
                         break
 
-        # phase 2: RLS, once per (change, role + claims) among the subscribers still in
-        checks: list[list[tuple[object, object]]] = []
+        # phase 2: RLS, once per (change, role + claims) among the subscribers still in, looped server-side
+        calls: list[list[tuple[object, object]]] = []
+        call_plans: list[_Plan] = []
+        encoded: dict[tuple, str] = {}
         for plan in plans:
             if plan.typed is None or plan.change.type == "DELETE":
                 continue
             relation = plan.change.relation
+            groups: list[Subscription] = []
+            access = None
             for sub in plan.candidates:
-                access = self._accesses[(relation.oid, sub.role)]
-                if sub.id in plan.rejected or not access.rls_enabled or not access.primary_key or \
+                access = self._accesses.get((relation.oid, sub.role))
+                if access is None or sub.id in plan.rejected or not access.rls_enabled or not access.primary_key or \
                         not set(access.primary_key) <= access.selectable or sub.group in plan.checks:
                     continue
-                query, params = _rls_query(plan, access)
-                claims = sub.claims
-                plan.checks[sub.group] = len(checks)
-                checks.append([(claims_set_one, (sub.role, sub.claims_json, str(claims.get("sub") or ""),
-                                                 str(claims.get("role") or sub.role))), (query, params)])
-        if checks:
-            self._stats["rls_checks"] += len(checks)
-            outcomes = await _run_units(conn, checks, transaction=True)
-            for plan in plans:
-                plan.checks = {group: outcomes[index] for group, index in plan.checks.items()}  # type: ignore
+                plan.checks[sub.group] = len(groups)
+                groups.append(sub)
+            if groups and access is not None:
+                statement = await self._rls_statement(conn, plan, access)
+                key = tuple(sub.group for sub in groups)
+                if key not in encoded:  # the same subscribers usually follow every change of a table
+                    encoded[key] = json.dumps([[sub.role, sub.claims_json, str(sub.claims.get("sub") or "")]
+                                               for sub in groups])
+                calls.append([(rls_check_many, (statement, encoded[key]))])
+                call_plans.append(plan)
+        if calls:
+            if not self._rls_function_ready:
+                await conn.execute(RLS_CHECK_FUNCTION)
+                self._rls_function_ready = True
+            outcomes = await _run_units(conn, calls, transaction=True)
+            failed = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, BaseException)]
+            if failed:  # one check raised: redo those changes one check per subtransaction
+                retried = await _run_units(conn, [[(rls_check_many_safe, calls[i][0][1])] for i in failed],
+                                           transaction=True)
+                for i, outcome in zip(failed, retried, strict=True):
+                    outcomes[i] = outcome
+            for plan, outcome in zip(call_plans, outcomes, strict=True):
+                self._stats["rls_checks"] += len(plan.checks)
+                if isinstance(outcome, BaseException) or outcome is None:
+                    plan.checks = {group: "e" for group in plan.checks}  # type: ignore[misc]
+                else:
+                    answers = outcome[0]  # type: ignore[index]
+                    plan.checks = {group: answers[i] for group, i in plan.checks.items()}  # type: ignore[misc]
 
-    _accesses: dict[tuple[int, str], TableAccess]
+    async def _rls_statement(self, conn: psycopg.AsyncConnection, plan: _Plan, access: TableAccess) -> str:
+        """`execute <prepared>(<primary key literals>)` for this change; prepares the table's check once."""
+        relation = plan.change.relation
+        assert plan.typed is not None
+        positions = {c.name: i for i, c in enumerate(relation.columns)}
+        indexes = [positions[name] for name in access.primary_key]
+        pk_types = tuple(plan.typed.types[i].sql_name for i in indexes)
+        key = (relation.oid, relation.schema, relation.name, access.primary_key, pk_types)
+        name = self._prepared.get(key)
+        if name is None:
+            name = f"supakit_rls_{relation.oid}_{len(self._prepared)}"
+            conditions = sql.SQL(" and ").join(
+                sql.SQL("{} = ${}::{}").format(sql.Identifier(column), sql.SQL(str(n + 1)), sql.SQL(pk_type))
+                for n, (column, pk_type) in enumerate(zip(access.primary_key, pk_types, strict=True)))
+            await conn.execute(sql.SQL("prepare {} ({}) as select exists (select 1 from {}.{} where {})").format(
+                sql.Identifier(name), sql.SQL(", ").join(sql.SQL("text") for _ in pk_types),
+                sql.Identifier(relation.schema), sql.Identifier(relation.name), conditions))
+            self._prepared[key] = name
+        row = plan.change.new or ()
+        values = [row[i] if isinstance(row[i], str) else None for i in indexes]
+        return sql.SQL("execute {}({})").format(sql.Identifier(name), sql.SQL(", ").join(
+            sql.Literal(v) for v in values)).as_string(conn)
+
 
 
 def _filter_cells(change: Change) -> dict[str, str | None]:
@@ -416,22 +569,6 @@ def _filter_query(flt: Filter, cell: str | None) -> tuple[object, object]:
     return sql.SQL("select %s::text::{} {} {}").format(cast, operator, right), (cell, flt.value)
 
 
-def _rls_query(plan: _Plan, access: TableAccess) -> tuple[object, object]:
-    relation = plan.change.relation
-    positions = {c.name: i for i, c in enumerate(relation.columns)}
-    row = plan.change.new or ()
-    conditions = []
-    params = []
-    types = plan.typed.types if plan.typed else ()
-    for name in access.primary_key:
-        index = positions[name]
-        conditions.append(sql.SQL("{} = %s::text::{}").format(sql.Identifier(name), sql.SQL(types[index].sql_name)))
-        params.append(row[index] if isinstance(row[index], str) else None)
-    query = sql.SQL("select exists (select 1 from {}.{} where {})").format(
-        sql.Identifier(relation.schema), sql.Identifier(relation.name), sql.SQL(" and ").join(conditions))
-    return query, tuple(params)
-
-
 async def _run_units(conn: psycopg.AsyncConnection, units: list[list[tuple[object, object]]], *, transaction: bool
                      ) -> list[object]:
     """Run each unit (statements; the last one's first row is its result) in one pipelined round trip. When a
@@ -448,7 +585,7 @@ async def _run_units(conn: psycopg.AsyncConnection, units: list[list[tuple[objec
                 cursor = None
                 for query, params in statements:
                     cursor = conn.cursor()
-                    await cursor.execute(query, params, prepare=True)  # type: ignore[arg-type]
+                    await cursor.execute(query, params)  # type: ignore[arg-type]
                 cursors.append(cursor)
             if transaction:
                 await conn.execute("rollback")
@@ -487,7 +624,9 @@ def plan_deliveries(plan: _Plan, accesses: dict[tuple[int, str], TableAccess]) -
     relation = plan.change.relation
     groups: dict[tuple, tuple[set[str], dict]] = {}
     for sub in plan.candidates:
-        access = accesses[(relation.oid, sub.role)]
+        access = accesses.get((relation.oid, sub.role))
+        if access is None:
+            continue  # the table's catalog could not be read for this role: send nothing rather than guess
         if plan.change.type != "DELETE" and not access.primary_key:
             key: tuple = ("error", ERROR_NO_PRIMARY_KEY)
         elif plan.change.type != "DELETE" and not set(access.primary_key) <= access.selectable:
@@ -498,11 +637,13 @@ def plan_deliveries(plan: _Plan, accesses: dict[tuple[int, str], TableAccess]) -
             if plan.change.type == "DELETE" or not access.rls_enabled:
                 key = ("data", sub.role, sub.select)  # as Realtime: no RLS check for a DELETE (the row is gone)
             else:
-                outcome = plan.checks.get(sub.group)  # type: ignore[call-overload]
-                if isinstance(outcome, BaseException):
-                    key = ("error", ERROR_RLS_FAILED)
-                elif isinstance(outcome, tuple) and outcome[0] is True:
+                answer = plan.checks.get(sub.group)  # type: ignore[call-overload]
+                if answer == "t":
                     key = ("data", sub.role, sub.select)
+                elif isinstance(answer, str) and answer.startswith("e"):
+                    log.warning("postgres_changes: RLS check on %s.%s failed for role %s: %s", relation.schema,
+                                relation.name, sub.role, answer[1:])
+                    key = ("error", ERROR_RLS_FAILED)  # the policy raised on these claims; the row stays hidden
                 else:
                     continue  # RLS hides the row from this subscriber (or no check ran: never deliver)
         if key not in groups:

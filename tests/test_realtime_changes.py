@@ -611,3 +611,25 @@ def test_the_feed_recovers_when_its_connection_is_killed(url):
             assert ids[0] == 1 and ids[-1] == 2
 
     run(scenario())
+
+
+def test_a_database_user_without_replication_rights_gets_a_clear_error(url):
+    from functions_py.realtime.changes import ChangeFeedError
+
+    role = f"rtc_nobody_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"create role {role} login")
+    try:
+        weak_url = psycopg.conninfo.make_conninfo(url, user=role)
+
+        async def scenario():
+            feed = ChangeFeed(weak_url, Inbox().deliver)
+            with pytest.raises(ChangeFeedError) as error:
+                await feed.start()
+            assert "REPLICATION" in error.value.message and "wal_level = logical" in error.value.message
+            await feed.stop()  # idempotent after a failed start
+
+        run(scenario())
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"drop role {role}")

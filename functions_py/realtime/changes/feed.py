@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from functions_py.db import redact
+from functions_py.errors import EXIT_UNAVAILABLE, SupakitError
 from functions_py.realtime.changes.catalog import TableAccess, TypeCache, table_access_one
 from functions_py.realtime.changes.decoding import UNCHANGED, Change, Decoder, Transaction, lsn_to_int, lsn_to_text
 from functions_py.realtime.changes.filters import SQL_OPERATORS, Filter, NeedsSql
@@ -47,6 +48,13 @@ from functions_py.realtime.changes.payload import (
 from functions_py.realtime.changes.subscriptions import Subscription, validate
 
 log = logging.getLogger("supakit.realtime.changes")
+
+
+class ChangeFeedError(SupakitError):
+    """postgres_changes cannot run against this database; see the message for what it needs."""
+
+    exit_code = EXIT_UNAVAILABLE
+
 
 ACCESS_TTL_S = 1.0
 
@@ -231,9 +239,15 @@ class ChangeFeed:
             slot = f"{self.slot_prefix}_{secrets.token_hex(4)}"
             # Waits for a consistent point (no transaction of the cluster still running from before).
             row = await (await conn.execute(slot_create_one, (slot,))).fetchone()
-        except BaseException:
+        except BaseException as error:
             await conn.close()
             await work.close()
+            if isinstance(error, psycopg.Error) and not isinstance(error, psycopg.OperationalError):
+                raise ChangeFeedError(
+                    f"postgres_changes cannot decode the WAL of {redact(self.database_url)}: "
+                    f"{error.diag.message_primary or error}. The server needs wal_level = logical and a free "
+                    "replication slot (max_replication_slots), and the user must be a superuser or have "
+                    "REPLICATION; the embedded database (`supakit db start`) is set up for this.") from error
             raise
         self._conn, self._work, self.slot = conn, work, slot
         self._prepared: dict[tuple, str] = {}  # RLS check statements prepared on the work connection

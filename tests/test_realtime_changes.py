@@ -633,3 +633,15 @@ def test_a_database_user_without_replication_rights_gets_a_clear_error(url):
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"drop role {role}")
+
+
+def test_a_missing_publication_is_named_in_the_error(empty_db):
+    from functions_py.realtime.changes import ChangeFeedError
+
+    async def scenario():
+        feed = ChangeFeed(empty_db, Inbox().deliver)
+        with pytest.raises(ChangeFeedError, match="publication supabase_realtime does not exist"):
+            await feed.start()
+        await feed.stop()
+
+    run(scenario())

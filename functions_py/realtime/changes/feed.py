@@ -235,6 +235,13 @@ class ChangeFeed:
         # RLS checks the work connection PREPAREs itself (see _rls_statement): let it manage none.
         work.prepare_threshold = None
         try:
+            exists = await (await work.execute("select exists (select from pg_catalog.pg_publication"
+                                               " where pubname = %s)", (self.publication,))).fetchone()
+            if not exists[0]:  # a peek would fail on the slot's connection, and take the slot with it
+                raise ChangeFeedError(
+                    f"the publication {self.publication} does not exist in {redact(self.database_url)}: create it "
+                    f"(create publication {self.publication}) and add the tables clients may follow, or run "
+                    "`supakit migrate` (the compat layer creates supabase_realtime)")
             self._can_force_flush = conn.info.server_version >= 170000
             slot = f"{self.slot_prefix}_{secrets.token_hex(4)}"
             # Waits for a consistent point (no transaction of the cluster still running from before).

@@ -31,10 +31,13 @@ SETUP = """
 create table public.rtc_marker (id bigint generated always as identity primary key);
 grant select on public.rtc_marker to service_role;
 
+create domain public.rtc_positive as integer check (value > 0);
+create type public.rtc_pair as (a integer, b text);
 create table public.rtc_types (
   id integer primary key, t text, i integer, b bigint, s smallint, u uuid, j jsonb, js json, ts timestamptz,
   tsn timestamp, d date, bo boolean, n numeric, f double precision, r real, ai integer[], at text[], aj jsonb[],
-  by bytea, iv interval, st public.task_status, vc varchar(10), ch char(3), tm time, ot oid
+  by bytea, iv interval, st public.task_status, vc varchar(10), ch char(3), tm time, ot oid,
+  dm public.rtc_positive, cp public.rtc_pair
 );
 alter table public.rtc_types replica identity full;
 grant select on public.rtc_types to service_role;
@@ -200,11 +203,14 @@ def test_values_are_typed_exactly_as_to_jsonb_types_them(url):
         "(1, 'héllo \"quoted\"', -5, 9007199254740993, 7, 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', "
         "'{\"a\": [1, {\"b\": null}]}', '{\"x\": 1}', '2026-03-01 10:00:00.123456+02', '2026-03-01 10:00:00', "
         "'2026-03-01', true, 12.50, 1.5e300, 0.1, '{1,NULL,3}', '{\"a,b\",\"c\\\"d\",NULL}', "
-        "array['{\"k\": 1}'::jsonb], '\\x00ff', '1 day 02:00:00', 'done', 'short', 'ab', '12:30:00', 42)",
+        "array['{\"k\": 1}'::jsonb], '\\x00ff', '1 day 02:00:00', 'done', 'short', 'ab', '12:30:00', 42, 5, "
+        "'(1,\"x y\")')",
         "(2, null, null, null, null, null, 'null', null, 'infinity', '-infinity', '0044-03-15 BC', false, "
-        "'NaN', '-Infinity', 'NaN', '{}', '{{a,b},{c,d}}', null, null, null, null, null, null, null, null)",
+        "'NaN', '-Infinity', 'NaN', '{}', '{{a,b},{c,d}}', null, null, null, null, null, null, null, null, null, "
+        "null)",
         "(3, '', 0, -1, 0, null, '[]', '[1, 2]', '1999-12-31 23:59:59+00', null, null, null, "
-        "123456789012345678901234567890, 0, 0, null, null, null, null, null, 'todo', null, null, null, null)",
+        "123456789012345678901234567890, 0, 0, null, null, null, null, null, 'todo', null, null, null, null, 1, "
+        "'(,)')",
     ]
 
     async def scenario():
@@ -225,6 +231,7 @@ def test_values_are_typed_exactly_as_to_jsonb_types_them(url):
             types = {c["name"]: c["type"] for c in h.inbox.received("all")[0]["columns"]}
             assert types["ai"] == "_int4" and types["st"] == "task_status" and types["ts"] == "timestamptz"
             assert types["vc"] == "varchar" and types["ch"] == "bpchar" and types["n"] == "numeric"
+            assert types["dm"] == "rtc_positive" and types["cp"] == "rtc_pair", "domains keep their own name"
 
     run(scenario())
 
@@ -239,21 +246,21 @@ FILTERS = {
     "t_eq": "t=eq.hello", "t_in": 't=in.(a,"b,c")', "t_lt": "t=lt.m", "t_like": "t=like.hel%",
     "t_null": "t=is.null", "u_eq": "u=eq.A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
     "ts_gt": "ts=gt.2026-01-01T00:00:00+02:00", "n_eq": "n=eq.1.5", "bo_eq": "bo=eq.true", "st_eq": "st=eq.done",
-    "d_gte": "d=gte.2026-01-01", "ai_eq": 'ai=eq."{1,2}"', "j_eq": 'j=eq.{"a":1}',
+    "d_gte": "d=gte.2026-01-01", "ai_eq": 'ai=eq."{1,2}"', "dm_gt": "dm=gt.1", "j_eq": 'j=eq.{"a":1}',
 }
-ROWS = {  # id: (i, t, u, ts, n, bo, st, d, ai, j)
+ROWS = {  # id: (i, t, u, ts, n, bo, st, d, ai, j, dm)
     1: (5, "hello", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "2026-01-01 00:00:00+00", "1.50", True, "done",
-        "2026-01-01", "{1,2}", '{"a": 1}'),
-    2: (1, "a", None, "2025-12-31 21:00:00+00", "2", False, "todo", "2025-12-31", "{2,1}", '{"a": 2}'),
-    3: (7, "b,c", None, "2025-12-31 22:00:00+00", None, None, None, None, None, None),
-    4: (None, None, None, None, None, None, None, None, None, None),
-    5: (9, "zebra", None, None, None, None, None, None, None, None),
+        "2026-01-01", "{1,2}", '{"a": 1}', 2),
+    2: (1, "a", None, "2025-12-31 21:00:00+00", "2", False, "todo", "2025-12-31", "{2,1}", '{"a": 2}', 1),
+    3: (7, "b,c", None, "2025-12-31 22:00:00+00", None, None, None, None, None, None, 10),
+    4: (None, None, None, None, None, None, None, None, None, None, None),
+    5: (9, "zebra", None, None, None, None, None, None, None, None, None),
 }
 EXPECTED = {
     "i_eq": {1}, "i_neq": {2, 3, 5}, "i_lt": {2}, "i_lte": {1, 2}, "i_gt": {3, 5}, "i_gte": {1, 3, 5},
     "i_in": {1, 2, 3}, "i_range": {1}, "i_not_eq": {2, 3, 5}, "t_eq": {1}, "t_in": {2, 3}, "t_lt": {1, 2, 3},
     "t_like": {1}, "t_null": {4}, "u_eq": {1}, "ts_gt": {1}, "n_eq": {1}, "bo_eq": {1}, "st_eq": {1},
-    "d_gte": {1}, "ai_eq": {1}, "j_eq": {1},
+    "d_gte": {1}, "ai_eq": {1}, "j_eq": {1}, "dm_gt": {1, 3},
 }
 
 
@@ -264,8 +271,8 @@ def test_filters_select_rows_as_postgresql_compares_them(url):
                 await subscribe(h, name, {"event": "INSERT", "schema": "public", "table": "rtc_types",
                                           "filter": text})
             for row_id, values in ROWS.items():
-                await h.sql("insert into public.rtc_types (id, i, t, u, ts, n, bo, st, d, ai, j)"
-                            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", (row_id, *values))
+                await h.sql("insert into public.rtc_types (id, i, t, u, ts, n, bo, st, d, ai, j, dm)"
+                            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", (row_id, *values))
             await h.barrier()
             for name in FILTERS:
                 got = {d["record"]["id"] for d in h.inbox.received(name)}

@@ -58,34 +58,34 @@ class TypeCache:
         self.types[oid] = info
         return info
 
+    async def _row(self, conn: psycopg.AsyncConnection, oid: int) -> tuple | None:
+        return await (await conn.execute(type_one, (oid,))).fetchone()
+
     async def _load(self, conn: psycopg.AsyncConnection, oid: int) -> TypeInfo:
-        row = await (await conn.execute(type_one, (oid,))).fetchone()
+        row = await self._row(conn, oid)
         if row is None:
             return TypeInfo(oid, str(oid), "text", sql_name="text")
-        _, name, typtype, category, elem, delim, base_oid, sql_name, casts_to_json = row
-        base_name, base_oid_resolved, base_type, base_category, base_elem = name, oid, typtype, category, elem
-        while base_type == "d":  # a domain: to_jsonb and comparisons follow its base type
-            base = await (await conn.execute(type_one, (base_oid,))).fetchone()
-            if base is None:
+        name, sql_name, delimiter = row[1], row[7], row[5]
+        base = row
+        while base[2] == "d":  # a domain: to_jsonb and comparisons follow its base type
+            parent = await self._row(conn, base[6])
+            if parent is None:
                 break
-            base_oid_resolved, base_name, base_type, base_category, base_elem = base[0], base[1], base[2], base[3], \
-                base[4]
-            casts_to_json = base[8]
-            base_oid = base[6]
-        if base_oid_resolved in _KIND_BY_OID:
-            kind = _KIND_BY_OID[base_oid_resolved]
-            element = None
+            base = parent
+        base_oid, base_name, base_type, base_category, base_elem, casts_to_json = \
+            base[0], base[1], base[2], base[3], base[4], base[8]
+        element = None
+        if base_oid in _KIND_BY_OID:
+            kind = _KIND_BY_OID[base_oid]
         elif base_category == "A" and base_elem and base_name.startswith("_"):
             element = await self.get(conn, base_elem)
             kind = "sql" if element.kind == "sql" else "array"
+            element_row = await self._row(conn, base_elem)
+            delimiter = element_row[5] if element_row else ","  # elements are split by their type's delimiter
         elif base_type == "c" or casts_to_json:
-            kind, element = "sql", None
+            kind = "sql"
         else:
-            kind, element = "text", None
-        delimiter = delim
-        if element is not None:  # an array's elements are separated by the element type's delimiter
-            elem_row = await (await conn.execute(type_one, (base_elem,))).fetchone()
-            delimiter = elem_row[5] if elem_row else ","
+            kind = "text"
         return TypeInfo(oid, name, kind, element, delimiter, sql_name, base_name, enum=(base_type == "e"))
 
 

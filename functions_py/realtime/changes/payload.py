@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from functions_py.realtime.changes.catalog import TableAccess
 from functions_py.realtime.changes.decoding import UNCHANGED, Change
-from functions_py.realtime.changes.values import TypeInfo, json_size
+from functions_py.realtime.changes.values import TypeInfo, json_size, to_json
 
 ERROR_TOO_LARGE = "Error 413: Payload Too Large"
 ERROR_NO_PRIMARY_KEY = "Error 400: Bad Request, no primary key"
@@ -60,8 +60,6 @@ def type_change(change: Change, types: tuple[TypeInfo, ...], json_values: dict[t
                 committed: datetime, max_record_bytes: int) -> TypedChange:
     """Type the values of `change`. `json_values[(side, index)]` holds values converted by the database
     (side 'new' or 'old'); every other value is converted here."""
-    from functions_py.realtime.changes.values import to_json
-
     columns = change.relation.columns
 
     def typed(side: str, values: tuple) -> dict[str, object]:
@@ -87,8 +85,9 @@ def type_change(change: Change, types: tuple[TypeInfo, ...], json_values: dict[t
         for column in columns:  # unchanged TOAST: the old row has the value
             if column.name not in new and column.name in old:
                 new[column.name] = old[column.name]
-    size = sum(json_size(v) + len(k) for k, v in (new or {}).items()) + \
-        sum(json_size(v) + len(k) for k, v in (old or {}).items())
+    # Realtime measures wal2json's message: the values' text plus the column names, near enough
+    size = sum(len(c.name) + (len(v) if isinstance(v, str | bytes) else 4)
+               for row in (change.new, change.old) if row is not None for c, v in zip(columns, row, strict=False))
     return TypedChange(change, types, new, old, size > max_record_bytes, commit_timestamp(committed))
 
 

@@ -226,3 +226,63 @@ def test_comparisons_python_cannot_decide_go_to_the_database():
         flt("like", "a%", TEXT).evaluate("abc")
     assert flt("eq", "a", TEXT).evaluate("a") is True, "text equality is exact"
     assert flt("lt", "m", TEXT).needs_sql
+
+
+# ---------------------------------------------------------------------------------------------------------
+# payloads, as apply_rls builds them
+# ---------------------------------------------------------------------------------------------------------
+
+def _change(kind: str, new, old, old_kind, identity: bytes = b"d"):
+    from functions_py.realtime.changes.decoding import Change
+
+    decoder = Decoder()
+    decoder.feed(relation(identity=identity))
+    return Change(kind, decoder.relations[16384], new, old, old_kind)
+
+
+def _typed(change, max_bytes: int = 1 << 20):
+    from functions_py.realtime.changes.payload import type_change
+
+    return type_change(change, (INT, TEXT, TEXT), {}, datetime(2026, 1, 1, tzinfo=UTC), max_bytes)
+
+
+def test_payloads_follow_column_privileges_select_and_rls():
+    from functions_py.realtime.changes.catalog import TableAccess
+    from functions_py.realtime.changes.payload import build_data
+
+    everything = TableAccess(False, ("id",), frozenset({"id", "title", "body"}))
+    with_rls = TableAccess(True, ("id",), frozenset({"id", "title"}))
+    update = _typed(_change("UPDATE", ("1", "new", UNCHANGED), ("1", "old", "kept"), "O", b"f"))
+    data = build_data(update, everything, None)
+    assert data["record"] == {"id": 1, "title": "new", "body": "kept"}, "unchanged TOAST read from the old row"
+    assert data["old_record"] == {"id": 1, "title": "old", "body": "kept"}
+    assert data["commit_timestamp"] == "2026-01-01T00:00:00.000Z" and data["errors"] is None
+    narrowed = build_data(update, with_rls, ("title",))
+    assert narrowed["columns"] == [{"name": "id", "type": "int4"}, {"name": "title", "type": "text"}]
+    assert narrowed["record"] == {"id": 1, "title": "new"}, "body is not selectable; the key always comes"
+    delete = _typed(_change("DELETE", None, ("1", "old", "x"), "O", b"f"))
+    assert build_data(delete, with_rls, None)["old_record"] == {"id": 1}, "RLS tables: deletes carry the key"
+    assert build_data(delete, everything, None)["old_record"] == {"id": 1, "title": "old", "body": "x"}
+    assert "record" not in build_data(delete, everything, None)
+
+
+def test_an_update_without_an_old_tuple_reports_the_key_from_the_new_row():
+    from functions_py.realtime.changes.catalog import TableAccess
+    from functions_py.realtime.changes.payload import build_data
+
+    access = TableAccess(False, ("id",), frozenset({"id", "title", "body"}))
+    update = _typed(_change("UPDATE", ("1", "a", "b"), None, None))
+    assert build_data(update, access, None)["old_record"] == {"id": 1}
+
+
+def test_an_oversized_change_keeps_small_values_only():
+    from functions_py.realtime.changes.catalog import TableAccess
+    from functions_py.realtime.changes.payload import ERROR_TOO_LARGE, build_data, error_data
+
+    access = TableAccess(False, ("id",), frozenset({"id", "title", "body"}))
+    insert = _typed(_change("INSERT", ("1", "x" * 500, "small"), None, None), max_bytes=300)
+    data = build_data(insert, access, None)
+    assert data["errors"] == [ERROR_TOO_LARGE] and data["record"] == {"id": 1, "body": "small"}
+    assert error_data(insert, "Error 401: Unauthorized") == {
+        "schema": "public", "table": "todos", "commit_timestamp": None, "type": "INSERT", "columns": [],
+        "errors": ["Error 401: Unauthorized"], "record": {}}

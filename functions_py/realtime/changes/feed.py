@@ -561,6 +561,21 @@ class ChangeFeed:
 
 
 
+_warned: dict[tuple, float] = {}
+WARN_EVERY_S = 60.0
+
+
+def _warn_now_and_then(message: str, *args: object) -> None:
+    """Log a warning at most once a minute per distinct message: a policy that raises does so on every change."""
+    key = (message, *args)
+    now = time.monotonic()
+    if now - _warned.get(key, -WARN_EVERY_S) >= WARN_EVERY_S:
+        if len(_warned) > 1000:
+            _warned.clear()
+        _warned[key] = now
+        log.warning(message, *args)
+
+
 def _filter_cells(change: Change) -> dict[str, str | None]:
     """The column values filters see: the new row; for a DELETE, the old row (REPLICA IDENTITY FULL, or keys)."""
     columns = change.relation.columns
@@ -629,7 +644,7 @@ async def _run_units(conn: psycopg.AsyncConnection, units: list[list[tuple[objec
         except psycopg.OperationalError:
             raise
         except psycopg.Error as error:
-            log.warning("postgres_changes: %s", error.diag.message_primary or error)
+            _warn_now_and_then("postgres_changes: a statement failed: %s", error.diag.message_primary or str(error))
             results.append(error)
         finally:
             if transaction or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -662,8 +677,8 @@ def plan_deliveries(plan: _Plan, accesses: dict[tuple[int, str], TableAccess]) -
                 if answer == "t":
                     key = ("data", sub.role, sub.select)
                 elif isinstance(answer, str) and answer.startswith("e"):
-                    log.warning("postgres_changes: RLS check on %s.%s failed for role %s: %s", relation.schema,
-                                relation.name, sub.role, answer[1:])
+                    _warn_now_and_then("postgres_changes: an RLS policy of %s.%s raised for role %s: %s",
+                                       relation.schema, relation.name, sub.role, answer[1:])
                     key = ("error", ERROR_RLS_FAILED)  # the policy raised on these claims; the row stays hidden
                 else:
                     continue  # RLS hides the row from this subscriber (or no check ran: never deliver)

@@ -674,3 +674,20 @@ def test_a_missing_publication_is_named_in_the_error(empty_db):
         await feed.stop()
 
     run(scenario())
+
+
+def test_an_idle_feed_probes_the_wal_position_but_does_not_decode(url):
+    async def scenario():
+        async with running_feed(url) as h:
+            await subscribe(h, "all", {"event": "*", "schema": "public", "table": "rtc_types"})
+            await h.barrier()
+            before = h.feed.stats()
+            await asyncio.sleep(0.6)
+            after = h.feed.stats()
+            assert after["polls"] - before["polls"] >= 5, "the feed keeps probing"
+            assert after["peeks"] - before["peeks"] <= 2, "but reads the slot only when the WAL moved"
+            await h.sql("insert into public.rtc_types (id) values (1)")
+            await h.barrier()
+            assert len(h.inbox.received("all")) == 1
+
+    run(scenario())

@@ -337,7 +337,7 @@ class ChangeFeed:
     # -- polling -----------------------------------------------------------------------------------------------
 
     async def poll_once(self) -> bool:
-        """One poll; True when it should poll again at once (the peek was cut short at `max_changes`).
+        """One poll; True when it should poll again at once (it delivered, or the peek was cut short).
 
         Busy (the last poll found changes): one round trip advances the slot past what was delivered, probes
         (forcing a flush) and peeks. Idle: the probe alone, and a peek only when the WAL moved."""
@@ -387,7 +387,7 @@ class ChangeFeed:
             # Everything written so far was flushed (forced, or by the WAL writer), decoded and delivered. A forced
             # flush may leave the insert position a page header past the flush position: no WAL to wait for.
             self._last_probe = insert_lsn
-        return not complete
+        return not complete or bool(transactions)  # as Realtime's poller: after delivering, poll again at once
 
     # -- processing ---------------------------------------------------------------------------------------------
 

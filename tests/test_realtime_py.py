@@ -338,3 +338,50 @@ def test_the_metrics_count_connections_channels_and_messages(server):
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_private_writes_need_an_insert_policy_denied_broadcasts_are_dropped_even_with_ack(server, fresh_db):
+    import httpx
+
+    from tests.realtime_harness import SERVICE_KEY
+
+    member, member_token = make_user(fresh_db)
+    org_id = make_org(fresh_db, member)
+    topic = f"org:{org_id}:jobs"  # members may read it; nobody may insert (policies/generations.sql)
+
+    async def scenario():
+        client = AsyncRealtimeClient(server.base_url, token=ANON_KEY, auto_reconnect=False)
+        service = AsyncRealtimeClient(server.base_url, token=SERVICE_KEY, auto_reconnect=False)
+        try:
+            await client.set_auth(member_token)
+            channel, rec = await subscribed(client, topic, private=True, ack=True, self_=True)
+            replies: list = []
+            push = await channel.push("broadcast", {"type": "broadcast", "event": "forged", "payload": {}})
+            push.receive("ok", replies.append).receive("error", replies.append)
+            track = await channel.push("presence", {"event": "track", "payload": {"online": True}})
+            track.receive("ok", lambda p: replies.append(("track ok", p)))
+            track.receive("error", lambda p: replies.append(("track error", p)))
+            await eventually(lambda: any(isinstance(r, tuple) for r in replies), what="the track reply")
+            assert ("track error", {}) in replies, "a denied track gets an error with no reason"
+            # the service role bypasses RLS: its broadcast, over the socket and over REST, reaches the member
+            s_channel, _ = await subscribed(service, topic, private=True, ack=True)
+            await s_channel.send_broadcast("from-service", {"n": 1})
+            async with httpx.AsyncClient() as http:
+                for key in (member_token, SERVICE_KEY):
+                    response = await http.post(
+                        f"{server.base_url}/api/broadcast", headers={"apikey": ANON_KEY,
+                                                                     "authorization": f"Bearer {key}"},
+                        json={"messages": [{"topic": topic, "event": "rest", "private": True,
+                                            "payload": {"by": "member" if key == member_token else "service"}}]})
+                    assert response.status_code == 202
+            await eventually(lambda: len(rec.broadcasts) >= 2, what="the service role's broadcasts")
+            await asyncio.sleep(0.3)
+            assert [(b["event"], b["payload"]) for b in rec.broadcasts] == [
+                ("from-service", {"n": 1}), ("rest", {"by": "service"})], \
+                "the member's own broadcasts were dropped (no self echo), the service role's delivered"
+            assert [r for r in replies if not isinstance(r, tuple)] == [], "no ack for a dropped broadcast"
+        finally:
+            await client.close()
+            await service.close()
+
+    asyncio.run(scenario())

@@ -157,6 +157,7 @@ class Subscriber(asyncio.Protocol):
 
     async def close(self) -> None:
         if self.transport is not None:
+            self.transport.write(b"\x88\x82\0\0\0\0\x03\xe8")  # close frame, code 1000 (zero mask)
             self.transport.close()
 
 
@@ -215,6 +216,8 @@ async def bare_fanout_server(port: int) -> websockets.Server:
                     out = json.dumps({"event": "broadcast", "payload": message["payload"], "ref": None,
                                       "topic": message["topic"]})
                     websockets.broadcast([m for m in topics.get(message["topic"], ()) if m is not ws], out)
+        except websockets.ConnectionClosed:
+            pass  # the benchmark's clients just go away
         finally:
             if topic:
                 topics[topic].discard(ws)

@@ -141,10 +141,9 @@ class MessageFeed:
         """Deliver everything committed so far; returns how many messages."""
         assert self._slot_conn is not None
         total = 0
-        try:
+        # PostgreSQL < 17 has no flush argument: there the reader waits for the WAL writer
+        with contextlib.suppress(psycopg.errors.UndefinedFunction):
             await self._slot_conn.execute(WAL_FLUSH)
-        except psycopg.errors.UndefinedFunction:  # PostgreSQL < 17: no flush argument; wait for the WAL writer
-            pass
         while True:
             cursor = await self._slot_conn.execute(SLOT_CHANGES_MANY, (self.slot, BATCH_CHANGES, PUBLICATION))
             rows = await cursor.fetchall()

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import psycopg
 from realtime import AsyncRealtimeClient
 
 from functions_py.embedded import free_port
@@ -51,11 +52,18 @@ def test_serve_accepts_the_official_client_and_stops_cleanly_on_ctrl_c(fresh_db)
             return got
 
         assert asyncio.run(scenario()) == [{"event": "hello", "payload": {"from": "cli"}}]
+        with psycopg.connect(fresh_db) as conn:
+            slots = conn.execute("select count(*) from pg_replication_slots where database = current_database()"
+                                 " and temporary").fetchone()[0]
+        assert slots >= 1, "the server decodes from its own temporary slots"
     finally:
         process.send_signal(signal.SIGINT)
         stderr = process.communicate(timeout=30)[1]
     assert process.returncode == 0, stderr
     assert f"ws://127.0.0.1:{port}/realtime/v1/websocket" in stderr
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("select count(*) from pg_replication_slots where database = current_database()"
+                            ).fetchone()[0] == 0, "shutdown drops the slots"
 
 
 def test_serve_refuses_a_port_in_use_and_a_bad_port_setting(fresh_db):

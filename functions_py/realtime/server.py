@@ -16,7 +16,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,16 +195,22 @@ class RealtimeServer:
             Route("/realtime/v1/metrics", self.metrics_endpoint, methods=["GET"]),
         ]
 
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[RealtimeServer]:
+        """`start()` ... `stop()` around a block: what an app mounting `routes()` enters in its lifespan."""
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
     def app(self) -> Starlette:
         """A standalone app: the routes plus /metrics, starting and stopping with the ASGI lifespan."""
 
         @contextlib.asynccontextmanager
-        async def lifespan(_app: Starlette):
-            await self.start()
-            try:
+        async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+            async with self.running():
                 yield
-            finally:
-                await self.stop()
 
         return Starlette(routes=[*self.routes(), Route("/metrics", self.metrics_endpoint, methods=["GET"])],
                          lifespan=lifespan)

@@ -7,13 +7,18 @@ One asyncio task polls a TEMPORARY `pgoutput` slot through SQL (psycopg has no r
    Decoding through SQL sees only flushed WAL and the embedded database commits asynchronously, so when the
    insert position is ahead of the flush position the probe forces a flush (`pg_logical_emit_message(...,
    flush => true)`, PostgreSQL 17+) instead of waiting up to 200 ms for the WAL writer;
-2. peek the slot (`pg_logical_slot_peek_binary_changes`) and decode whole transactions (decoding.py);
-3. phase 1, one pipelined round trip as the feed's own role: table access per (table, role), values and filter
-   comparisons only the database can do;
-4. phase 2, one pipelined round trip: the RLS check per (change, distinct role + claims) — `set_config` of role,
-   request.jwt.claims, request.jwt.claim.sub/role, then `exists(select 1 from <table> where <pk> = ...)` — all in
-   one transaction rolled back at the end, as Realtime's `apply_rls` does it per subscriber;
-5. `await deliver(...)` once per change, in commit order; then advance the slot past what was delivered.
+2. peek the slot (`pg_logical_slot_peek_binary_changes`) and decode whole transactions (decoding.py); while
+   changes flow, the advance of the previous poll, the probe and the peek share one pipelined round trip;
+3. phase 1 (only for what is not cached): table access per (table, role), values and filter comparisons only the
+   database can do, in one pipelined round trip;
+4. phase 2: the RLS checks, one call per change to a temporary plpgsql function looping over the distinct
+   (role, claims) of its subscribers — `set_config` of role, request.jwt.claims, request.jwt.claim.sub/role, then
+   the table's prepared `exists(select 1 from <table> where <pk> = ...)` — in a transaction rolled back at the
+   end, as Realtime's `apply_rls` does it per subscriber;
+5. `await deliver(...)` once per change, in commit order; the next poll advances the slot past what was delivered.
+
+Three connections: the slot's (probe, peek, advance only: any ERROR in a session drops its temporary slots), the
+work connection (steps 3-4) and one that validates subscriptions, which arrive at any time.
 """
 
 from __future__ import annotations

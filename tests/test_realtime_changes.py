@@ -510,20 +510,25 @@ def test_a_policy_that_raises_on_some_claims_costs_only_those_subscribers_an_err
 # subscribing: bad bindings get Realtime's messages
 # ---------------------------------------------------------------------------------------------------------
 
+TYPES = {"event": "*", "schema": "public", "table": "rtc_types"}
+TOO_MANY = "i=in.(" + ",".join(map(str, range(101))) + ")"
+
+
 @pytest.mark.parametrize("binding, role, message", [
     ({"event": "*", "schema": "public", "table": "nope"}, "service_role", "Please check Realtime is enabled"),
     ({"event": "*", "schema": "public", "table": "plans"}, "service_role", "Please check Realtime is enabled"),
-    ({"event": "*", "table": "rtc_types", "filter": "i=foo.1"}, "service_role", "Error parsing `filter` params"),
-    ({"event": "*", "table": "rtc_types", "filter": "nope=eq.1"}, "service_role", "invalid column for filter nope"),
-    ({"event": "*", "table": "rtc_types", "filter": "i=eq.abc"}, "service_role", "invalid input syntax"),
-    ({"event": "*", "table": "rtc_types", "filter": "i=in.(" + ",".join(map(str, range(101))) + ")"},
-     "service_role", "too many values for `in` filter"),
-    ({"event": "*", "table": "rtc_types", "filter": "t=is.true"}, "service_role", "requires a boolean column"),
-    ({"event": "*", "table": "rtc_types", "filter": "t=match.("}, "service_role", "invalid regular expression"),
-    ({"event": "*", "table": "rtc_types", "filter": "i=like.1%"}, "service_role", "text-compatible column"),
-    ({"event": "*", "table": "rtc_types", "select": ["nope"]}, "service_role", "invalid column for select nope"),
+    ({"event": "*", "table": "rtc_types", "filter": "i=eq.1"}, "service_role",
+     "Please provide at least a `schema` or `table`"),  # Realtime wants the schema next to a filter
+    ({**TYPES, "filter": "i=foo.1"}, "service_role", "Error parsing `filter` params"),
+    ({**TYPES, "filter": "nope=eq.1"}, "service_role", "invalid column for filter nope"),
+    ({**TYPES, "filter": "i=eq.abc"}, "service_role", "invalid input syntax"),
+    ({**TYPES, "filter": TOO_MANY}, "service_role", "too many values for `in` filter"),
+    ({**TYPES, "filter": "t=is.true"}, "service_role", "requires a boolean column"),
+    ({**TYPES, "filter": "t=match.("}, "service_role", "invalid regular expression"),
+    ({**TYPES, "filter": "i=like.1%"}, "service_role", "text-compatible column"),
+    ({**TYPES, "select": ["nope"]}, "service_role", "invalid column for select nope"),
     ({"event": "*", "schema": "public", "select": ["t"]}, "service_role", "not supported for wildcard"),
-    ({"event": "*", "table": "rtc_items", "filter": "secret=eq.x"}, "authenticated",
+    ({"event": "*", "schema": "public", "table": "rtc_items", "filter": "secret=eq.x"}, "authenticated",
      "invalid column for filter secret"),
     ({"event": "*", "table": "rtc_items"}, "no_such_role", 'role "no_such_role" does not exist'),
     ({"event": "*"}, "service_role", "Please provide at least a `schema` or `table`"),

@@ -116,6 +116,10 @@ def parse_binding(binding: object) -> tuple[str, str, list[FilterSpec], tuple[st
         raise SubscriptionError("Column selection is not supported for wildcard subscriptions. "
                                 "Provide an explicit schema and table name.")
     raw_filter = binding.get("filter")
+    if "filter" in binding and not (isinstance(binding.get("schema"), str) and isinstance(binding.get("table"), str)):
+        # Realtime accepts a filter only next to both a schema and a table (parse_subscription_params)
+        raise SubscriptionError("No subscription params provided. Please provide at least a `schema` or `table` "
+                                f"to subscribe to: {json.dumps(binding)[:200]}")
     if raw_filter is not None and not isinstance(raw_filter, str):
         raise SubscriptionError(f"Error parsing `filter` params: expected a string, not {json.dumps(raw_filter)}")
     try:

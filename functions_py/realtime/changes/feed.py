@@ -565,7 +565,6 @@ class ChangeFeed:
             sql.Literal(v) for v in values)).as_string(conn)
 
 
-
 _warned: dict[tuple, float] = {}
 WARN_EVERY_S = 60.0
 

@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench install
+.PHONY: up test lint bench install js-deps
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ install: $(BIN)/.installed
 up: $(BIN)/.installed
 	$(BIN)/supakit up
 
-test: $(BIN)/.installed
+# realtime-js tests (tests/test_realtime_js.py) drive node scripts with the npm packages pinned in tests/js
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+js-deps: tests/js/node_modules/.installed
+
+test: $(BIN)/.installed js-deps
 	$(BIN)/pytest
 
 lint: $(BIN)/.installed
@@ -26,7 +33,5 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/reset.py
-	$(BIN)/python bench/rls.py
-	$(BIN)/python bench/messaging.py
-	$(BIN)/python bench/jobs.py
+	@status=0; for b in reset rls messaging realtime jobs; do \
+	  $(BIN)/python bench/$$b.py || status=1; done; exit $$status

@@ -1,0 +1,361 @@
+"""One client socket: reads pushes, answers them as the Phoenix/Realtime server does, and writes through a queue.
+
+Outbound frames go through a per-socket queue drained by one writer task, so fan-out never waits on a slow
+client; a client that falls `MAX_QUEUED` frames behind is disconnected (code 1013) rather than buffered forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+import zlib
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from functions_py.realtime import protocol
+from functions_py.realtime.channels import Channel, Outgoing
+from functions_py.tokens import InvalidToken
+
+if TYPE_CHECKING:
+    from functions_py.realtime.server import RealtimeServer
+
+log = logging.getLogger("supakit.realtime")
+
+MAX_QUEUED = 20_000
+TOPIC_PREFIX = "realtime:"
+UNMATCHED = {"reason": "unmatched topic"}
+
+
+def _flag(value: Any, default: bool = False) -> bool:
+    """Phoenix's "flexible" booleans: true/false, "true"/"false", 1/0."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    if isinstance(value, (int, float)):
+        return bool(value)
+    return default
+
+
+def binding_id(binding: dict) -> int:
+    """A stable, non-zero 32-bit id for a postgres_changes binding (Supabase uses phash2 of its params;
+    realtime-py never fires callbacks for id 0)."""
+    value = zlib.crc32(json.dumps(binding, sort_keys=True, separators=(",", ":")).encode())
+    return value or 1
+
+
+class Connection:
+    """A WebSocket speaking vsn 1.0.0 or 2.0.0 for a client whose apikey verified to `claims`."""
+
+    def __init__(self, server: RealtimeServer, websocket: WebSocket, vsn: str, claims: dict[str, Any]) -> None:
+        self.server = server
+        self.websocket = websocket
+        self.vsn = vsn
+        self.claims = claims
+        self.id = uuid.uuid4().hex[:12]
+        self.channels: dict[str, Channel] = {}
+        self.last_seen = time.monotonic()
+        self.closed = False
+        self._queue: deque[str | bytes] = deque()
+        self._ready = asyncio.Event()
+        self._send = websocket.send
+
+    # -- output ------------------------------------------------------------------------------------------------
+
+    def enqueue(self, frame: str | bytes) -> None:
+        if self.closed:
+            return
+        if len(self._queue) >= MAX_QUEUED:
+            log.warning("realtime: socket %s is %d frames behind; disconnecting it", self.id, len(self._queue))
+            self.closed = True
+            self._queue.clear()
+            self._ready.set()
+            self.server.metrics.inc("slow_consumer_disconnects")
+            return
+        self._queue.append(frame)
+        self._ready.set()
+
+    def reply(self, push: protocol.Push, status: str, response: dict, topic: str | None = None) -> None:
+        self.enqueue(protocol.encode(self.vsn, topic or push.topic, "phx_reply",
+                                     {"status": status, "response": response}, push.ref, push.join_ref))
+
+    def push_event(self, topic: str, event: str, payload: Any, ref: str | None = None,
+                   join_ref: str | None = None) -> None:
+        self.enqueue(protocol.encode(self.vsn, topic, event, payload, ref, join_ref))
+
+    def system(self, channel: Channel, extension: str, status: str, message: str) -> None:
+        self.push_event(channel.topic, "system",
+                        {"channel": channel.name, "extension": extension, "message": message, "status": status})
+
+    async def _writer(self) -> None:
+        send, queue, sent = self._send, self._queue, self.server.metrics.counters
+        while not self.closed:
+            if not queue:
+                self._ready.clear()
+                await self._ready.wait()
+                continue
+            frame = queue.popleft()
+            if isinstance(frame, str):
+                await send({"type": "websocket.send", "text": frame})
+            else:
+                await send({"type": "websocket.send", "bytes": frame})
+            sent["messages_out_total"] += 1
+        if self.closed:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=1013, reason="too slow: the client fell behind")
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        writer = asyncio.create_task(self._writer(), name=f"realtime-writer-{self.id}")
+        try:
+            while not self.closed:
+                message = await self.websocket.receive()
+                kind = message["type"]
+                if kind == "websocket.disconnect":
+                    break
+                self.last_seen = time.monotonic()
+                self.server.metrics.inc("messages_in_total")
+                try:
+                    if message.get("text") is not None:
+                        push = protocol.decode_text(self.vsn, message["text"])
+                    elif message.get("bytes") is not None:
+                        push = protocol.decode_binary(message["bytes"])
+                    else:
+                        continue
+                except protocol.ProtocolError as error:
+                    self._bad_frame(error)
+                    continue
+                try:
+                    await self.handle(push)
+                except Exception:  # one bad push must not take the socket (or the server) down
+                    log.exception("realtime: push %s on %s failed", push.event, push.topic)
+                    await self._crashed(push)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.closed = True
+            self._ready.set()
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writer
+            await self.leave_all()
+
+    async def _crashed(self, push: protocol.Push) -> None:
+        """As when a Phoenix channel process crashes: the push is answered with an error, the channel gets
+        `phx_error` (ref = its join_ref; clients rejoin) and is dropped."""
+        if push.ref is not None:
+            self.reply(push, "error", {"reason": "Unknown Error on Channel"})
+        channel = self.channels.get(push.topic)
+        if channel is not None:
+            self.push_event(channel.topic, "phx_error", {"reason": "channel_crash"}, channel.join_ref,
+                            channel.join_ref)
+            with contextlib.suppress(Exception):
+                await self.server.drop_channel(channel)
+
+    async def leave_all(self) -> None:
+        for channel in list(self.channels.values()):
+            await self.server.drop_channel(channel)
+        self.channels.clear()
+
+    def _bad_frame(self, error: protocol.ProtocolError) -> None:
+        self.server.metrics.inc("bad_frames_total")
+        log.info("realtime: socket %s sent a bad frame: %s", self.id, error)
+        if error.ref is not None and error.topic is not None:
+            self.enqueue(protocol.encode(self.vsn, error.topic, "phx_reply",
+                                         {"status": "error", "response": {"reason": f"malformed message: {error}"}},
+                                         error.ref, error.join_ref))
+        else:
+            self.push_event("phoenix", "phx_error", {"reason": f"malformed message: {error}"})
+
+    # -- pushes ------------------------------------------------------------------------------------------------
+
+    async def handle(self, push: protocol.Push) -> None:
+        event = push.event
+        if push.topic == "phoenix":
+            if event == "heartbeat":
+                self.reply(push, "ok", {})
+            else:
+                self.reply(push, "error", {"reason": f"unknown event {event!r} on topic phoenix"})
+            return
+        if event == "phx_join":
+            await self.join(push)
+            return
+        channel = self.channels.get(push.topic)
+        if channel is None:
+            if push.ref is not None or event != "heartbeat":
+                self.reply(push, "error", UNMATCHED)
+            return
+        if event == "broadcast":
+            await self.broadcast(channel, push)
+        elif event == "presence":
+            await self.presence(channel, push)
+        elif event == "access_token":
+            await self.refresh_token(channel, push)
+        elif event == "phx_leave":
+            self.reply(push, "ok", {})
+            self.push_event(channel.topic, "phx_close", {}, channel.join_ref, channel.join_ref)
+            await self.server.drop_channel(channel)
+        else:
+            self.reply(push, "error", {"reason": f"unknown event {event!r}"})
+
+    def _token_claims(self, payload: dict) -> dict[str, Any]:
+        """The claims of the join's access_token (it overrides the apikey, except `sb_` keys), else the socket's."""
+        token = payload.get("access_token")
+        if isinstance(token, str) and token and not token.startswith("sb_"):
+            return self.server.verifier.verify(token)
+        return self.claims
+
+    async def join(self, push: protocol.Push) -> None:
+        topic = push.topic
+        if not topic.startswith(TOPIC_PREFIX):
+            self.reply(push, "error", UNMATCHED)
+            return
+        name = topic[len(TOPIC_PREFIX):]
+        if not name:
+            self.reply(push, "error", {"reason": "TopicNameRequired: You must provide a topic name"})
+            return
+        old = self.channels.get(topic)
+        if old is not None:  # re-joining a joined topic closes the old channel first
+            self.push_event(old.topic, "phx_close", {}, old.join_ref, old.join_ref)
+            await self.server.drop_channel(old)
+        payload = push.payload
+        try:
+            claims = self._token_claims(payload)
+        except InvalidToken as error:
+            log.info("realtime: socket %s joined %r with a bad token: %s", self.id, topic, error.message)
+            self.reply(push, "error", {"reason": f"InvalidJWTToken: {error.message}"})
+            return
+        config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
+        broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
+        presence = config.get("presence") if isinstance(config.get("presence"), dict) else {}
+        bindings = config.get("postgres_changes")
+        bindings = [b for b in bindings if isinstance(b, dict)] if isinstance(bindings, list) else []
+        channel = Channel(
+            conn=self, topic=topic, name=name, join_ref=push.join_ref, private=_flag(config.get("private")),
+            claims=claims, broadcast_self=_flag(broadcast.get("self")), broadcast_ack=_flag(broadcast.get("ack")),
+            presence_key=str(presence.get("key") or "") or str(uuid.uuid4()),
+            presence_enabled=_flag(presence.get("enabled")))
+        if channel.private:
+            access = await self.server.authorize_read(channel)
+            if not access.any:
+                self.server.metrics.inc("joins_refused_total")
+                log.info("realtime: socket %s may not read private topic %r (role %s)", self.id, name, channel.role)
+                self.reply(push, "error", {
+                    "reason": f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"})
+                return
+            channel.read_broadcast, channel.read_presence = access.broadcast, access.presence
+        if self.closed:
+            return
+        self.channels[topic] = channel
+        self.server.hub.add(channel)
+        self.server.metrics.inc("joins_total")
+        errors = []
+        for index, binding in enumerate(bindings):
+            sub_id = f"{self.id}:{topic}:{index}:{push.join_ref}"
+            channel.bindings.append((binding_id(binding), sub_id, binding))
+        if bindings:
+            errors = await self.server.subscribe_changes(channel)
+        self.server.schedule_expiry(channel)
+        self.reply(push, "ok", {"postgres_changes": [{**b, "id": i} for i, _, b in channel.bindings]})
+        if channel.presence_enabled and channel.read_presence:
+            self.push_event(topic, "presence_state", self.server.hub.presence_state(channel.key))
+        if bindings:
+            if errors:
+                for message in errors:
+                    self.system(channel, "postgres_changes", "error", message)
+            else:
+                self.system(channel, "postgres_changes", "ok", "Subscribed to PostgreSQL")
+
+    async def broadcast(self, channel: Channel, push: protocol.Push) -> None:
+        if push.binary is not None:
+            event, body, enc = push.binary
+            payload_json = None
+            if enc == protocol.ENC_JSON:
+                payload_json = body.decode(errors="replace")
+            size = len(body)
+        else:
+            event = push.payload.get("event")
+            if not isinstance(event, str) or not event:
+                if push.ref is not None:
+                    self.reply(push, "error", {"reason": "a broadcast needs an event name (payload.event)"})
+                return
+            payload_json = protocol.dumps(push.payload.get("payload", {}))
+            body, enc, size = None, protocol.ENC_JSON, len(payload_json)
+        limit = self.server.settings.max_payload_bytes
+        if size > limit:
+            self.server.metrics.inc("payloads_too_large_total")
+            reason = f"PayloadTooLarge: the broadcast payload is {size} bytes; the limit is {limit} bytes"
+            if push.ref is not None:
+                self.reply(push, "error", {"reason": reason})
+            else:  # nothing to reply to: tell the channel, which stays open
+                self.system(channel, "system", "error", reason)
+            return
+        if channel.private and not await self.server.authorize_write(channel, "broadcast"):
+            self.server.metrics.inc("broadcasts_denied_total")
+            return  # dropped silently, even with ack (Supabase's broadcast_handler)
+        message = Outgoing(topic=channel.topic, event=event, payload_json=payload_json,
+                           binary=body if enc == protocol.ENC_BINARY else None,
+                           prefer_binary=push.binary is not None)
+        self.server.metrics.add("broadcasts_delivered_total", self.server.hub.broadcast(channel.key, message,
+                                                                                        sender=channel))
+        if channel.broadcast_ack and push.ref is not None:
+            self.reply(push, "ok", {})
+
+    async def presence(self, channel: Channel, push: protocol.Push) -> None:
+        kind = push.payload.get("event")
+        if kind == "track":
+            payload = push.payload.get("payload")
+            if not isinstance(payload, dict):
+                self.reply(push, "error", {"reason": "Presence track payload must be a map"})
+                return
+            if channel.private and not await self.server.authorize_write(channel, "presence"):
+                self.reply(push, "error", {})
+                return
+            channel.presence_enabled = True
+            self.reply(push, "ok", {})
+            self.server.hub.send_presence_diff(channel.key, self.server.hub.track(channel, payload))
+        elif kind == "untrack":
+            self.reply(push, "ok", {})
+            diff = self.server.hub.untrack(channel)
+            if diff is not None:
+                self.server.hub.send_presence_diff(channel.key, diff)
+        else:
+            self.reply(push, "error", {"reason": f"unknown presence event {kind!r}; use track or untrack"})
+
+    async def refresh_token(self, channel: Channel, push: protocol.Push) -> None:
+        """`access_token`: no reply; a bad token, or one that may no longer read the channel, closes it."""
+        token = push.payload.get("access_token")
+        if not isinstance(token, str) or not token or token.startswith("sb_"):
+            return
+        try:
+            claims = self.server.verifier.verify(token)
+        except InvalidToken as error:
+            await self.close_channel(channel, f"InvalidJWTToken: {error.message}")
+            return
+        channel.claims = claims
+        channel.write.clear()
+        if channel.private:
+            access = await self.server.authorize_read(channel)
+            if not access.any:
+                await self.close_channel(
+                    channel, f"You do not have permissions to read from this Channel topic: {channel.name}")
+                return
+            channel.read_broadcast, channel.read_presence = access.broadcast, access.presence
+        self.server.schedule_expiry(channel)
+        if channel.bindings:
+            await self.server.resubscribe_changes(channel)
+
+    async def close_channel(self, channel: Channel, message: str) -> None:
+        """A `system` error on the channel, then `phx_close`, as Supabase's shutdown_response."""
+        if self.channels.get(channel.topic) is not channel:
+            return
+        self.system(channel, "system", "error", message)
+        self.push_event(channel.topic, "phx_close", {}, channel.join_ref, channel.join_ref)
+        await self.server.drop_channel(channel)

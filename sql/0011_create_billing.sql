@@ -32,7 +32,7 @@ comment on column public.plans.trial_days is 'free trial offered by checkout for
 comment on column public.plans.stripe_price_monthly is
 'Stripe price id (price_...) billed monthly; set by `price.*` events whose metadata names the plan, or by hand';
 comment on column public.plans.active is 'offered for new checkouts; existing subscriptions keep their plan';
-comment on column public.plans.stripe_synced_at is 'created time of the last product/price event applied (ordering)';
+comment on column public.plans.stripe_synced_at is 'created time of the last product/price event applied to the plan';
 
 update public.plans set
   description = 'For trying things out: 5 generations a day.',
@@ -192,6 +192,15 @@ create table internal.stripe_events (
 comment on table internal.stripe_events is
 'every Stripe event received, once (event id unique); processed_at null with an error: failed, retried by Stripe
 or `supakit billing replay`';
+
+-- The out-of-order guard for catalogue objects (products, prices), which have no row of their own here.
+create table internal.stripe_object_versions (
+  object_id text not null,
+  last_event_at timestamptz not null,
+  constraint stripe_object_versions_pkey primary key (object_id)
+);
+comment on table internal.stripe_object_versions is
+'created time of the newest event applied per Stripe product/price: older events for it change nothing';
 
 -- ---------------------------------------------------------------------------------------------------------
 -- indexes
@@ -529,7 +538,7 @@ volatile
 set search_path = ''
 as $$
 declare
-  object_id text := obj ->> 'id';
+  catalog_id text := obj ->> 'id';
   plan public.plans;
   removed boolean := event_type in ('product.deleted', 'price.deleted') or obj ->> 'active' = 'false';
   interval_name text := obj #>> '{recurring,interval}';
@@ -537,42 +546,46 @@ begin
   perform internal.lock_stripe_object('plans');
   if event_type like 'product.%' then
     select * into plan from public.plans as p
-    where p.id = obj #>> '{metadata,plan_id}' or p.stripe_product_id = object_id
+    where p.id = obj #>> '{metadata,plan_id}' or p.stripe_product_id = catalog_id
     order by p.id = obj #>> '{metadata,plan_id}' desc limit 1;
   else
     select * into plan from public.plans as p
-    where p.id = obj #>> '{metadata,plan_id}' or object_id in (p.stripe_price_monthly, p.stripe_price_yearly)
+    where p.id = obj #>> '{metadata,plan_id}' or catalog_id in (p.stripe_price_monthly, p.stripe_price_yearly)
       or (p.stripe_product_id is not null and p.stripe_product_id = internal.stripe_id(obj -> 'product'))
-    order by p.id = obj #>> '{metadata,plan_id}' desc, object_id in (p.stripe_price_monthly, p.stripe_price_yearly) desc
+    order by p.id = obj #>> '{metadata,plan_id}' desc, catalog_id in (p.stripe_price_monthly, p.stripe_price_yearly) desc
     limit 1;
   end if;
   if plan.id is null then
     return 'ignored';
   end if;
-  if plan.stripe_synced_at > version then
+  if exists (
+    select 1 from internal.stripe_object_versions as v where v.object_id = catalog_id and v.last_event_at > version
+  ) then
     return 'stale';
   end if;
+  insert into internal.stripe_object_versions as v (object_id, last_event_at) values (catalog_id, version)
+  on conflict on constraint stripe_object_versions_pkey do update set last_event_at = excluded.last_event_at;
 
   if event_type like 'product.%' then
     update public.plans as p
-    set stripe_product_id = case when event_type = 'product.deleted' then null else object_id end,
+    set stripe_product_id = case when event_type = 'product.deleted' then null else catalog_id end,
       active = case when event_type = 'product.deleted' then p.active else coalesce((obj ->> 'active')::boolean, true) end,
       stripe_synced_at = version, updated_at = now()
     where p.id = plan.id;
   elsif removed then
     update public.plans as p
-    set stripe_price_monthly = nullif(p.stripe_price_monthly, object_id),
-      stripe_price_yearly = nullif(p.stripe_price_yearly, object_id), stripe_synced_at = version, updated_at = now()
+    set stripe_price_monthly = nullif(p.stripe_price_monthly, catalog_id),
+      stripe_price_yearly = nullif(p.stripe_price_yearly, catalog_id), stripe_synced_at = version, updated_at = now()
     where p.id = plan.id;
   elsif interval_name = 'month' then
     update public.plans as p
-    set stripe_price_monthly = object_id,
+    set stripe_price_monthly = catalog_id,
       monthly_price_cents = coalesce((obj ->> 'unit_amount')::integer, p.monthly_price_cents),
       currency = coalesce(obj ->> 'currency', p.currency), stripe_synced_at = version, updated_at = now()
     where p.id = plan.id;
   elsif interval_name = 'year' then
     update public.plans as p
-    set stripe_price_yearly = object_id,
+    set stripe_price_yearly = catalog_id,
       yearly_price_cents = coalesce((obj ->> 'unit_amount')::integer, p.yearly_price_cents),
       currency = coalesce(obj ->> 'currency', p.currency), stripe_synced_at = version, updated_at = now()
     where p.id = plan.id;
@@ -840,6 +853,7 @@ revoke all on function public.organization_entitlements(uuid) from public;
 revoke all on function internal.tg_subscriptions__check_status() from public;
 revoke all on function internal.tg_subscriptions__broadcast() from public;
 revoke all on table internal.stripe_events from public, anon, authenticated, service_role;
+revoke all on table internal.stripe_object_versions from public, anon, authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- triggers

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import psycopg
 import typer
+from psycopg import sql
 
 from cli.context import info, result, settings
 from functions_py.billing import sessions, webhooks
@@ -23,6 +25,27 @@ events_get_many = """
     from internal.stripe_events
     where (not %(failed)s or processed_at is null)
     order by received_at desc limit %(limit)s"""
+
+
+plans_get_many = """
+    select id, name, active, monthly_price_cents, yearly_price_cents, currency, trial_days,
+      stripe_product_id, stripe_price_monthly, stripe_price_yearly
+    from public.plans order by queue_priority, id"""
+plan_price_set_one = "update public.plans set {column} = %s where id = %s"
+
+
+def env_prices(plan_ids: list[str]) -> dict[tuple[str, str], str]:
+    """{(plan, monthly|yearly): price id} from STRIPE_PRICE_<PLAN>_MONTHLY / _YEARLY."""
+    found = {}
+    for plan in plan_ids:
+        for period in ("monthly", "yearly"):
+            value = os.environ.get(f"STRIPE_PRICE_{plan.upper()}_{period.upper()}")
+            if value:
+                if not value.startswith("price_"):
+                    raise ConfigError(f"STRIPE_PRICE_{plan.upper()}_{period.upper()}={value!r} is not a Stripe "
+                                      "price id (price_…)")
+                found[(plan, period)] = value
+    return found
 
 
 class UnknownEvent(SupakitError):
@@ -142,4 +165,34 @@ def events(
     listed = [dict(zip(names, row, strict=True)) for row in rows]
     text = "\n".join(f"{r['id']}  {r['type']:<40} {r['outcome'] or 'FAILED':<10} attempts={r['attempts']}"
                      + (f"  {r['error']}" if r["error"] else "") for r in listed) or "no events"
+    result(listed, as_json=as_json, text=text)
+
+
+@app.command()
+def prices(
+    ctx: typer.Context,
+    apply: bool = typer.Option(False, "--apply", help="Write the STRIPE_PRICE_<PLAN>_MONTHLY/_YEARLY ids first."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The plans with their prices and Stripe ids. With --apply, first set each plan's Stripe price ids from
+    STRIPE_PRICE_<PLAN>_MONTHLY / STRIPE_PRICE_<PLAN>_YEARLY (e.g. STRIPE_PRICE_PRO_MONTHLY=price_…)."""
+    with connect(database_url(settings(ctx))) as conn:
+        if apply:
+            plan_ids = [row[0] for row in conn.execute("select id from public.plans").fetchall()]
+            found = env_prices(plan_ids)
+            if not found:
+                raise ConfigError("--apply: no STRIPE_PRICE_<PLAN>_MONTHLY or _YEARLY variable is set "
+                                  f"(plans: {', '.join(plan_ids)})")
+            with conn.transaction():
+                for (plan, period), price in found.items():
+                    column = sql.Identifier(f"stripe_price_{period}")
+                    conn.execute(sql.SQL(plan_price_set_one).format(column=column), (price, plan))
+            info(f"set {len(found)} price id(s)")
+        rows = conn.execute(plans_get_many).fetchall()
+    names = ("id", "name", "active", "monthly_price_cents", "yearly_price_cents", "currency", "trial_days",
+             "stripe_product_id", "stripe_price_monthly", "stripe_price_yearly")
+    listed = [dict(zip(names, row, strict=True)) for row in rows]
+    text = "\n".join(f"{p['id']:<8} {p['monthly_price_cents'] / 100:>8.2f}/month {p['yearly_price_cents'] / 100:>9.2f}"
+                     f"/year  monthly={p['stripe_price_monthly'] or '-'}  yearly={p['stripe_price_yearly'] or '-'}"
+                     for p in listed)
     result(listed, as_json=as_json, text=text)

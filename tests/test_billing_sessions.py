@@ -205,3 +205,16 @@ def test_cli_replay_applies_a_failed_event_after_the_fix(world):
     assert twice.returncode == 0 and "already processed" in twice.stderr
     unknown = run_cli("billing", "replay", "evt_1DoesNotExist", env=env)
     assert unknown.returncode == 1 and "no Stripe event" in unknown.stderr
+
+
+def test_cli_prices_applies_price_ids_from_the_environment(world):
+    env = {"DATABASE_URL": world.url, "STRIPE_PRICE_TEAM_YEARLY": "price_1TeamYearly0000000"}
+    done = run_cli("billing", "prices", "--apply", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    team = next(p for p in json.loads(done.stdout) if p["id"] == "team")
+    assert (team["stripe_price_monthly"], team["stripe_price_yearly"]) == ("price_1TeamMonthly000000",
+                                                                          "price_1TeamYearly0000000")
+    wrong = run_cli("billing", "prices", "--apply", env={**env, "STRIPE_PRICE_PRO_MONTHLY": "prod_123"})
+    assert wrong.returncode == 2 and "is not a Stripe price id" in wrong.stderr
+    nothing = run_cli("billing", "prices", "--apply", env={"DATABASE_URL": world.url})
+    assert nothing.returncode == 2 and "no STRIPE_PRICE_" in nothing.stderr

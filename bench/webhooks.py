@@ -14,7 +14,8 @@ Events are unique `customer.subscription.updated` events over the organizations'
 `invoice.paid` in ten), `created` increasing, each signed for real beforehand (signing is Stripe's work, not
 the server's). At each concurrency level both servers get the same number of events, interleaved (supakit,
 ceiling, supakit, ceiling, ... ROUNDS times); we report the median round: events/s (wall clock over the round)
-and p50/p99 request latency seen by the client (httpx, one connection per concurrent sender).
+and p50/p99 request latency seen by the client (httpx, one connection per concurrent sender), and the server
+process's own CPU time per event (from /proc), which separates our cost from the machine's contention.
 
 Duplicate storm: one new event posted STORM times at once (STORM_CONCURRENCY connections): every answer must be
 200, exactly one `applied`, the rest `duplicate`, and the ledger must show one row with one attempt.
@@ -191,6 +192,12 @@ async def post_all(base: str, batch: list[tuple[bytes, str]], concurrency: int) 
     return wall, latencies, answers
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), to tell our cost from the machine's contention."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -260,19 +267,24 @@ def main() -> int:
         servers.append(start_server([sys.executable, str(Path(__file__).resolve()), "--ceiling",
                                      str(ports["ceiling"])], env, ports["ceiling"]))
         bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        pids = {"supakit": servers[0].pid, "ceiling": servers[1].pid}
         events = Events(world)
         for base in bases.values():
             asyncio.run(post_all(base, events.batch(WARMUP), 8))
 
         results: dict[tuple[str, int], tuple[float, float, float]] = {}
         failures: list[str] = []
-        print(f"{'server':<8} {'conc':>4} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}  (median of {ROUNDS} rounds)")
+        print(f"{'server':<8} {'conc':>4} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/evt':>11}"
+              f"  (median of {ROUNDS} rounds; cpu: the server process's own CPU per event)")
         for concurrency in CONCURRENCY:
             rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in bases}
+            cpu: dict[str, list[float]] = {name: [] for name in bases}
             for _ in range(ROUNDS):
                 for name, base in bases.items():
                     batch = events.batch(EVENTS_PER_ROUND[concurrency])
+                    cpu_before = cpu_seconds(pids[name])
                     wall, latencies, answers = asyncio.run(post_all(base, batch, concurrency))
+                    cpu[name].append((cpu_seconds(pids[name]) - cpu_before) / len(batch) * 1000)
                     # 'stale' is right too: concurrent deliveries overtake each other, as Stripe's do
                     bad = [a for a in answers if a[0] != 200 or a[1] not in (None, "applied", "stale")]
                     if bad:
@@ -283,7 +295,8 @@ def main() -> int:
                 median_round = sorted(rounds[name])[len(rounds[name]) // 2]
                 results[(name, concurrency)] = median_round
                 rate, p50, p99 = median_round
-                print(f"{name:<8} {concurrency:>4} {rate:>9.0f} {p50:>7.1f} {p99:>7.1f}")
+                print(f"{name:<8} {concurrency:>4} {rate:>9.0f} {p50:>7.1f} {p99:>7.1f} "
+                      f"{statistics.median(cpu[name]):>11.2f}")
             ours, ceiling = results[("supakit", concurrency)], results[("ceiling", concurrency)]
             print(f"{'ratio':<8} {concurrency:>4} {ours[0] / ceiling[0]:>9.2f} {ours[1] / ceiling[1]:>7.2f} "
                   f"{ours[2] / ceiling[2]:>7.2f}  (supakit / ceiling)")

@@ -645,7 +645,7 @@ declare
 begin
   select * into stored from internal.stripe_events as e where e.id = event_id for update;
   begin
-    result := internal.apply_stripe_event(stored.payload);
+    result := coalesce(internal.apply_stripe_event(stored.payload), 'ignored');
   exception when others then
     get stacked diagnostics message = message_text, state = returned_sqlstate;
     update internal.stripe_events as e

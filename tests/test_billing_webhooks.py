@@ -278,3 +278,42 @@ def test_functions_answer_cors_preflights_and_unknown_names_404(client):
     assert client.get(WEBHOOK).status_code == 405
     assert client.get("/functions/v1/").json() == {
         "functions": ["billing-checkout", "billing-portal", "stripe-webhook"]}
+
+
+@pytest.mark.slow
+def test_supakit_serve_runs_the_app_on_its_port(world):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from functions_py.embedded import free_port
+    from tests.cli import ROOT
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "SUPAKIT_"))}
+    env |= {"DATABASE_URL": world.url, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "SUPAKIT_API_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "cli.main", "serve"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "supakit serve did not start"
+                time.sleep(0.1)
+        payload, headers = signed(event("customer.subscription.created"))
+        response = httpx.post(f"http://127.0.0.1:{port}{WEBHOOK}", content=payload, headers=headers)
+        assert response.status_code == 200 and response.json()["outcome"] == "applied"
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=15)
+    # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status says what stopped it
+    assert server.returncode in (0, -15) and "Application shutdown complete" in stderr, stderr
+    assert "STRIPE_SECRET_KEY is not set" in stderr, "serve warns about the missing key"
+    assert WEBHOOK_SECRET not in stderr, "secrets are never logged"
+    assert subscription(world.url)[0] == "trialing"

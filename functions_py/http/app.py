@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import psycopg
 import psycopg_pool
 import stripe
 from starlette.applications import Starlette
@@ -130,7 +131,7 @@ def create_app(settings: EdgeSettings, *, extra_routes: Sequence[BaseRoute] = ()
             return error_response(405, "method_not_allowed", f"{name} accepts {', '.join(sorted(methods))}")
         try:
             response = await function(request, state)
-        except psycopg_pool.PoolTimeout:
+        except (psycopg_pool.PoolTimeout, psycopg.OperationalError):
             log.error("database unavailable for %s", name)
             return error_response(503, "database_unavailable", "the database is not reachable; try again")
         except ConfigError as error:

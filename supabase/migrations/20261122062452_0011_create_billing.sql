@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0011_create_billing.sql (sha256 0f36bb80fd726a6a75f379e827fedc0c6df478678d82c7aff19fcd19b4fd1640).
+-- Exported by `supakit migrate export` from sql/0011_create_billing.sql (sha256 689b3f5880d78b0d9be813547d152f4e83b1f36551e28e7ccc12ce81953de031).
 -- Edit the source file, not this one.
 
 -- 0011_create_billing: plans with prices and Stripe ids, Stripe customers, subscriptions, invoices, the Stripe
@@ -648,7 +648,7 @@ declare
 begin
   select * into stored from internal.stripe_events as e where e.id = event_id for update;
   begin
-    result := internal.apply_stripe_event(stored.payload);
+    result := coalesce(internal.apply_stripe_event(stored.payload), 'ignored');
   exception when others then
     get stacked diagnostics message = message_text, state = returned_sqlstate;
     update internal.stripe_events as e
@@ -903,5 +903,5 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0011', '0011_create_billing.sql', '0f36bb80fd726a6a75f379e827fedc0c6df478678d82c7aff19fcd19b4fd1640')
+  ('versioned', '0011', '0011_create_billing.sql', '689b3f5880d78b0d9be813547d152f4e83b1f36551e28e7ccc12ce81953de031')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

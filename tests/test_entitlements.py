@@ -132,3 +132,29 @@ def test_members_read_their_entitlements_and_others_cannot(db, org):
     with pytest.raises(RequestError) as refused, as_user(db, outsider, method="POST") as cur:
         cur.execute("select * from public.organization_entitlements(%s)", (org_id,))
     assert refused.value.status == 403
+
+
+def test_members_may_join_their_organization_billing_topic_and_others_may_not(db, org):
+    from tests.test_generations import can_join
+
+    org_id, owner, outsider = org
+    topic = f"org:{org_id}:billing"
+    assert can_join(db, owner, topic) == {"read": True, "write": False}, \
+        "members receive subscription changes; nobody but the database publishes there"
+    assert can_join(db, outsider, topic) == {"read": False, "write": False}
+    assert can_join(db, owner, f"org:{org_id}:jobs") == {"read": True, "write": False}, "the jobs topic still works"
+
+
+def test_subscription_changes_are_broadcast_privately_without_stripe_internals(db, org):
+    org_id, _, _ = org
+    deliver(db, org_id, "customer.subscription.created", created=int(time.time()) - 10, status="trialing")
+    deliver(db, org_id, "customer.subscription.updated", created=int(time.time()) - 5, status="trialing")
+    messages = db.execute("select event, private, payload from realtime.messages where topic = %s order by"
+                          " inserted_at", (f"org:{org_id}:billing",)).fetchall()
+    assert [(event, private) for event, private, _ in messages] == [("INSERT", True)], \
+        "an update that changes neither status, plan nor cancellation is not broadcast"
+    record = messages[0][2]["record"]
+    assert record["status"] == "trialing" and record["plan_id"] == "pro"
+    assert "stripe_customer_id" not in record and "stripe_subscription_id" not in record
+    assert db.execute("select count(*) from pg_publication_tables where pubname = 'supabase_realtime'"
+                      " and tablename = 'subscriptions'").fetchone()[0] == 1

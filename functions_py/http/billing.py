@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -62,7 +63,10 @@ def _organization(body: dict[str, Any]) -> uuid.UUID:
 
 
 async def _authorized(request: Request, state: EdgeState) -> tuple[Any, dict[str, Any], uuid.UUID]:
-    caller = authenticate(request, state.verifier)  # 401 before the body is even read
+    if state.verifier.settings.jwks_url:  # the first verification may fetch the JWKS: keep the loop free
+        caller = await asyncio.to_thread(authenticate, request, state.verifier)
+    else:
+        caller = authenticate(request, state.verifier)  # 401 before the body is even read
     body = await _json_body(request)
     return caller, body, _organization(body)
 

@@ -33,5 +33,5 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	@status=0; for b in reset rls messaging realtime jobs; do \
+	@status=0; for b in reset rls messaging realtime webhooks jobs; do \
 	  $(BIN)/python bench/$$b.py || status=1; done; exit $$status

@@ -3,11 +3,11 @@
 Each cell runs in a fresh world (built by the superuser, inside the test's rolled-back transaction):
 
 - organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
-  tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation
-  and one usage counter;
+  tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation,
+  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row);
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
-  two tasks (one assigned to that member, one unassigned), one pending invitation, one generation and one usage
-  counter;
+  two tasks (one assigned to that member, one unassigned), one pending invitation, one generation, one usage
+  counter, and one provisioning run (as home's);
 - a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed).
 
 Every cell is asked twice, against home's rows and against other's rows, and the expected outcome is written
@@ -42,6 +42,9 @@ SCOPES = ("home", "other")
 #   * plans are public (pricing): everyone reads them, anon included; only the service role writes.
 #   * generations and usage_counters are written only by request_generation and the queue's triggers: members
 #     read their organization's rows and no user writes (403).
+#   * provisioning runs, steps, logs and customer_infrastructure: members (clients included) read their
+#     organization's rows; only the service role writes; logs are append-only, so even the service role gets 403
+#     for update and delete (no grant).
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
 #     would remove its last owner, so even the service role gets 409 (PT409).
 MATRIX = """
@@ -82,6 +85,22 @@ usage_counters select   401   0/1       1/0    1/0    1/0      1/0     1/0      
 usage_counters insert   401   403       403    403    403      403     403        403     1
 usage_counters update   401   403       403    403    403      403     403        403     1
 usage_counters delete   401   403       403    403    403      403     403        403     1
+provisioning_runs select  401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_runs insert  401   403    403    403    403      403     403        403     1
+provisioning_runs update  401   403    403    403    403      403     403        403     1
+provisioning_runs delete  401   403    403    403    403      403     403        403     1
+provisioning_steps select 401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_steps insert 401   403    403    403    403      403     403        403     1
+provisioning_steps update 401   403    403    403    403      403     403        403     1
+provisioning_steps delete 401   403    403    403    403      403     403        403     1
+provisioning_logs select  401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_logs insert  401   403    403    403    403      403     403        403     1
+provisioning_logs update  401   403    403    403    403      403     403        403     403
+provisioning_logs delete  401   403    403    403    403      403     403        403     403
+customer_infrastructure select 401 0/1 1/0    1/0    1/0      1/0     1/0        1/0     1
+customer_infrastructure insert 401 403 403    403    403      403     403        403     1
+customer_infrastructure update 401 403 403    403    403      403     403        403     1
+customer_infrastructure delete 401 403 403    403    403      403     403        403     1
 """
 
 # What each command does to a table, against one organization's rows (parameters: see World.params).
@@ -136,6 +155,36 @@ STATEMENTS = {
                   " values (%(org)s, %(newcomer)s, 'day', current_date)",
         "update": "update public.usage_counters set generations = generations + 1 where organization_id = %(org)s",
         "delete": "delete from public.usage_counters where organization_id = %(org)s",
+    },
+    "provisioning_runs": {
+        "select": "select id from public.provisioning_runs where organization_id = %(org)s",
+        # a deprovision run: the provision run the world made is live, and one live run per kind is the rule
+        "insert": "insert into public.provisioning_runs (organization_id, kind, plan_id)"
+                  " values (%(org)s, 'deprovision', 'free')",
+        "update": "update public.provisioning_runs set reason = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_runs where organization_id = %(org)s",
+    },
+    "provisioning_steps": {
+        "select": "select id from public.provisioning_steps where organization_id = %(org)s",
+        "insert": "insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key)"
+                  " select id, organization_id, 9, 'extra', id::text || ':extra' from public.provisioning_runs"
+                  " where organization_id = %(org)s",
+        "update": "update public.provisioning_steps set error = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_steps where organization_id = %(org)s",
+    },
+    "provisioning_logs": {
+        "select": "select id from public.provisioning_logs where organization_id = %(org)s",
+        "insert": "insert into public.provisioning_logs (run_id, organization_id, message)"
+                  " select id, organization_id, 'a note' from public.provisioning_runs where organization_id = %(org)s",
+        "update": "update public.provisioning_logs set message = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_logs where organization_id = %(org)s",
+    },
+    "customer_infrastructure": {
+        "select": "select organization_id from public.customer_infrastructure where organization_id = %(org)s",
+        "insert": "insert into public.customer_infrastructure (organization_id) values (%(org)s)"
+                  " on conflict (organization_id) do update set status = excluded.status",
+        "update": "update public.customer_infrastructure set subdomain = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.customer_infrastructure where organization_id = %(org)s",
     },
     "tasks": {
         "select": "select id from public.tasks where organization_id = %(org)s",
@@ -263,6 +312,11 @@ def world(db: psycopg.Connection, make_user) -> World:
         cur.executemany("insert into public.usage_counters (organization_id, user_id, period, period_start,"
                         " generations) values (%s, %s, 'month', date_trunc('month', now())::date, 1)",
                         [(orgs[scope], authors[scope]) for scope in SCOPES])
+        for scope in SCOPES:  # a provisioning run (with its log line and infrastructure row) and one step
+            cur.execute("select internal.request_provisioning(%s, 'matrix')", (orgs[scope],))
+            cur.execute("insert into public.provisioning_steps (run_id, organization_id, ordinal, name,"
+                        " idempotency_key) select id, organization_id, 1, 'instance', id::text || ':instance'"
+                        " from public.provisioning_runs where organization_id = %s", (orgs[scope],))
     return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
 
 

@@ -60,19 +60,14 @@ create policy "members can read their organization's infrastructure"
 on public.customer_infrastructure for select to authenticated
 using (organization_id in (select internal.current_user_org_ids()));
 
--- Private Realtime channels `org:<id>:provisioning`. A second permissive select policy on realtime.messages
--- would be OR-ed with the `org:<id>:jobs` one in policies/generations.sql (and flagged by advisor 0006), so this
--- file does not add one: it replaces that policy with one that admits both topics, under a new name, and drops
--- the old one. Nobody may broadcast on either (no insert policy): the database alone publishes there.
-drop policy if exists "members can receive their organization's job updates" on realtime.messages;
-drop policy if exists "members can receive their organization's job and provisioning updates" on realtime.messages;
-create policy "members can receive their organization's job and provisioning updates"
+-- Private Realtime channels `org:<id>:provisioning`: members of the organization may join (read); there is no
+-- insert policy, so only the database publishes there (sql/0012, tg_provisioning__broadcast). Permissive policies
+-- are OR-ed, so this one sits beside the `org:<id>:jobs` one of policies/generations.sql without touching it.
+drop policy if exists "members can receive their organization's provisioning updates" on realtime.messages;
+create policy "members can receive their organization's provisioning updates"
 on realtime.messages for select to authenticated
 using (
   realtime.messages.extension = 'broadcast'
-  and (select realtime.topic()) in (
-    select 'org:' || o.id::text || t.suffix
-    from internal.current_user_org_ids() as o (id)
-    cross join (values (':jobs'), (':provisioning')) as t (suffix)
-  )
+  and (select realtime.topic())
+  in (select 'org:' || o.id::text || ':provisioning' from internal.current_user_org_ids() as o (id))
 );

@@ -339,3 +339,17 @@ def test_the_first_owner_gets_one_welcome_email(db, make_user):
     rows = db.execute("select to_address, data ->> 'organization_name' from internal.outbox_emails"
                       " where organization_id = %s and template = 'welcome'", (org,)).fetchall()
     assert rows == [("first@example.com", "Welcome Co")]
+
+
+def test_members_may_join_the_provisioning_topic_and_the_jobs_topic_still_works(db, make_user):
+    from tests.test_generations import can_join
+
+    member, outsider = make_user(), make_user()
+    org = db.execute("insert into public.organizations (name, slug) values ('T', %s) returning id",
+                     (f"t-{uuid.uuid4().hex[:8]}",)).fetchone()[0]
+    db.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'owner')",
+               (org, member))
+    for suffix in ("provisioning", "jobs"):
+        topic = f"org:{org}:{suffix}"
+        assert can_join(db, member, topic) == {"read": True, "write": False}, f"members receive {suffix} updates"
+        assert can_join(db, outsider, topic) == {"read": False, "write": False}, f"others cannot join {topic}"

@@ -3,6 +3,8 @@
 -- checked by trigger. The worker (functions_py/provisioning) executes the steps and writes progress back after
 -- each one. Requests are idempotent under concurrency: at most one live run per organization and kind (a partial
 -- unique index), serialised per organization by an advisory lock, and one job per organization (its dedupe key).
+-- A subscription (sql/0011) that becomes active or trialing requests provisioning; one that ends (canceled,
+-- incomplete_expired) while no other subscription of the organization gives access requests deprovisioning.
 -- Also here: the welcome e-mail when an organization gets its first owner, the outcome e-mails of a run, and
 -- the broadcast of run and step changes to the organization's private Realtime topic `org:<id>:provisioning`.
 
@@ -487,6 +489,30 @@ begin
 end;
 $$;
 
+-- The subscription trigger is a thin layer: the request functions are idempotent and safe under concurrency.
+create function internal.tg_subscriptions__provisioning()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'UPDATE' and new.status is not distinct from old.status then
+    return null;
+  end if;
+  if new.status in ('active', 'trialing') then
+    perform internal.request_provisioning(new.organization_id, 'subscription ' || new.status);
+  elsif new.status in ('canceled', 'incomplete_expired') and not exists (
+    select 1 from public.subscriptions as s
+    where s.organization_id = new.organization_id and s.id <> new.id and s.status in ('active', 'trialing', 'past_due')
+  ) then
+    perform internal.request_deprovisioning(new.organization_id, 'subscription ' || new.status);
+  end if;
+  return null;
+end;
+$$;
+
+revoke all on function internal.tg_subscriptions__provisioning() from public;
 revoke all on function internal.tg_provisioning_runs__check_transition() from public;
 revoke all on function internal.tg_provisioning_steps__check_transition() from public;
 revoke all on function internal.request_provisioning(uuid, text) from public;
@@ -528,6 +554,10 @@ for each row execute function internal.tg_provisioning_logs__refuse_change();
 create trigger _100_refuse_truncate
 before truncate on public.provisioning_logs
 for each statement execute function internal.tg_refuse_change();
+
+create trigger _600_request_provisioning
+after insert or update of status on public.subscriptions
+for each row execute function internal.tg_subscriptions__provisioning();
 
 create trigger _800_welcome
 after insert on public.memberships

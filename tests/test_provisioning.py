@@ -353,3 +353,65 @@ def test_members_may_join_the_provisioning_topic_and_the_jobs_topic_still_works(
         topic = f"org:{org}:{suffix}"
         assert can_join(db, member, topic) == {"read": True, "write": False}, f"members receive {suffix} updates"
         assert can_join(db, outsider, topic) == {"read": False, "write": False}, f"others cannot join {topic}"
+
+
+# --- subscriptions (sql/0011) drive provisioning -------------------------------------------------------------
+
+
+def subscribe(conn: psycopg.Connection, org: uuid.UUID, status: str = "active", plan: str = "pro") -> str:
+    sub = f"sub_{uuid.uuid4().hex[:12]}"
+    conn.execute("insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
+                 " stripe_customer_id, last_event_at) values (%s, %s, %s, %s, %s, now())",
+                 (org, plan, status, sub, f"cus_{org.hex[:12]}"))
+    return sub
+
+
+def test_concurrent_subscription_events_for_one_organization_make_exactly_one_run(conn, fresh_db):
+    org = make_org(conn)
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def event(status: str) -> None:
+        try:
+            with psycopg.connect(fresh_db, autocommit=True) as own:
+                barrier.wait()
+                with own.transaction():
+                    subscribe(own, org["id"], status)
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=event, args=(s,)) for s in ("active", "trialing") * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    runs = conn.execute("select kind, status, reason from public.provisioning_runs where organization_id = %s",
+                        (org["id"],)).fetchall()
+    assert len(runs) == 1 and runs[0][:2] == ("provision", "pending") and runs[0][2].startswith("subscription ")
+    assert conn.execute("select count(*) from internal.jobs where kind = 'provisioning.run' and organization_id = %s",
+                        (org["id"],)).fetchone()[0] == 1
+
+
+def test_a_subscription_that_ends_queues_one_deprovision_and_only_when_nothing_else_gives_access(conn, fresh_db,
+                                                                                                  local_env):
+    org = make_org(conn)
+    first = subscribe(conn, org["id"], "active", "team")
+    run_id = conn.execute("select id from public.provisioning_runs where organization_id = %s", (org["id"],)
+                          ).fetchone()[0]
+    assert run_row(conn, run_id)["plan_id"] == "team", "the plan comes from the subscription (organization_plan)"
+    assert run_saga(fresh_db, run_id).status == "succeeded"
+    second = subscribe(conn, org["id"], "active", "pro")
+    conn.execute("update public.subscriptions set status = 'canceled', canceled_at = now(), ended_at = now()"
+                 " where stripe_subscription_id = %s", (first,))
+    assert conn.execute("select count(*) from public.provisioning_runs where organization_id = %s"
+                        " and kind = 'deprovision'", (org["id"],)).fetchone()[0] == 0, "the other one still pays"
+    conn.execute("update public.subscriptions set status = 'canceled', canceled_at = now(), ended_at = now()"
+                 " where stripe_subscription_id = %s", (second,))
+    [(teardown, reason)] = conn.execute("select id, reason from public.provisioning_runs where organization_id = %s"
+                                        " and kind = 'deprovision'", (org["id"],)).fetchall()
+    assert reason == "subscription canceled"
+    assert conn.execute("select kind from internal.jobs where dedupe_key = %s", (f"deprovisioning:{org['id']}",)
+                        ).fetchone() == ("provisioning.deprovision",)
+    assert run_saga(fresh_db, teardown).status == "succeeded"
+    assert not role_exists(conn, org["id"]) and infra(conn, org["id"])["status"] == "deleted"

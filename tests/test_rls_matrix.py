@@ -8,6 +8,7 @@ Each cell runs in a fresh world (built by the superuser, inside the test's rolle
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
   two tasks (one assigned to that member, one unassigned), one pending invitation, one generation, one usage
   counter, and one provisioning run (as home's);
+- both organizations have a Stripe customer, an active Pro subscription and a paid invoice;
 - a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed).
 
 Every cell is asked twice, against home's rows and against other's rows, and the expected outcome is written
@@ -45,6 +46,8 @@ SCOPES = ("home", "other")
 #   * provisioning runs, steps, logs and customer_infrastructure: members (clients included) read their
 #     organization's rows; only the service role writes; logs are append-only, so even the service role gets 403
 #     for update and delete (no grant).
+#   * billing (subscriptions, invoices) is written only by the Stripe webhook and `supakit billing sync` as the
+#     service role: members read their organization's rows; billing_customers only owners and admins read.
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
 #     would remove its last owner, so even the service role gets 409 (PT409).
 MATRIX = """
@@ -101,6 +104,18 @@ customer_infrastructure select 401 0/1 1/0    1/0    1/0      1/0     1/0       
 customer_infrastructure insert 401 403 403    403    403      403     403        403     1
 customer_infrastructure update 401 403 403    403    403      403     403        403     1
 customer_infrastructure delete 401 403 403    403    403      403     403        403     1
+billing_customers select 401 0/1     1/0    1/0    0        0       0          0       1
+billing_customers insert 401 403       403    403    403      403     403        403     1
+billing_customers update 401 403       403    403    403      403     403        403     1
+billing_customers delete 401 403       403    403    403      403     403        403     1
+subscriptions  select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+subscriptions  insert   401   403       403    403    403      403     403        403     1
+subscriptions  update   401   403       403    403    403      403     403        403     1
+subscriptions  delete   401   403       403    403    403      403     403        403     1
+invoices       select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+invoices       insert   401   403       403    403    403      403     403        403     1
+invoices       update   401   403       403    403    403      403     403        403     1
+invoices       delete   401   403       403    403    403      403     403        403     1
 """
 
 # What each command does to a table, against one organization's rows (parameters: see World.params).
@@ -185,6 +200,30 @@ STATEMENTS = {
                   " on conflict (organization_id) do update set status = excluded.status",
         "update": "update public.customer_infrastructure set subdomain = 'edited' where organization_id = %(org)s",
         "delete": "delete from public.customer_infrastructure where organization_id = %(org)s",
+    },
+    "billing_customers": {
+        "select": "select organization_id from public.billing_customers where organization_id = %(org)s",
+        "insert": "insert into public.billing_customers (organization_id, stripe_customer_id)"
+                  " values (%(org)s, 'cus_' || replace(%(new_plan)s, '_', ''))"
+                  " on conflict (organization_id) do update set stripe_customer_id = excluded.stripe_customer_id",
+        "update": "update public.billing_customers set email = 'billing@example.com' where organization_id = %(org)s",
+        "delete": "delete from public.billing_customers where organization_id = %(org)s",
+    },
+    "subscriptions": {
+        "select": "select id from public.subscriptions where organization_id = %(org)s",
+        "insert": "insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
+                  " stripe_customer_id, last_event_at) values (%(org)s, 'team', 'active',"
+                  " 'sub_' || replace(%(new_plan)s, '_', ''), 'cus_new', now())",
+        "update": "update public.subscriptions set cancel_at_period_end = true where organization_id = %(org)s",
+        "delete": "delete from public.subscriptions where organization_id = %(org)s",
+    },
+    "invoices": {
+        "select": "select id from public.invoices where organization_id = %(org)s",
+        "insert": "insert into public.invoices (organization_id, stripe_invoice_id, stripe_customer_id, status,"
+                  " currency, last_event_at) values (%(org)s, 'in_' || replace(%(new_plan)s, '_', ''), 'cus_new',"
+                  " 'open', 'usd', now())",
+        "update": "update public.invoices set status = 'void' where organization_id = %(org)s",
+        "delete": "delete from public.invoices where organization_id = %(org)s",
     },
     "tasks": {
         "select": "select id from public.tasks where organization_id = %(org)s",
@@ -317,6 +356,17 @@ def world(db: psycopg.Connection, make_user) -> World:
             cur.execute("insert into public.provisioning_steps (run_id, organization_id, ordinal, name,"
                         " idempotency_key) select id, organization_id, 1, 'instance', id::text || ':instance'"
                         " from public.provisioning_runs where organization_id = %s", (orgs[scope],))
+        for scope in SCOPES:
+            customer, subscription, invoice = f"cus_{scope}{tag}", f"sub_{scope}{tag}", f"in_{scope}{tag}"
+            cur.execute("insert into public.billing_customers (organization_id, stripe_customer_id) values (%s, %s)",
+                        (orgs[scope], customer))
+            cur.execute("insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
+                        " stripe_customer_id, last_event_at) values (%s, 'pro', 'active', %s, %s, now())",
+                        (orgs[scope], subscription, customer))
+            cur.execute("insert into public.invoices (organization_id, stripe_invoice_id, stripe_customer_id,"
+                        " stripe_subscription_id, status, currency, amount_due, last_event_at)"
+                        " values (%s, %s, %s, %s, 'paid', 'usd', 1000, now())",
+                        (orgs[scope], invoice, customer, subscription))
     return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
 
 

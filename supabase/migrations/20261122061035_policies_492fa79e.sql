@@ -2,6 +2,72 @@
 -- it changes. Each is idempotent, so this snapshot is safe to run again.
 -- Edit policies/, not this file.
 
+-- ---- policies/billing.sql (sha256 9e89c6fcddac604d09799ea6bf6def0d05d67943982008bb3b7cb72b93ff3588)
+-- Access control for billing (sql/0011): Stripe is the source of truth and only the service role (the webhook,
+-- `supakit billing sync`) writes; members read. Repeatable and idempotent (see policies/tenancy.sql).
+--   billing_customers: owners and admins read their organization's (the people who manage billing)
+--   subscriptions:     members read their organization's
+--   invoices:          members read their organization's
+--   internal.stripe_events: the ledger; never exposed (revoked in sql/0011)
+--   realtime topic `org:<id>:billing`: members receive subscription changes; nobody publishes
+
+-- ---------------------------------------------------------------------------------------------------------
+-- grants
+-- ---------------------------------------------------------------------------------------------------------
+
+revoke all on table public.billing_customers from anon, authenticated, service_role;
+grant select on table public.billing_customers to authenticated;
+grant select, insert, update, delete on table public.billing_customers to service_role;
+
+revoke all on table public.subscriptions from anon, authenticated, service_role;
+grant select on table public.subscriptions to authenticated;
+grant select, insert, update, delete on table public.subscriptions to service_role;
+
+revoke all on table public.invoices from anon, authenticated, service_role;
+grant select on table public.invoices to authenticated;
+grant select, insert, update, delete on table public.invoices to service_role;
+
+revoke all on function public.organization_entitlements(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.organization_entitlements(uuid) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- row level security
+-- ---------------------------------------------------------------------------------------------------------
+
+alter table public.billing_customers enable row level security;
+alter table public.subscriptions enable row level security;
+alter table public.invoices enable row level security;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "owners and admins can read their organization's billing customer" on public.billing_customers;
+create policy "owners and admins can read their organization's billing customer"
+on public.billing_customers for select to authenticated
+using (organization_id in (select internal.current_user_org_ids('{owner,admin}')));
+
+drop policy if exists "members can read their organization's subscriptions" on public.subscriptions;
+create policy "members can read their organization's subscriptions"
+on public.subscriptions for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's invoices" on public.invoices;
+create policy "members can read their organization's invoices"
+on public.invoices for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+-- Private Realtime channels `org:<id>:billing`: members of the organization may join (read); there is no insert
+-- policy, so only the database publishes there (sql/0011, tg_subscriptions__broadcast).
+drop policy if exists "members can receive their organization's billing updates" on realtime.messages;
+create policy "members can receive their organization's billing updates"
+on realtime.messages for select to authenticated
+using (
+  realtime.messages.extension = 'broadcast'
+  and (select realtime.topic())
+  in (select 'org:' || o.id::text || ':billing' from internal.current_user_org_ids() as o (id))
+);
+
 -- ---- policies/generations.sql (sha256 5fdf82cd9c4c64f62e025b2c7c402d859bc89e26293c131162494b6116aefa5e)
 -- Access control for plans, generations, usage counters, the generation RPCs and the organization job topics
 -- on Realtime. Repeatable and idempotent (see policies/tenancy.sql).
@@ -105,7 +171,7 @@ on public.profiles for update to authenticated
 using (id = (select auth.uid()))
 with check (id = (select auth.uid()));
 
--- ---- policies/provisioning.sql (sha256 702cac84906b521162fc9a9bd614a7f3df9f20cf2b47a6eadb48eabc0097d484)
+-- ---- policies/provisioning.sql (sha256 34ee1ac28c6e3f5d71b2a10e5d42ac3b275e474b3dbf2e771befaa348484f8db)
 -- Access control for provisioning (sql/0012) and its Realtime topics. Repeatable and idempotent.
 --   provisioning_runs, provisioning_steps, customer_infrastructure: members read their organization's rows;
 --     only the service role (and the worker, as the database owner) writes
@@ -168,21 +234,16 @@ create policy "members can read their organization's infrastructure"
 on public.customer_infrastructure for select to authenticated
 using (organization_id in (select internal.current_user_org_ids()));
 
--- Private Realtime channels `org:<id>:provisioning`. A second permissive select policy on realtime.messages
--- would be OR-ed with the `org:<id>:jobs` one in policies/generations.sql (and flagged by advisor 0006), so this
--- file does not add one: it replaces that policy with one that admits both topics, under a new name, and drops
--- the old one. Nobody may broadcast on either (no insert policy): the database alone publishes there.
-drop policy if exists "members can receive their organization's job updates" on realtime.messages;
-drop policy if exists "members can receive their organization's job and provisioning updates" on realtime.messages;
-create policy "members can receive their organization's job and provisioning updates"
+-- Private Realtime channels `org:<id>:provisioning`: members of the organization may join (read); there is no
+-- insert policy, so only the database publishes there (sql/0012, tg_provisioning__broadcast). Permissive policies
+-- are OR-ed, so this one sits beside the `org:<id>:jobs` one of policies/generations.sql without touching it.
+drop policy if exists "members can receive their organization's provisioning updates" on realtime.messages;
+create policy "members can receive their organization's provisioning updates"
 on realtime.messages for select to authenticated
 using (
   realtime.messages.extension = 'broadcast'
-  and (select realtime.topic()) in (
-    select 'org:' || o.id::text || t.suffix
-    from internal.current_user_org_ids() as o (id)
-    cross join (values (':jobs'), (':provisioning')) as t (suffix)
-  )
+  and (select realtime.topic())
+  in (select 'org:' || o.id::text || ':provisioning' from internal.current_user_org_ids() as o (id))
 );
 
 -- ---- policies/tenancy.sql (sha256 25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb)
@@ -395,9 +456,10 @@ comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
+  ('repeatable', 'billing', 'billing.sql', '9e89c6fcddac604d09799ea6bf6def0d05d67943982008bb3b7cb72b93ff3588'),
   ('repeatable', 'generations', 'generations.sql', '5fdf82cd9c4c64f62e025b2c7c402d859bc89e26293c131162494b6116aefa5e'),
   ('repeatable', 'profiles', 'profiles.sql', '31359831d5b022ac925192ffdae10cf0760efb917c8de4bb919a6acc1bfecd22'),
-  ('repeatable', 'provisioning', 'provisioning.sql', '702cac84906b521162fc9a9bd614a7f3df9f20cf2b47a6eadb48eabc0097d484'),
+  ('repeatable', 'provisioning', 'provisioning.sql', '34ee1ac28c6e3f5d71b2a10e5d42ac3b275e474b3dbf2e771befaa348484f8db'),
   ('repeatable', 'tenancy', 'tenancy.sql', '25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb'),
   ('repeatable', 'work', 'work.sql', 'fe7149042e05df6645188355ba05911f4d89fbbcac15fc51d555dc7cd2e9fa86')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -1,0 +1,106 @@
+"""The billing edge functions: `stripe-webhook` (Stripe's signed events), `billing-checkout` and
+`billing-portal` (a signed-in owner or admin starts Stripe Checkout or opens the Billing Portal)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from functions_py.billing import sessions, webhooks
+from functions_py.http.app import EdgeState, error_response
+from functions_py.http.auth import Forbidden, Unauthorized, authenticate, require_role
+
+log = logging.getLogger("supakit.http.billing")
+
+BILLING_ROLES = ("owner", "admin")
+
+
+async def stripe_webhook(request: Request, state: EdgeState) -> Response:
+    """Verify, then store once and apply: 200 (applied, stale, ignored, unmatched, duplicate), 400 when the
+    request is not a verified Stripe event (nothing stored), 500 when applying failed (recorded; Stripe retries)."""
+    secret = state.stripe_settings.require_webhook_secret()
+    payload = await request.body()
+    try:
+        event = webhooks.verify(payload, request.headers.get("stripe-signature"), secret,
+                                tolerance_s=state.stripe_settings.tolerance_s)
+    except webhooks.WebhookRejected as rejected:
+        log.warning("stripe webhook rejected: %s", rejected.code)
+        return error_response(400, rejected.code, rejected.message)
+    async with state.pool.connection() as conn:
+        receipt = await webhooks.receive(conn, payload, event)
+    body = {"received": True, "id": receipt.event_id, "type": receipt.event_type, "outcome": receipt.outcome,
+            "attempts": receipt.attempts}
+    if receipt.failed:
+        log.error("stripe event %s (%s) failed: %s", receipt.event_id, receipt.event_type, receipt.error)
+        return error_response(500, "handler_failed", receipt.error or "the event could not be applied",
+                              id=receipt.event_id, attempts=receipt.attempts)
+    log.info("stripe event %s (%s): %s", receipt.event_id, receipt.event_type, receipt.outcome)
+    return JSONResponse(body)
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise sessions.BillingError("the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise sessions.BillingError("the body must be a JSON object")
+    return body
+
+
+def _organization(body: dict[str, Any]) -> uuid.UUID:
+    raw = body.get("organization_id")
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise sessions.BillingError("organization_id is required: the id of the organization to bill") from None
+
+
+async def _authorized(request: Request, state: EdgeState) -> tuple[Any, dict[str, Any], uuid.UUID]:
+    caller = authenticate(request, state.verifier)  # 401 before the body is even read
+    body = await _json_body(request)
+    return caller, body, _organization(body)
+
+
+def _failure(error: Exception) -> Response:
+    if isinstance(error, Unauthorized | Forbidden | sessions.BillingError):
+        return error_response(error.status, error.code, error.message)
+    raise error
+
+
+async def checkout(request: Request, state: EdgeState) -> Response:
+    """POST {organization_id, plan_id, interval?: month|year, success_url?, cancel_url?} → {id, url}."""
+    try:
+        caller, body, org = await _authorized(request, state)
+        plan_id = body.get("plan_id")
+        if not isinstance(plan_id, str) or not plan_id:
+            raise sessions.BillingError("plan_id is required (e.g. pro or team)")
+        async with state.pool.connection() as conn:
+            await require_role(conn, caller, org, BILLING_ROLES)
+            site = state.stripe_settings.site_url
+            link = await sessions.create_checkout(
+                conn, state.stripe, organization_id=org, plan_id=plan_id, interval=body.get("interval") or "month",
+                success_url=body.get("success_url") or f"{site}/billing?checkout=success",
+                cancel_url=body.get("cancel_url") or f"{site}/billing?checkout=cancelled", email=caller.email)
+    except (Unauthorized, Forbidden, sessions.BillingError) as error:
+        return _failure(error)
+    return JSONResponse({"id": link.id, "url": link.url})
+
+
+async def portal(request: Request, state: EdgeState) -> Response:
+    """POST {organization_id, return_url?} → {id, url} of a Billing Portal session."""
+    try:
+        caller, body, org = await _authorized(request, state)
+        async with state.pool.connection() as conn:
+            await require_role(conn, caller, org, BILLING_ROLES)
+            link = await sessions.create_portal(
+                conn, state.stripe, organization_id=org,
+                return_url=body.get("return_url") or f"{state.stripe_settings.site_url}/billing")
+    except (Unauthorized, Forbidden, sessions.BillingError) as error:
+        return _failure(error)
+    return JSONResponse({"id": link.id, "url": link.url})

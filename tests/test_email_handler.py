@@ -14,8 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from functions_py.embedded import free_port
 from functions_py.emails import TEMPLATES, render
+from functions_py.embedded import free_port
 from functions_py.handlers.email import send
 from functions_py.jobs.registry import Registry
 from tests.test_worker import run_in_process

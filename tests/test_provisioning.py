@@ -18,6 +18,7 @@ from moto import mock_aws
 from functions_py.errors import RequestError
 from functions_py.postgrest import as_user
 from functions_py.provisioning.aws import AWSProvider
+from functions_py.provisioning.local import LocalProvider
 from functions_py.provisioning.provider import PermanentStepError, RetryableStepError, StepContext
 from tests.provisioning_helpers import (
     broadcasts,
@@ -415,3 +416,32 @@ def test_a_subscription_that_ends_queues_one_deprovision_and_only_when_nothing_e
                         ).fetchone() == ("provisioning.deprovision",)
     assert run_saga(fresh_db, teardown).status == "succeeded"
     assert not role_exists(conn, org["id"]) and infra(conn, org["id"])["status"] == "deleted"
+
+
+class DNSUndoBroken(LocalProvider):
+    """The local provider whose dns undo fails (say the hosts file is read-only for a while)."""
+
+    def remove_dns_record(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        raise PermanentStepError("hosts file is read-only")
+
+
+def test_a_failed_undo_leaves_the_run_failed_and_a_retry_finishes_the_rollback(conn, fresh_db, local_env):
+    org = make_org(conn)
+    (local_env / "mail").mkdir()
+    (local_env / "mail" / "customers").write_text("in the way\n")
+    run_id = request(conn, org["id"])
+
+    assert run_saga(fresh_db, run_id, provider=DNSUndoBroken.from_env(fresh_db)).status == "failed"
+
+    assert steps(conn, run_id)[:3] == [("instance", "succeeded", 1), ("dns", "compensation_failed", 1),
+                                       ("mail", "compensated", 1)], "the rollback stopped at the broken undo"
+    assert role_exists(conn, org["id"]), "the instance is still there: the run says so"
+    assert infra(conn, org["id"])["status"] == "failed"
+    assert emails(conn, org["id"], "provisioning_failed")[0][1]["status"] == "failed"
+    assert request(conn, org["id"]) is None, "a new run waits until the failed rollback is finished"
+
+    # `supakit provision retry` re-queues the run; its next execution resumes the compensation
+    assert run_saga(fresh_db, run_id).status == "rolled_back"
+    assert steps(conn, run_id)[:2] == [("instance", "compensated", 1), ("dns", "compensated", 1)]
+    assert not role_exists(conn, org["id"]) and (local_env / "provisioning" / "hosts").read_text() == ""
+    assert infra(conn, org["id"])["status"] == "deleted"

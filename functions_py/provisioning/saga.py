@@ -373,6 +373,10 @@ class _Saga:
     # -- deprovision -----------------------------------------------------------------------------------------
 
     async def _deprovision(self) -> RunOutcome:
+        if self.run["status"] == "failed":  # its job retried by hand: resume at the failed step
+            async with self.conn.transaction():
+                await self._set_run("running", current_step=self.run["current_step"])
+                await self._log("retrying the teardown")
         infra = await (await self.conn.execute(INFRA_SELECT_ONE, (self.org,))).fetchone()
         resources = (infra or {}).get("resources") or {}
         steps = await self._steps()

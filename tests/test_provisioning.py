@@ -445,3 +445,17 @@ def test_a_failed_undo_leaves_the_run_failed_and_a_retry_finishes_the_rollback(c
     assert steps(conn, run_id)[:2] == [("instance", "compensated", 1), ("dns", "compensated", 1)]
     assert not role_exists(conn, org["id"]) and (local_env / "provisioning" / "hosts").read_text() == ""
     assert infra(conn, org["id"])["status"] == "deleted"
+
+
+def test_a_second_executor_of_the_same_organization_backs_off(conn, fresh_db, local_env):
+    org = make_org(conn)
+    run_id = request(conn, org["id"])
+    with psycopg.connect(fresh_db, autocommit=True) as other:  # an executor that holds the organization's lock
+        other.execute("select pg_advisory_lock(hashtextextended('supakit.provisioning.run:' || %s::text, 0))",
+                      (org["id"],))
+        with pytest.raises(RetryableStepError, match="Another worker is executing"):
+            run_saga(fresh_db, run_id)
+    assert run_row(conn, run_id)["status"] == "pending", "untouched"
+    assert run_saga(fresh_db, run_id).status == "succeeded", "once the lock is free"
+    teardown = conn.execute("select internal.request_deprovisioning(%s, 'test')", (org["id"],)).fetchone()[0]
+    assert run_saga(fresh_db, teardown).status == "succeeded"

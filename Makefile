@@ -29,3 +29,4 @@ bench: $(BIN)/.installed
 	$(BIN)/python bench/reset.py
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/webhooks.py

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli import auth, db, jobs, lint, migrate, provision, stack, worker
+from cli import auth, billing, db, jobs, lint, migrate, provision, serve, stack, worker
 from cli.context import Globals
 from functions_py.errors import SupakitError
 
@@ -17,12 +17,14 @@ app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(auth.app, name="auth")
+app.add_typer(billing.app, name="billing")
 app.add_typer(provision.app, name="provision")
 app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)
 app.command()(lint.lint)
 app.command()(worker.worker)
+app.command()(serve.serve)
 
 
 @app.callback()

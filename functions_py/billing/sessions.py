@@ -17,7 +17,7 @@ import psycopg
 import stripe
 
 from functions_py.billing.settings import StripeSettings
-from functions_py.errors import SupakitError
+from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_UNAVAILABLE, SupakitError
 
 INTERVALS = ("month", "year")
 
@@ -43,6 +43,7 @@ class BillingError(SupakitError):
 
     status = 400
     code = "bad_request"
+    exit_code = EXIT_BAD_INPUT
 
 
 class PlanUnavailable(BillingError):
@@ -50,6 +51,7 @@ class PlanUnavailable(BillingError):
 
     status = 409
     code = "plan_unavailable"
+    exit_code = EXIT_FAILURE
 
 
 class NoBillingAccount(BillingError):
@@ -57,6 +59,7 @@ class NoBillingAccount(BillingError):
 
     status = 409
     code = "no_billing_account"
+    exit_code = EXIT_FAILURE
 
 
 class StripeUnavailable(BillingError):
@@ -64,6 +67,7 @@ class StripeUnavailable(BillingError):
 
     status = 502
     code = "stripe_error"
+    exit_code = EXIT_UNAVAILABLE
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ def sync_subscriptions(conn: psycopg.Connection, client: stripe.StripeClient,
                                     f"{getattr(error, 'user_message', None) or error}") from None
         with conn.transaction():
             for sub in subscriptions:
-                outcome, = conn.execute(subscription_apply_one, (json.dumps(sub),)).fetchone()
+                # the SDK turns *_decimal strings into Decimal: back to the API's string form
+                outcome, = conn.execute(subscription_apply_one, (json.dumps(sub, default=str),)).fetchone()
                 outcomes[outcome] += 1
     return outcomes

@@ -1,0 +1,324 @@
+"""Stripe webhook throughput and latency through a real server: `supakit serve` (uvicorn) on loopback.
+
+Run from anywhere: `python bench/webhooks.py`. A throwaway embedded cluster (temporary data directory, free port,
+PostgreSQL's default durability: fsync on, synchronous commit, because a webhook is acknowledged only after its
+commit) is migrated with the project's files and loaded with ORGANIZATIONS organizations, each with a Stripe
+customer and a Pro subscription. Two servers run as subprocesses, each one uvicorn process:
+
+  supakit   `supakit serve`: stripe-webhook verifies the signature with the official library, then one SQL call
+            (internal.receive_stripe_event) stores the event once and applies it with the out-of-order guard.
+  ceiling   the same Starlette + uvicorn + official-library verification, then only a bare
+            `insert ... on conflict (id) do nothing` into a one-table ledger: what storing alone costs.
+
+Events are unique `customer.subscription.updated` events over the organizations' subscriptions (and one
+`invoice.paid` in ten), `created` increasing, each signed for real beforehand (signing is Stripe's work, not
+the server's). At each concurrency level both servers get the same number of events, interleaved (supakit,
+ceiling, supakit, ceiling, ... ROUNDS times); we report the median round: events/s (wall clock over the round)
+and p50/p99 request latency seen by the client (httpx, one connection per concurrent sender).
+
+Duplicate storm: one new event posted STORM times at once (STORM_CONCURRENCY connections): every answer must be
+200, exactly one `applied`, the rest `duplicate`, and the ledger must show one row with one attempt.
+
+Targets at TARGET_CONCURRENCY: supakit >= 500 events/s and p99 < 50 ms. Exit 1 on a miss.
+The client runs in this process on the same 2 cores as the server and the database: the figures are what one
+machine does end to end, not the server alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from functions_py.embedded import EmbeddedPostgres, free_port  # noqa: E402
+from functions_py.migrations.engine import Migrator  # noqa: E402
+
+ORGANIZATIONS = 200
+CONCURRENCY = tuple(int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32,64").split(","))
+EVENTS_PER_ROUND = {1: 300, 8: 1000, 32: 1500, 64: 1500}
+ROUNDS = 3
+WARMUP = 200
+STORM = 1000
+STORM_CONCURRENCY = 200
+TARGET_CONCURRENCY = 32
+TARGET_RATE = 500.0  # events/s
+TARGET_P99_MS = 50.0
+LOG = None  # the servers' stderr; set in main to a file in the scratch directory
+SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
+FIXTURES = ROOT / "tests" / "fixtures" / "stripe"
+
+PEER_SQL = """
+create table if not exists public.bench_ceiling_events (
+  id text primary key, type text not null, payload jsonb not null, received_at timestamptz not null default now()
+)"""
+
+
+# -- the ceiling server (run as `python bench/webhooks.py --ceiling PORT`) ---------------------------------------
+
+def serve_ceiling(port: int) -> None:
+    import psycopg_pool
+    import stripe
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    pool = psycopg_pool.AsyncConnectionPool(os.environ["DATABASE_URL"], min_size=1, max_size=10, open=False,
+                                            kwargs={"autocommit": True})
+
+    async def webhook(request):
+        payload = await request.body()
+        try:
+            stripe.WebhookSignature.verify_header(payload, request.headers.get("stripe-signature"), SECRET, 300)
+            event = json.loads(payload)
+        except (stripe.SignatureVerificationError, ValueError):
+            return JSONResponse({"error": "bad request"}, status_code=400)
+        async with pool.connection() as conn:
+            await conn.execute("insert into public.bench_ceiling_events (id, type, payload) values (%s, %s, %s::jsonb)"
+                               " on conflict (id) do nothing", (event["id"], event["type"], payload.decode()))
+        return JSONResponse({"received": True})
+
+    async def lifespan(app):
+        await pool.open()
+        yield
+        await pool.close()
+
+    from contextlib import asynccontextmanager
+
+    app = Starlette(routes=[Route("/functions/v1/stripe-webhook", webhook, methods=["POST"])],
+                    lifespan=asynccontextmanager(lifespan))
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+
+
+# -- load -------------------------------------------------------------------------------------------------------
+
+def sign(payload: bytes) -> str:
+    t = int(time.time())
+    return f"t={t},v1={hmac.new(SECRET.encode(), f'{t}.'.encode() + payload, hashlib.sha256).hexdigest()}"
+
+
+def load(url: str) -> list[tuple[str, str, str]]:
+    """(organization, customer, subscription) per organization, each with an active Pro subscription."""
+    world = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PEER_SQL)
+        conn.execute("grant all on public.bench_ceiling_events to service_role")
+        conn.execute("alter table public.bench_ceiling_events enable row level security")
+        for n in range(ORGANIZATIONS):
+            org, customer, sub = str(uuid.uuid4()), f"cus_bench{n:05d}", f"sub_bench{n:05d}"
+            conn.execute("insert into public.organizations (id, name, slug) values (%s, %s, %s)",
+                         (org, f"Bench {n}", f"bench-{n}"))
+            conn.execute("insert into public.billing_customers (organization_id, stripe_customer_id)"
+                         " values (%s, %s)", (org, customer))
+            conn.execute("insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
+                         " stripe_customer_id, last_event_at) values (%s, 'pro', 'active', %s, %s, now() - interval"
+                         " '1 day')", (org, sub, customer))
+            world.append((org, customer, sub))
+    return world
+
+
+class Events:
+    """Unique signed events, `created` increasing so each one applies."""
+
+    def __init__(self, world: list[tuple[str, str, str]]) -> None:
+        self.world = world
+        self.n = 0
+        self.created = int(time.time()) - 3600
+        self.sub = json.loads((FIXTURES / "customer.subscription.updated.json").read_text())
+        self.inv = json.loads((FIXTURES / "invoice.paid.json").read_text())
+
+    def next(self) -> tuple[bytes, str]:
+        self.n += 1
+        self.created += 0 if self.n % 5 else 1
+        org, customer, sub = self.world[self.n % len(self.world)]
+        template = self.inv if self.n % 10 == 0 else self.sub
+        ev = json.loads(json.dumps(template))
+        ev["id"] = f"evt_bench{uuid.uuid4().hex}"
+        ev["created"] = self.created
+        obj = ev["data"]["object"]
+        obj["customer"] = customer
+        if ev["type"] == "invoice.paid":
+            obj["id"] = f"in_bench{uuid.uuid4().hex[:16]}"
+            obj["parent"]["subscription_details"]["subscription"] = sub
+        else:
+            obj["id"] = sub
+            obj["cancel_at_period_end"] = self.n % 3 == 0
+        payload = json.dumps(ev).encode()
+        return payload, ev["id"]
+
+    def batch(self, count: int) -> list[tuple[bytes, str]]:
+        return [self.next() for _ in range(count)]
+
+
+async def post_all(base: str, batch: list[tuple[bytes, str]], concurrency: int) -> tuple[float, list[float], list]:
+    """(wall seconds, per-request seconds, responses' (status, outcome))."""
+    latencies: list[float] = []
+    answers: list = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for item in batch:
+        queue.put_nowait(item)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        async def sender() -> None:
+            while not queue.empty():
+                payload, _ = queue.get_nowait()
+                headers = {"stripe-signature": sign(payload), "content-type": "application/json"}
+                started = time.perf_counter()
+                response = await client.post("/functions/v1/stripe-webhook", content=payload, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                answers.append((response.status_code, response.json().get("outcome")))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        wall = time.perf_counter() - started
+    return wall, latencies, answers
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_server(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=LOG)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError(f"server {args} exited with {process.returncode}") from None
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server {args} did not listen on {port}")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def storm(base: str, url: str, world) -> tuple[bool, str]:
+    org, customer, sub = world[0]
+    ev = json.loads((FIXTURES / "customer.subscription.updated.json").read_text())
+    ev["id"], ev["created"] = "evt_benchstorm" + uuid.uuid4().hex, int(time.time())
+    ev["data"]["object"] |= {"id": sub, "customer": customer, "status": "past_due"}
+    payload = json.dumps(ev).encode()
+    _, latencies, answers = asyncio.run(post_all(base, [(payload, ev["id"])] * STORM, STORM_CONCURRENCY))
+    statuses = {s for s, _ in answers}
+    applied = sum(1 for _, o in answers if o == "applied")
+    duplicates = sum(1 for _, o in answers if o == "duplicate")
+    with psycopg.connect(url) as conn:
+        ledger = conn.execute("select count(*), max(attempts) from internal.stripe_events where id = %s",
+                              (ev["id"],)).fetchone()
+        broadcasts = conn.execute("select count(*) from realtime.messages where topic = %s and payload -> 'record'"
+                                  " ->> 'status' = 'past_due'", (f"org:{org}:billing",)).fetchone()[0]
+    ok = statuses == {200} and applied == 1 and duplicates == STORM - 1 and ledger == (1, 1) and broadcasts == 1
+    return ok, (f"{STORM} deliveries at {STORM_CONCURRENCY} connections: statuses {sorted(statuses)}, "
+                f"{applied} applied, {duplicates} duplicate; ledger rows/attempts {ledger}; {broadcasts} broadcast; "
+                f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+
+
+def main() -> int:
+    scratch = Path(tempfile.mkdtemp(prefix="supakit-bench-webhooks-"))
+    cluster = EmbeddedPostgres(scratch / "stack", free_port(), extra_settings={"max_connections": "100"})
+    servers: list[subprocess.Popen] = []
+    global LOG
+    LOG = open(scratch / "servers.log", "w")  # noqa: SIM115 - closed with the scratch directory
+    try:
+        status, _ = cluster.start()
+        url = status.url
+        Migrator(url, root=ROOT, compat_dir=ROOT / "supabase" / "compat", sql_dir=ROOT / "sql",
+                 policies_dir=ROOT / "policies").migrate()
+        world = load(url)
+        env = {**os.environ, "DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET}
+        ports = {"supakit": free_port(), "ceiling": free_port()}
+        servers.append(start_server([sys.executable, "-m", "cli.main", "serve", "--port", str(ports["supakit"])],
+                                    env, ports["supakit"]))
+        servers.append(start_server([sys.executable, str(Path(__file__).resolve()), "--ceiling",
+                                     str(ports["ceiling"])], env, ports["ceiling"]))
+        bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        events = Events(world)
+        for base in bases.values():
+            asyncio.run(post_all(base, events.batch(WARMUP), 8))
+
+        results: dict[tuple[str, int], tuple[float, float, float]] = {}
+        failures: list[str] = []
+        print(f"{'server':<8} {'conc':>4} {'events/s':>9} {'p50 ms':>7} {'p99 ms':>7}  (median of {ROUNDS} rounds)")
+        for concurrency in CONCURRENCY:
+            rounds: dict[str, list[tuple[float, float, float]]] = {name: [] for name in bases}
+            for _ in range(ROUNDS):
+                for name, base in bases.items():
+                    batch = events.batch(EVENTS_PER_ROUND[concurrency])
+                    wall, latencies, answers = asyncio.run(post_all(base, batch, concurrency))
+                    # 'stale' is right too: concurrent deliveries overtake each other, as Stripe's do
+                    bad = [a for a in answers if a[0] != 200 or a[1] not in (None, "applied", "stale")]
+                    if bad:
+                        failures.append(f"{name} at {concurrency}: {len(bad)} unexpected answers, e.g. {bad[0]}")
+                    rounds[name].append((len(batch) / wall, statistics.median(latencies) * 1000,
+                                         percentile(latencies, 0.99) * 1000))
+            for name in bases:
+                median_round = sorted(rounds[name])[len(rounds[name]) // 2]
+                results[(name, concurrency)] = median_round
+                rate, p50, p99 = median_round
+                print(f"{name:<8} {concurrency:>4} {rate:>9.0f} {p50:>7.1f} {p99:>7.1f}")
+            ours, ceiling = results[("supakit", concurrency)], results[("ceiling", concurrency)]
+            print(f"{'ratio':<8} {concurrency:>4} {ours[0] / ceiling[0]:>9.2f} {ours[1] / ceiling[1]:>7.2f} "
+                  f"{ours[2] / ceiling[2]:>7.2f}  (supakit / ceiling)")
+
+        storm_ok, storm_text = storm(bases["supakit"], url, world)
+        print(f"\nduplicate storm: {'PASS' if storm_ok else 'FAIL'}: {storm_text}")
+        with psycopg.connect(url) as conn:
+            failed = conn.execute("select count(*) from internal.stripe_events where processed_at is null").fetchone()
+        rate, _, p99 = results[("supakit", TARGET_CONCURRENCY)]
+        checks = [
+            (f"events/s at concurrency {TARGET_CONCURRENCY} >= {TARGET_RATE:.0f}", rate >= TARGET_RATE, f"{rate:.0f}"),
+            (f"p99 at concurrency {TARGET_CONCURRENCY} < {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS, f"{p99:.1f} ms"),
+            ("duplicate storm: exactly one application", storm_ok, ""),
+            ("no event failed", failed[0] == 0 and not failures, "; ".join(failures) or f"{failed[0]} unprocessed"),
+        ]
+        print()
+        for label, ok, value in checks:
+            print(f"{'PASS' if ok else 'FAIL'}  {label}  {value}")
+        return 0 if all(ok for _, ok, _ in checks) else 1
+    except BaseException:
+        LOG.flush()
+        print("servers' log (tail):\n" + (scratch / "servers.log").read_text()[-3000:], file=sys.stderr)
+        raise
+    finally:
+        for process in servers:
+            stop_server(process)
+        try:
+            cluster.stop()
+        except Exception as error:  # noqa: BLE001 - report, keep cleaning up
+            print(f"warning: could not stop {cluster.pgdata}: {error}", file=sys.stderr)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--ceiling":
+        serve_ceiling(int(sys.argv[2]))
+    else:
+        sys.exit(main())

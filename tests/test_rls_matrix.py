@@ -3,11 +3,11 @@
 Each cell runs in a fresh world (built by the superuser, inside the test's rolled-back transaction):
 
 - organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
-  tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation
-  and one usage counter;
+  tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation,
+  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row);
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
-  two tasks (one assigned to that member, one unassigned), one pending invitation, one generation and one usage
-  counter;
+  two tasks (one assigned to that member, one unassigned), one pending invitation, one generation, one usage
+  counter, and one provisioning run (as home's);
 - both organizations have a Stripe customer, an active Pro subscription and a paid invoice;
 - a `newcomer`: signed up, in no organization, whose profile row was removed (so a profile insert can succeed);
 - messaging: in home a group conversation started by the manager (its owner) with the member and the client, holding
@@ -53,6 +53,9 @@ SCOPES = ("home", "other")
 #   * plans are public (pricing): everyone reads them, anon included; only the service role writes.
 #   * generations and usage_counters are written only by request_generation and the queue's triggers: members
 #     read their organization's rows and no user writes (403).
+#   * provisioning runs, steps, logs and customer_infrastructure: members (clients included) read their
+#     organization's rows; only the service role writes; logs are append-only, so even the service role gets 403
+#     for update and delete (no grant).
 #   * billing (subscriptions, invoices) is written only by the Stripe webhook and `supakit billing sync` as the
 #     service role: members read their organization's rows; billing_customers only owners and admins read.
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
@@ -125,6 +128,22 @@ storage:generated-assets    select  0    0/1    1/0    1/0    1/0      1/0     1
 storage:generated-assets    insert  401  403    403    403    403      403     403        403     1
 storage:generated-assets    update  0    0      0      0      0        0       0          0       1
 storage:generated-assets    delete  0    0      0      0      0        0       0          0       1
+provisioning_runs select  401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_runs insert  401   403    403    403    403      403     403        403     1
+provisioning_runs update  401   403    403    403    403      403     403        403     1
+provisioning_runs delete  401   403    403    403    403      403     403        403     1
+provisioning_steps select 401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_steps insert 401   403    403    403    403      403     403        403     1
+provisioning_steps update 401   403    403    403    403      403     403        403     1
+provisioning_steps delete 401   403    403    403    403      403     403        403     1
+provisioning_logs select  401   0/1    1/0    1/0    1/0      1/0     1/0        1/0     1
+provisioning_logs insert  401   403    403    403    403      403     403        403     1
+provisioning_logs update  401   403    403    403    403      403     403        403     403
+provisioning_logs delete  401   403    403    403    403      403     403        403     403
+customer_infrastructure select 401 0/1 1/0    1/0    1/0      1/0     1/0        1/0     1
+customer_infrastructure insert 401 403 403    403    403      403     403        403     1
+customer_infrastructure update 401 403 403    403    403      403     403        403     1
+customer_infrastructure delete 401 403 403    403    403      403     403        403     1
 billing_customers select 401 0/1     1/0    1/0    0        0       0          0       1
 billing_customers insert 401 403       403    403    403      403     403        403     1
 billing_customers update 401 403       403    403    403      403     403        403     1
@@ -242,6 +261,36 @@ STATEMENTS = {
                   " and (storage.foldername(name))[1] = %(org_folder)s",
         "delete": "delete from storage.objects where bucket_id = 'generated-assets'"
                   " and (storage.foldername(name))[1] = %(org_folder)s",
+    "provisioning_runs": {
+        "select": "select id from public.provisioning_runs where organization_id = %(org)s",
+        # a deprovision run: the provision run the world made is live, and one live run per kind is the rule
+        "insert": "insert into public.provisioning_runs (organization_id, kind, plan_id)"
+                  " values (%(org)s, 'deprovision', 'free')",
+        "update": "update public.provisioning_runs set reason = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_runs where organization_id = %(org)s",
+    },
+    "provisioning_steps": {
+        "select": "select id from public.provisioning_steps where organization_id = %(org)s",
+        "insert": "insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key)"
+                  " select id, organization_id, 9, 'extra', id::text || ':extra' from public.provisioning_runs"
+                  " where organization_id = %(org)s",
+        "update": "update public.provisioning_steps set error = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_steps where organization_id = %(org)s",
+    },
+    "provisioning_logs": {
+        "select": "select id from public.provisioning_logs where organization_id = %(org)s",
+        "insert": "insert into public.provisioning_logs (run_id, organization_id, message)"
+                  " select id, organization_id, 'a note' from public.provisioning_runs where organization_id = %(org)s",
+        "update": "update public.provisioning_logs set message = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.provisioning_logs where organization_id = %(org)s",
+    },
+    "customer_infrastructure": {
+        "select": "select organization_id from public.customer_infrastructure where organization_id = %(org)s",
+        "insert": "insert into public.customer_infrastructure (organization_id) values (%(org)s)"
+                  " on conflict (organization_id) do update set status = excluded.status",
+        "update": "update public.customer_infrastructure set subdomain = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.customer_infrastructure where organization_id = %(org)s",
+    },
     "billing_customers": {
         "select": "select organization_id from public.billing_customers where organization_id = %(org)s",
         "insert": "insert into public.billing_customers (organization_id, stripe_customer_id)"
@@ -407,6 +456,22 @@ def world(db: psycopg.Connection, make_user) -> World:
         cur.executemany("insert into public.usage_counters (organization_id, user_id, period, period_start,"
                         " generations) values (%s, %s, 'month', date_trunc('month', now())::date, 1)",
                         [(orgs[scope], authors[scope]) for scope in SCOPES])
+        for scope in SCOPES:  # a provisioning run (with its log line and infrastructure row) and one step
+            cur.execute("select internal.request_provisioning(%s, 'matrix')", (orgs[scope],))
+            cur.execute("insert into public.provisioning_steps (run_id, organization_id, ordinal, name,"
+                        " idempotency_key) select id, organization_id, 1, 'instance', id::text || ':instance'"
+                        " from public.provisioning_runs where organization_id = %s", (orgs[scope],))
+        for scope in SCOPES:
+            customer, subscription, invoice = f"cus_{scope}{tag}", f"sub_{scope}{tag}", f"in_{scope}{tag}"
+            cur.execute("insert into public.billing_customers (organization_id, stripe_customer_id) values (%s, %s)",
+                        (orgs[scope], customer))
+            cur.execute("insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
+                        " stripe_customer_id, last_event_at) values (%s, 'pro', 'active', %s, %s, now())",
+                        (orgs[scope], subscription, customer))
+            cur.execute("insert into public.invoices (organization_id, stripe_invoice_id, stripe_customer_id,"
+                        " stripe_subscription_id, status, currency, amount_due, last_event_at)"
+                        " values (%s, %s, %s, %s, 'paid', 'usd', 1000, now())",
+                        (orgs[scope], invoice, customer, subscription))
     conversations = _messaging_world(db, users, orgs)
     return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer,
                  conversations=conversations,
@@ -448,18 +513,6 @@ def _messaging_world(db: psycopg.Connection, users: dict[str, uuid.UUID],
             ("generated-assets", f"{orgs['other']}/logo.png", None),
         ])
     return {"home": [home_group, direct], "other": [other_group]}
-        for scope in SCOPES:
-            customer, subscription, invoice = f"cus_{scope}{tag}", f"sub_{scope}{tag}", f"in_{scope}{tag}"
-            cur.execute("insert into public.billing_customers (organization_id, stripe_customer_id) values (%s, %s)",
-                        (orgs[scope], customer))
-            cur.execute("insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id,"
-                        " stripe_customer_id, last_event_at) values (%s, 'pro', 'active', %s, %s, now())",
-                        (orgs[scope], subscription, customer))
-            cur.execute("insert into public.invoices (organization_id, stripe_invoice_id, stripe_customer_id,"
-                        " stripe_subscription_id, status, currency, amount_due, last_event_at)"
-                        " values (%s, %s, %s, %s, 'paid', 'usd', 1000, now())",
-                        (orgs[scope], invoice, customer, subscription))
-    return World(users=users, orgs=orgs, projects=projects, member_ids=member_ids, newcomer=newcomer)
 
 
 def request_as(db: psycopg.Connection, world: World, actor: str, method: str):

@@ -9,7 +9,7 @@ from functions_py.jobs.registry import Registry, registry
 
 # Handler modules registered by importing them. Optional ones are skipped when not present.
 REQUIRED_MODULES = ("functions_py.handlers.system",)
-OPTIONAL_MODULES = ("functions_py.handlers.ai",)
+OPTIONAL_MODULES = ("functions_py.handlers.ai", "functions_py.handlers.email", "functions_py.handlers.provisioning")
 
 
 def load_all() -> Registry:

@@ -1,0 +1,177 @@
+"""`supakit provision`: request, inspect, retry and tear down an organization's infrastructure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from uuid import UUID
+
+import typer
+
+from cli.context import info, result, settings
+from functions_py.db import connect
+from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, SupakitError
+from functions_py.provisioning.provider import RetryableStepError
+from functions_py.provisioning.saga import execute_run
+from functions_py.stack import database_url
+
+app = typer.Typer(no_args_is_help=True, help="Provision customers' infrastructure (runs, status, retry, teardown).")
+
+ORGANIZATION_SELECT_ONE = "select id from public.organizations where id::text = %(org)s or slug = %(org)s"
+RUN_REQUEST_ONE = "select internal.request_provisioning(%s, %s)"
+DEPROVISION_REQUEST_ONE = "select internal.request_deprovisioning(%s, %s)"
+STATUS_SELECT_ONE = "select public.provisioning_status(%s)"
+RUN_LATEST = """
+select r.id, r.kind, r.status, r.job_id, j.status::text as job_status
+from public.provisioning_runs as r left join internal.jobs as j on j.id = r.job_id
+where r.organization_id = %s order by r.created_at desc, r.id limit 1
+"""
+RUN_REQUEUE_ONE = """
+update public.provisioning_runs as r
+set job_id = internal.enqueue_job(
+  case r.kind when 'provision' then 'provisioning.run' else 'provisioning.deprovision' end,
+  jsonb_build_object('run_id', r.id), r.organization_id, null, 0, now(), 5,
+  case r.kind when 'provision' then 'provisioning:' else 'deprovisioning:' end || r.organization_id::text)
+where r.id = %s
+returning job_id
+"""
+LOG_INSERT_ONE = """
+insert into public.provisioning_logs (run_id, organization_id, message) select id, organization_id, %s
+from public.provisioning_runs where id = %s
+"""
+
+
+class OrganizationNotFound(SupakitError):
+    """No organization has that id or slug."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class NothingToDo(SupakitError):
+    """There is nothing to provision or retry for this organization."""
+
+    exit_code = EXIT_FAILURE
+
+
+def _organization(conn: Any, org: str) -> UUID:
+    row = conn.execute(ORGANIZATION_SELECT_ONE, {"org": org}).fetchone()
+    if row is None:
+        raise OrganizationNotFound(f"no organization has the id or slug {org!r}; list them with "
+                                   "`select id, slug from public.organizations`.")
+    return row[0]
+
+
+def _execute(url: str, run_id: UUID) -> str:
+    info(f"executing run {run_id} in this process ...")
+    try:
+        outcome = asyncio.run(execute_run(url, run_id, final_attempt=True))
+    except RetryableStepError as error:
+        raise SupakitError(f"run {run_id} must wait: {error.message}; a worker will resume it "
+                           "(`supakit worker`).") from None
+    return outcome.status
+
+
+def _org_option() -> Any:
+    return typer.Option(..., "--org", help="Organization id or slug.")
+
+
+@app.command()
+def run(ctx: typer.Context, org: str = _org_option(),
+        reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
+        now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
+        as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Request provisioning for an organization (one run, however often asked); --now runs it here."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+        run_id = conn.execute(RUN_REQUEST_ONE, (org_id, reason)).fetchone()[0]
+    if run_id is None:
+        raise NothingToDo(f"organization {org} already has active infrastructure, or a failed rollback to retry "
+                          "first; see `supakit provision status --org " + org + "`.")
+    status = _execute(url, run_id) if now else "queued"
+    result({"run_id": str(run_id), "status": status}, as_json=as_json, text=f"run {run_id}: {status}")
+    if status in ("rolled_back", "failed"):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def deprovision(ctx: typer.Context, org: str = _org_option(),
+                reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
+                now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
+                as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Remove an organization's infrastructure."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+        run_id = conn.execute(DEPROVISION_REQUEST_ONE, (org_id, reason)).fetchone()[0]
+    if run_id is None:
+        raise NothingToDo(f"organization {org} has no infrastructure to remove.")
+    status = _execute(url, run_id) if now else "queued"
+    result({"run_id": str(run_id), "status": status}, as_json=as_json, text=f"run {run_id}: {status}")
+    if status == "failed":
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def retry(ctx: typer.Context, org: str = _org_option(),
+          now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Retry the organization's latest run: resume a stalled one, finish a failed rollback, or start anew after a
+    rollback or a failed teardown."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+        latest = conn.execute(RUN_LATEST, (org_id,)).fetchone()
+        if latest is None:
+            raise NothingToDo(f"organization {org} has no provisioning run; start one with `supakit provision run`.")
+        run_id, kind, status, _, job_status = latest
+        if status == "succeeded":
+            raise NothingToDo(f"the latest run ({kind}) of {org} succeeded; there is nothing to retry.")
+        if status == "rolled_back":
+            run_id = conn.execute(RUN_REQUEST_ONE, (org_id, "retry")).fetchone()[0]
+            action = "requested a new provisioning run"
+        elif kind == "deprovision" and status == "failed":
+            run_id = conn.execute(DEPROVISION_REQUEST_ONE, (org_id, "retry")).fetchone()[0]
+            action = "requested a new deprovision run"
+        elif job_status in ("queued", "running"):
+            action = "left as is: its job is already queued or running"
+        else:  # live or failed-compensation run without a live job: queue it again
+            with conn.transaction():
+                conn.execute(RUN_REQUEUE_ONE, (run_id,))
+                conn.execute(LOG_INSERT_ONE, ("retry requested", run_id))
+            action = "queued again"
+    if run_id is None:
+        raise NothingToDo(f"nothing to retry for {org}; see `supakit provision status --org {org}`.")
+    info(f"run {run_id}: {action}")
+    outcome = _execute(url, run_id) if now else "queued"
+    result({"run_id": str(run_id), "status": outcome, "action": action}, as_json=as_json,
+           text=f"run {run_id}: {outcome}")
+
+
+@app.command()
+def status(ctx: typer.Context, org: str = _org_option(),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Show the organization's infrastructure, latest run, its steps and recent logs."""
+    with connect(database_url(settings(ctx))) as conn:
+        org_id = _organization(conn, org)
+        report = conn.execute(STATUS_SELECT_ONE, (org_id,)).fetchone()[0]
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    infra = report.get("infrastructure") or {}
+    lines = [f"infrastructure: {infra.get('status', 'none')}"
+             + (f"  {infra.get('provider')}  {infra.get('subdomain') or ''}  {infra.get('public_address') or ''}"
+                if infra else "")]
+    run_ = report.get("run")
+    if run_:
+        lines.append(f"run {run_['id']} ({run_['kind']}, plan {run_['plan_id']}): {run_['status']}"
+                     + (f"  error: {run_['error']}" if run_.get("error") else ""))
+        lines += [f"  {s['ordinal']}. {s['name']:<16} {s['status']:<20} attempts {s['attempts']}"
+                  + (f"  {s['error']}" if s.get("error") else "") for s in report["steps"]]
+        lines.append("log:")
+        lines += [f"  {entry['at'][:19]}  {entry['level']:<7} {(entry['step'] or '-'):<16} {entry['message']}"
+                  for entry in report["logs"][-20:]]
+    else:
+        lines.append("no provisioning run yet")
+    result(report, as_json=False, text="\n".join(lines))

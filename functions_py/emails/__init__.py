@@ -1,0 +1,196 @@
+"""E-mail: templates rendered from an outbox row's data (templates/*.txt), and delivery by SMTP or to a maildir.
+
+Templates are plain text: a `Subject:` line, a blank line, then the body; `${name}` placeholders take values from
+the outbox row's `data` plus a few derived ones (see `_derived`). A missing value renders as an empty string, so
+an older row never breaks a newer template.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from functions_py.errors import ConfigError, SupakitError
+
+TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed")
+DEFAULT_FROM = "supakit <no-reply@localhost>"
+DEFAULT_SMTP_TIMEOUT_S = 30.0
+
+
+class DeliveryError(SupakitError):
+    """An e-mail could not be delivered."""
+
+    retryable: bool = True
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _derived(template: str, data: dict[str, Any]) -> dict[str, str]:
+    values = {k: ("" if v is None else str(v)) for k, v in data.items()}
+    if template == "welcome":
+        values["greeting_name"] = f" {data['full_name']}" if data.get("full_name") else ""
+    if template == "provisioning_failed":
+        values["status_explained"] = (
+            "Everything that had been created was removed again; nothing is left running or billed."
+            if data.get("status") == "rolled_back" else
+            "Some resources could not be removed automatically; our team has been alerted to clean them up.")
+        values.setdefault("error", "an unexpected error")
+    if template == "payment_failed":
+        amount = data.get("amount_due")
+        currency = str(data.get("currency") or "").upper()
+        values["amount"] = f"{int(amount) / 100:.2f} {currency}".strip() if isinstance(amount, int | float) \
+            else "your subscription"
+        values["invoice_ref"] = f" (invoice {data['invoice_number']})" if data.get("invoice_number") else ""
+        values["portal_ref"] = f" at {data['hosted_invoice_url']}" if data.get("hosted_invoice_url") else ""
+    return values
+
+
+def render(template: str, data: dict[str, Any]) -> tuple[str, str]:
+    """(subject, body) of `template` filled with `data`. Unknown templates raise ConfigError."""
+    if template not in TEMPLATES:
+        raise ConfigError(f"unknown e-mail template {template!r}; the templates are {', '.join(TEMPLATES)}.")
+    text = resources.files("functions_py.emails").joinpath("templates", f"{template}.txt").read_text()
+    filled = Template(text).safe_substitute(_Blank(_derived(template, data)))
+    head, _, body = filled.partition("\n\n")
+    if not head.startswith("Subject:"):
+        raise ConfigError(f"template {template}.txt must start with a 'Subject:' line and a blank line.")
+    return head.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
+def build_message(email_id: int, to_address: str, template: str, data: dict[str, Any], sender: str) -> EmailMessage:
+    """The message for outbox row `email_id`. Its Message-ID is derived from the id, so a resend after a crash is
+    recognisable as the same message."""
+    subject, body = render(template, data)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to_address
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<supakit-email-{email_id}@{domain}>"
+    message["X-Supakit-Template"] = template
+    message.set_content(body)
+    return message
+
+
+@dataclass(frozen=True)
+class SMTPSettings:
+    """SMTP delivery settings. `password` is a secret: never logged, never in an error message."""
+
+    host: str
+    port: int
+    user: str | None
+    password: str | None = field(repr=False)
+    starttls: bool
+    timeout_s: float = DEFAULT_SMTP_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str
+    smtp: SMTPSettings | None
+    maildir: Path
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        """SUPAKIT_SMTP_HOST set: SMTP (SUPAKIT_SMTP_PORT default 587, SUPAKIT_SMTP_USER, SUPAKIT_SMTP_PASSWORD,
+        SUPAKIT_SMTP_STARTTLS default true unless the port is 25 or 1025); otherwise .eml files in SUPAKIT_MAILDIR
+        (default <data dir>/mail). SUPAKIT_SMTP_FROM is the sender for both."""
+        from functions_py.provisioning.local import mail_root
+
+        sender = os.environ.get("SUPAKIT_SMTP_FROM", "").strip() or DEFAULT_FROM
+        if "@" not in parseaddr(sender)[1]:
+            raise ConfigError(f"SUPAKIT_SMTP_FROM={sender!r} is not an address; write e.g. "
+                              "'Acme <no-reply@acme.com>'.")
+        smtp = None
+        if host := os.environ.get("SUPAKIT_SMTP_HOST", "").strip():
+            raw_port = os.environ.get("SUPAKIT_SMTP_PORT", "").strip() or "587"
+            if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+                raise ConfigError(f"SUPAKIT_SMTP_PORT={raw_port!r} is not a TCP port; use e.g. 587.")
+            port = int(raw_port)
+            raw_tls = os.environ.get("SUPAKIT_SMTP_STARTTLS", "").strip().lower()
+            if raw_tls and raw_tls not in ("true", "false", "1", "0", "yes", "no"):
+                raise ConfigError(f"SUPAKIT_SMTP_STARTTLS={raw_tls!r} must be true or false.")
+            starttls = raw_tls in ("true", "1", "yes") if raw_tls else port not in (25, 1025)
+            smtp = SMTPSettings(host=host, port=port, user=os.environ.get("SUPAKIT_SMTP_USER") or None,
+                                password=os.environ.get("SUPAKIT_SMTP_PASSWORD") or None, starttls=starttls)
+        return cls(sender=sender, smtp=smtp, maildir=mail_root())
+
+    @property
+    def transport(self) -> str:
+        return f"smtp://{self.smtp.host}:{self.smtp.port}" if self.smtp else f"maildir:{self.maildir}"
+
+
+def deliver(message: EmailMessage, settings: MailSettings, email_id: int) -> str:
+    """Send `message`; returns where it went. Raises DeliveryError (`retryable` says whether to try again)."""
+    if settings.smtp is None:
+        return str(write_maildir(message, settings.maildir, email_id))
+    send_smtp(message, settings.smtp)
+    return f"smtp://{settings.smtp.host}:{settings.smtp.port}"
+
+
+def write_maildir(message: EmailMessage, maildir: Path, email_id: int) -> Path:
+    """Write `message` as `new/email-<id>.eml` in the maildir (via tmp/, atomically); the same id overwrites the
+    same file, so a resend after a crash does not make a second copy."""
+    try:
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        name = f"email-{email_id}.eml"
+        tmp = maildir / "tmp" / f"{name}.{os.getpid()}"
+        tmp.write_bytes(bytes(message))
+        final = maildir / "new" / name
+        tmp.replace(final)
+    except OSError as error:
+        raise DeliveryError(f"cannot write to the maildir {maildir}: {error.strerror}; check SUPAKIT_MAILDIR.",
+                            retryable=False) from None
+    return final
+
+
+def send_smtp(message: EmailMessage, smtp: SMTPSettings) -> None:
+    """Send through SMTP. 4xx answers, timeouts and dropped connections are retryable; 5xx answers (refused
+    recipient, rejected login, STARTTLS not offered) are not."""
+    where = f"{smtp.host}:{smtp.port}"
+    try:
+        client_class = smtplib.SMTP_SSL if smtp.port == 465 else smtplib.SMTP
+        with client_class(smtp.host, smtp.port, timeout=smtp.timeout_s) as client:
+            client.ehlo()
+            if smtp.starttls and client_class is smtplib.SMTP:
+                client.starttls()
+                client.ehlo()
+            if smtp.user:
+                client.login(smtp.user, smtp.password or "")
+            client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        retryable = all(400 <= code < 500 for code in codes)
+        detail = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in error.recipients.items())
+        raise DeliveryError(f"the SMTP server at {where} refused the recipient ({detail})",
+                            retryable=retryable) from None
+    except smtplib.SMTPAuthenticationError as error:
+        raise DeliveryError(f"the SMTP server at {where} rejected the login for SUPAKIT_SMTP_USER ({error.smtp_code} "
+                            f"{_text(error.smtp_error)}); check SUPAKIT_SMTP_USER and SUPAKIT_SMTP_PASSWORD.",
+                            retryable=False) from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise DeliveryError(f"the SMTP server at {where} does not support what was asked ({error}); set "
+                            "SUPAKIT_SMTP_STARTTLS=false for a server without STARTTLS.", retryable=False) from None
+    except smtplib.SMTPResponseException as error:
+        retryable = 400 <= error.smtp_code < 500
+        raise DeliveryError(f"the SMTP server at {where} answered {error.smtp_code} {_text(error.smtp_error)}",
+                            retryable=retryable) from None
+    except (smtplib.SMTPException, OSError) as error:
+        raise DeliveryError(f"could not talk to the SMTP server at {where} ({type(error).__name__}: {error}); check "
+                            "SUPAKIT_SMTP_HOST and SUPAKIT_SMTP_PORT", retryable=True) from None
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)

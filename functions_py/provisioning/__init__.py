@@ -1,0 +1,1 @@
+"""Provisioning: the saga engine (saga.py) and the providers behind one interface (provider.py: local.py, aws.py)."""

@@ -1,0 +1,165 @@
+"""The provider interface: what a cloud (or this machine) must do for the saga, and the errors it raises.
+
+A provider creates and removes one customer's resources. Every `create_*` is idempotent by `ctx.key` (the step's
+idempotency key, `<run id>:<step>`): called again after a crash it finds what it made before and returns it
+instead of making a second one. Every `remove_*` is idempotent too, and works with `output=None` (the step failed
+or was interrupted before its output was recorded) by finding resources from the customer and the key alone.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from functions_py.errors import ConfigError, SupakitError
+
+DEFAULT_PROVIDER = "local"
+
+# Our plans mapped to the instance sizes of the seeds' offer (starter / business / enterprise).
+INSTANCE_TYPES = {"free": "t3.micro", "pro": "t3.small", "team": "t3.medium"}
+DEFAULT_INSTANCE_TYPE = "t3.micro"
+
+
+def instance_type_for(plan_id: str) -> str:
+    """The EC2 instance type of a plan: free t3.micro (starter), pro t3.small (business), team t3.medium
+    (enterprise); an unknown plan gets the smallest."""
+    return INSTANCE_TYPES.get(plan_id, DEFAULT_INSTANCE_TYPE)
+
+
+class StepError(SupakitError):
+    """A provisioning step failed."""
+
+
+class PermanentStepError(StepError):
+    """The step cannot succeed as things are; the run is rolled back."""
+
+
+class RetryableStepError(StepError):
+    """The step may succeed later (a timeout, a throttled API); the job is retried and resumes at this step."""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The organization being provisioned, as providers see it."""
+
+    organization_id: UUID
+    slug: str
+    name: str
+    plan_id: str
+    run_id: UUID
+
+    @property
+    def short_id(self) -> str:
+        return self.organization_id.hex[:12]
+
+
+@dataclass
+class StepContext:
+    """What one step call gets: the customer, its idempotency key, the outputs of the steps done before it (by
+    step name), and `notes` the provider may append to (written to the run's log after the call)."""
+
+    customer: Customer
+    key: str
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+
+
+class Provider(ABC):
+    """One customer's infrastructure on one platform. Methods are synchronous (the saga calls them in a thread)
+    and return JSON-able dicts: the step's output, recorded in provisioning_steps and customer_infrastructure."""
+
+    name: str
+
+    @abstractmethod
+    def subdomain_for(self, customer: Customer) -> str:
+        """The customer's host name."""
+
+    @abstractmethod
+    def create_instance(self, ctx: StepContext) -> dict[str, Any]:
+        """A machine (or database) sized by the customer's plan; output has `public_address` when it has one."""
+
+    @abstractmethod
+    def remove_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def create_dns_record(self, ctx: StepContext) -> dict[str, Any]:
+        """The customer's subdomain pointing at the instance; output has `subdomain`."""
+
+    @abstractmethod
+    def remove_dns_record(self, ctx: StepContext, output: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def create_mail_identity(self, ctx: StepContext) -> dict[str, Any]:
+        """A sending identity for the customer's subdomain."""
+
+    @abstractmethod
+    def remove_mail_identity(self, ctx: StepContext, output: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def deploy_apps(self, ctx: StepContext) -> dict[str, Any]:
+        """The customer's applications' configuration, rendered and published where the instance reads it."""
+
+    @abstractmethod
+    def remove_apps(self, ctx: StepContext, output: dict[str, Any] | None) -> None: ...
+
+    @abstractmethod
+    def check_health(self, ctx: StepContext) -> dict[str, Any]:
+        """Check that everything the earlier steps made is there and reachable; raise a StepError if not."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""
+
+
+def data_dir() -> Path:
+    """supakit's data directory: SUPAKIT_DATA_DIR, else <project>/.supakit, else ./.supakit."""
+    if explicit := os.environ.get("SUPAKIT_DATA_DIR"):
+        return Path(explicit).expanduser().resolve()
+    from functions_py.config import find_project_dir
+
+    try:
+        return find_project_dir() / ".supakit"
+    except ConfigError:
+        return (Path.cwd() / ".supakit").resolve()
+
+
+def step_delay_s() -> float:
+    """SUPAKIT_PROVISIONING_STEP_DELAY_S: seconds each step waits after its action, before it is recorded as done
+    (0 by default). For demos (watch progress arrive) and crash drills (kill a worker inside a step)."""
+    raw = os.environ.get("SUPAKIT_PROVISIONING_STEP_DELAY_S", "").strip()
+    if not raw:
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"SUPAKIT_PROVISIONING_STEP_DELAY_S={raw!r} is not a number of seconds >= 0.")
+    return value
+
+
+def provider_name() -> str:
+    """SUPAKIT_PROVISIONING_PROVIDER: `local` (default) or `aws`."""
+    name = os.environ.get("SUPAKIT_PROVISIONING_PROVIDER", "").strip() or DEFAULT_PROVIDER
+    if name not in ("local", "aws"):
+        raise ConfigError(f"SUPAKIT_PROVISIONING_PROVIDER={name!r} is not a provider; use local or aws.")
+    return name
+
+
+def make_provider(name: str, database_url: str) -> Provider:
+    """The provider called `name`, configured from the environment (see README, "Provisioning")."""
+    if name == "local":
+        from functions_py.provisioning.local import LocalProvider
+
+        return LocalProvider.from_env(database_url)
+    if name == "aws":
+        from functions_py.provisioning.aws import AWSProvider
+
+        return AWSProvider.from_env()
+    raise ConfigError(f"unknown provisioning provider {name!r}; use local or aws.")

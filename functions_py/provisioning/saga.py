@@ -1,0 +1,423 @@
+"""The provisioning saga: ordered steps with `do` and `undo`, progress persisted after each one.
+
+A run (public.provisioning_runs, created by internal.request_provisioning / request_deprovisioning) is executed by
+`execute_run`, from the `provisioning.run` / `provisioning.deprovision` jobs or from `supakit provision run --now`:
+
+- One executor per organization at a time: a session advisory lock on a dedicated connection. A worker that dies
+  loses its connection and with it the lock, so the next one (after the job's lease expires) takes over.
+- Forward: each step not yet `succeeded` is marked `running` (attempts + 1), its `do` runs, and its output is
+  written with status `succeeded` in one transaction. A step found `running` was in flight when a worker died: it
+  runs again, and its idempotency key makes the provider find what the first attempt made.
+- A permanent failure (or a retryable one on the job's last attempt) marks the step `failed`, the run
+  `compensating`, and undoes the failed step and then every succeeded one, in reverse order. All undone: the run is
+  `rolled_back`. An undo that fails: the step is `compensation_failed`, the run `failed` (`supakit provision retry`
+  resumes the compensation).
+- A deprovision run has no compensation: its steps are the undos of the provisioning steps, fed with the outputs
+  recorded in customer_infrastructure.resources; a failure leaves the run `failed` for a retry.
+- Every action goes to public.provisioning_logs. E-mails and the infrastructure record follow the run's status by
+  SQL trigger (sql/0012).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from functions_py.errors import SupakitError
+from functions_py.provisioning.provider import (
+    Customer,
+    PermanentStepError,
+    Provider,
+    RetryableStepError,
+    StepContext,
+    make_provider,
+    provider_name,
+    step_delay_s,
+)
+
+log = logging.getLogger(__name__)
+
+# --- named queries ---------------------------------------------------------------------------------------------
+
+RUN_SELECT_ONE = """
+select r.*, o.slug, o.name as organization_name
+from public.provisioning_runs as r join public.organizations as o on o.id = r.organization_id
+where r.id = %s
+"""
+RUN_LOCK_TRY = "select pg_try_advisory_lock(hashtextextended('supakit.provisioning.run:' || %s::text, 0))"
+RUN_UNLOCK = "select pg_advisory_unlock(hashtextextended('supakit.provisioning.run:' || %s::text, 0))"
+RUN_OTHER_LIVE_EARLIER = """
+select id from public.provisioning_runs
+where organization_id = %(org)s and kind <> %(kind)s and status in ('pending', 'running', 'compensating')
+  and created_at < %(created_at)s
+"""
+RUN_START = """
+update public.provisioning_runs set status = 'running', provider = %(provider)s, started_at = now()
+where id = %(id)s and status = 'pending'
+"""
+RUN_SET_STATUS = """
+update public.provisioning_runs
+set status = %(status)s, error = coalesce(%(error)s, error), current_step = %(current_step)s,
+  finished_at = case when %(status)s in ('succeeded', 'rolled_back', 'failed') then now() end
+where id = %(id)s
+"""
+RUN_SET_CURRENT_STEP = "update public.provisioning_runs set current_step = %s where id = %s"
+STEP_INSERT_MANY = """
+insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key)
+select %(run)s, %(org)s, s.ordinal, s.name, %(run)s::text || ':' || s.name
+from unnest(%(names)s::text[]) with ordinality as s (name, ordinal)
+on conflict (run_id, ordinal) do nothing
+"""
+STEP_SELECT_MANY = "select * from public.provisioning_steps where run_id = %s order by ordinal"
+STEP_START = """
+update public.provisioning_steps
+set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()), error = null
+where id = %s returning attempts
+"""
+STEP_SUCCEED = """
+update public.provisioning_steps set status = 'succeeded', output = %(output)s, finished_at = now(), error = null
+where id = %(id)s
+"""
+STEP_SET_STATUS = """
+update public.provisioning_steps
+set status = %(status)s, error = %(error)s,
+  finished_at = case when %(status)s = 'failed' then now() else finished_at end,
+  compensated_at = case when %(status)s = 'compensated' then now() else compensated_at end
+where id = %(id)s
+"""
+STEP_NOTE_ERROR = "update public.provisioning_steps set error = %s where id = %s"
+INFRA_RECORD_STEP = """
+update public.customer_infrastructure
+set resources = resources || jsonb_build_object(%(step)s::text, %(output)s::jsonb),
+  provider = %(provider)s,
+  subdomain = coalesce(%(output)s::jsonb ->> 'subdomain', subdomain),
+  public_address = coalesce(%(output)s::jsonb ->> 'public_address', public_address),
+  updated_at = now()
+where organization_id = %(org)s
+"""
+INFRA_SELECT_ONE = "select * from public.customer_infrastructure where organization_id = %s"
+LOG_INSERT_ONE = """
+insert into public.provisioning_logs (run_id, organization_id, step_name, level, message, data)
+values (%(run)s, %(org)s, %(step)s, %(level)s, %(message)s, %(data)s)
+"""
+
+LIVE = ("pending", "running", "compensating")
+FINISHED = ("succeeded", "rolled_back")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One saga step: provider method names for `do` and `undo` (None: nothing to undo)."""
+
+    name: str
+    do: str
+    undo: str | None
+
+
+PROVISION_STEPS: tuple[Step, ...] = (
+    Step("instance", "create_instance", "remove_instance"),
+    Step("dns", "create_dns_record", "remove_dns_record"),
+    Step("mail", "create_mail_identity", "remove_mail_identity"),
+    Step("deploy", "deploy_apps", "remove_apps"),
+    Step("verify", "check_health", None),
+)
+# Teardown: the undos of the provisioning steps, newest resource first. `source` is the provisioning step whose
+# recorded output the undo gets.
+DEPROVISION_STEPS: tuple[tuple[Step, str], ...] = (
+    (Step("remove_apps", "remove_apps", None), "deploy"),
+    (Step("remove_mail", "remove_mail_identity", None), "mail"),
+    (Step("remove_dns", "remove_dns_record", None), "dns"),
+    (Step("remove_instance", "remove_instance", None), "instance"),
+)
+
+
+class RunNotFound(SupakitError):
+    """No provisioning run has that id; `supakit provision status --org <id>` shows an organization's runs."""
+
+
+class RunBusy(SupakitError):
+    """Another worker is executing this organization's provisioning right now; the job will be retried."""
+
+
+class RunWaiting(SupakitError):
+    """An earlier run of the other kind is still live for this organization; this one waits for it."""
+
+
+@dataclass
+class RunOutcome:
+    run_id: UUID
+    kind: str
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"run_id": str(self.run_id), "kind": self.kind, "status": self.status}
+
+
+class _RetryLater(Exception):
+    """Internal: stop here, the job is retried and resumes at the step in flight."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+async def execute_run(database_url: str, run_id: UUID, *, final_attempt: bool = True,
+                      provider: Provider | None = None,
+                      provider_factory: Callable[[str, str], Provider] = make_provider) -> RunOutcome:
+    """Execute (or resume) run `run_id` until it finishes or must wait. Raises RetryableStepError when it must be
+    tried again later (a retryable step error, another executor, an earlier run of the other kind); the run is
+    left resumable. With `final_attempt`, retryable step errors are treated as permanent."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True, row_factory=dict_row,
+                                                     application_name="supakit provisioning") as conn:
+        run = await (await conn.execute(RUN_SELECT_ONE, (run_id,))).fetchone()
+        if run is None:
+            raise RunNotFound(f"provisioning run {run_id} does not exist (it may have been deleted with its "
+                              "organization).")
+        org = run["organization_id"]
+        locked = (await (await conn.execute(RUN_LOCK_TRY, (org,))).fetchone())["pg_try_advisory_lock"]
+        if not locked:
+            raise RetryableStepError(RunBusy.__doc__)
+        try:
+            saga = _Saga(conn, run, database_url, final_attempt, provider, provider_factory)
+            return await saga.execute()
+        finally:
+            if not conn.closed:
+                await conn.execute(RUN_UNLOCK, (org,))
+
+
+class _Saga:
+    def __init__(self, conn: psycopg.AsyncConnection, run: dict[str, Any], database_url: str, final_attempt: bool,
+                 provider: Provider | None, factory: Callable[[str, str], Provider]) -> None:
+        self.conn = conn
+        self.run = run
+        self.database_url = database_url
+        self.final_attempt = final_attempt
+        self.provider = provider
+        self.factory = factory
+        self.org: UUID = run["organization_id"]
+        self.delay = step_delay_s()
+
+    @property
+    def customer(self) -> Customer:
+        return Customer(organization_id=self.org, slug=self.run["slug"], name=self.run["organization_name"],
+                        plan_id=self.run["plan_id"], run_id=self.run["id"])
+
+    async def _refresh(self) -> None:
+        self.run = await (await self.conn.execute(RUN_SELECT_ONE, (self.run["id"],))).fetchone()
+
+    async def _log(self, message: str, *, step: str | None = None, level: str = "info",
+                   data: dict[str, Any] | None = None) -> None:
+        await self.conn.execute(LOG_INSERT_ONE, {"run": self.run["id"], "org": self.org, "step": step,
+                                                 "level": level, "message": message[:4000], "data": Jsonb(data or {})})
+        log.info("provisioning run %s: %s%s", self.run["id"], f"[{step}] " if step else "", message)
+
+    async def _notes(self, ctx: StepContext, step: str) -> None:
+        for note in ctx.notes:
+            await self._log(note, step=step)
+        ctx.notes.clear()
+
+    async def _set_run(self, status: str, *, error: str | None = None, current_step: str | None = None) -> None:
+        await self.conn.execute(RUN_SET_STATUS, {"id": self.run["id"], "status": status, "error": error,
+                                                 "current_step": current_step})
+        self.run["status"] = status
+
+    async def _steps(self) -> list[dict[str, Any]]:
+        return await (await self.conn.execute(STEP_SELECT_MANY, (self.run["id"],))).fetchall()
+
+    async def execute(self) -> RunOutcome:
+        run = self.run
+        if run["status"] in FINISHED:
+            return RunOutcome(run["id"], run["kind"], run["status"])
+        waiting = await (await self.conn.execute(RUN_OTHER_LIVE_EARLIER, {
+            "org": self.org, "kind": run["kind"], "created_at": run["created_at"]})).fetchone()
+        if waiting is not None:
+            raise RetryableStepError(f"{RunWaiting.__doc__} (run {waiting['id']})")
+        name = run["provider"] or provider_name()
+        if self.provider is None:
+            self.provider = await asyncio.to_thread(self.factory, name, self.database_url)
+        try:
+            if run["status"] == "pending":
+                names = [s.name for s in PROVISION_STEPS] if run["kind"] == "provision" else \
+                    [s.name for s, _ in DEPROVISION_STEPS]
+                async with self.conn.transaction():
+                    await self.conn.execute(RUN_START, {"id": run["id"], "provider": self.provider.name})
+                    await self.conn.execute(STEP_INSERT_MANY, {"run": run["id"], "org": self.org, "names": names})
+                    await self._log(f"{run['kind']} run started with provider {self.provider.name}",
+                                    data={"plan": run["plan_id"], "steps": names})
+                await self._refresh()
+            if run["kind"] == "provision":
+                return await self._provision()
+            return await self._deprovision()
+        except _RetryLater as later:
+            raise RetryableStepError(later.message) from None
+        finally:
+            await asyncio.to_thread(self.provider.close)
+
+    # -- provision -------------------------------------------------------------------------------------------
+
+    async def _provision(self) -> RunOutcome:
+        if self.run["status"] == "running":
+            steps = await self._steps()
+            outputs: dict[str, dict[str, Any]] = {}
+            for definition, row in zip(PROVISION_STEPS, steps, strict=True):
+                if row["status"] == "succeeded":
+                    outputs[definition.name] = row["output"] or {}
+                    continue
+                output = await self._forward(definition, row, outputs)
+                if output is None:
+                    break
+                outputs[definition.name] = output
+            else:
+                async with self.conn.transaction():
+                    await self._set_run("succeeded")
+                    await self._log("provisioning complete; the owners are notified by e-mail")
+                return RunOutcome(self.run["id"], "provision", "succeeded")
+        return await self._compensate()
+
+    async def _forward(self, definition: Step, row: dict[str, Any],
+                       outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+        """Run one step; its output, or None when it failed for good (the run is then compensating)."""
+        resumed = row["status"] == "running"
+        async with self.conn.transaction():
+            attempts = (await (await self.conn.execute(STEP_START, (row["id"],))).fetchone())["attempts"]
+            await self.conn.execute(RUN_SET_CURRENT_STEP, (definition.name, self.run["id"]))
+            await self._log(("resuming step (it was in flight when its worker stopped)" if resumed
+                             else "step started") + f", attempt {attempts}", step=definition.name)
+        ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
+        try:
+            output = await asyncio.to_thread(getattr(self.provider, definition.do), ctx)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        except Exception as error:  # noqa: BLE001 - every failure is recorded and classified
+            await self._notes(ctx, definition.name)
+            permanent = isinstance(error, PermanentStepError) or self.final_attempt
+            message = _message(error)
+            if not permanent:
+                await self.conn.execute(STEP_NOTE_ERROR, (message, row["id"]))
+                await self._log(f"step failed, will be retried: {message}", step=definition.name, level="warning")
+                raise _RetryLater(f"step {definition.name}: {message}") from None
+            async with self.conn.transaction():
+                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "failed", "error": message})
+                await self._set_run("compensating", error=f"step {definition.name} failed: {message}",
+                                    current_step=definition.name)
+                await self._log(f"step failed for good: {message}; rolling back", step=definition.name,
+                                level="error")
+            return None
+        await self._notes(ctx, definition.name)
+        recorded = {**output, "idempotency_key": row["idempotency_key"]}
+        async with self.conn.transaction():
+            await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb(output)})
+            await self.conn.execute(INFRA_RECORD_STEP, {"step": definition.name, "output": Jsonb(recorded),
+                                                        "provider": self.provider.name, "org": self.org})
+            await self._log("step done", step=definition.name, data=output)
+        return output
+
+    async def _compensate(self) -> RunOutcome:
+        if self.run["status"] == "failed":
+            async with self.conn.transaction():
+                await self._set_run("compensating", current_step=self.run["current_step"])
+                await self._log("retrying the compensation")
+        steps = await self._steps()
+        outputs = {row["name"]: row["output"] or {} for row in steps if row["output"]}
+        definitions = {s.name: s for s in PROVISION_STEPS}
+        for row in reversed(steps):
+            if row["status"] not in ("succeeded", "failed", "compensating", "compensation_failed"):
+                continue
+            definition = definitions[row["name"]]
+            if definition.undo is None:
+                async with self.conn.transaction():
+                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensating", "error": None})
+                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensated",
+                                                              "error": row["error"]})
+                continue
+            async with self.conn.transaction():
+                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensating",
+                                                          "error": row["error"]})
+                await self.conn.execute(RUN_SET_CURRENT_STEP, (row["name"], self.run["id"]))
+                await self._log("undoing step", step=row["name"])
+            ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
+            try:
+                await asyncio.to_thread(getattr(self.provider, definition.undo), ctx, row["output"])
+            except Exception as error:  # noqa: BLE001
+                await self._notes(ctx, row["name"])
+                message = _message(error)
+                if isinstance(error, RetryableStepError) and not self.final_attempt:
+                    await self._log(f"undo failed, will be retried: {message}", step=row["name"], level="warning")
+                    raise _RetryLater(f"undo of step {row['name']}: {message}") from None
+                async with self.conn.transaction():
+                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensation_failed",
+                                                              "error": message})
+                    await self._set_run("failed", error=f"undo of step {row['name']} failed: {message}",
+                                        current_step=row["name"])
+                    await self._log(f"undo failed: {message}; resources may be left behind; fix the cause and run "
+                                    "`supakit provision retry`", step=row["name"], level="error")
+                return RunOutcome(self.run["id"], "provision", "failed")
+            await self._notes(ctx, row["name"])
+            async with self.conn.transaction():
+                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensated",
+                                                          "error": row["error"]})
+                await self._log("step undone", step=row["name"])
+        async with self.conn.transaction():
+            await self._set_run("rolled_back")
+            await self._log("rolled back: every step done was undone; the owners are notified by e-mail")
+        return RunOutcome(self.run["id"], "provision", "rolled_back")
+
+    # -- deprovision -----------------------------------------------------------------------------------------
+
+    async def _deprovision(self) -> RunOutcome:
+        if self.run["status"] == "failed":  # its job retried by hand: resume at the failed step
+            async with self.conn.transaction():
+                await self._set_run("running", current_step=self.run["current_step"])
+                await self._log("retrying the teardown")
+        infra = await (await self.conn.execute(INFRA_SELECT_ONE, (self.org,))).fetchone()
+        resources = (infra or {}).get("resources") or {}
+        steps = await self._steps()
+        for (definition, source), row in zip(DEPROVISION_STEPS, steps, strict=True):
+            if row["status"] == "succeeded":
+                continue
+            async with self.conn.transaction():
+                await self.conn.execute(STEP_START, (row["id"],))
+                await self.conn.execute(RUN_SET_CURRENT_STEP, (definition.name, self.run["id"]))
+                await self._log("step started", step=definition.name)
+            # the provisioning step's own key: the provider finds resources by it
+            key = (resources.get(source) or {}).get("idempotency_key") or row["idempotency_key"]
+            ctx = StepContext(self.customer, key, dict(resources))
+            try:
+                await asyncio.to_thread(getattr(self.provider, definition.do), ctx, resources.get(source))
+            except Exception as error:  # noqa: BLE001
+                await self._notes(ctx, definition.name)
+                message = _message(error)
+                if isinstance(error, RetryableStepError) and not self.final_attempt:
+                    await self.conn.execute(STEP_NOTE_ERROR, (message, row["id"]))
+                    await self._log(f"step failed, will be retried: {message}", step=definition.name,
+                                    level="warning")
+                    raise _RetryLater(f"step {definition.name}: {message}") from None
+                async with self.conn.transaction():
+                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "failed", "error": message})
+                    await self._set_run("failed", error=f"step {definition.name} failed: {message}",
+                                        current_step=definition.name)
+                    await self._log(f"step failed: {message}; request deprovisioning again once fixed",
+                                    step=definition.name, level="error")
+                return RunOutcome(self.run["id"], "deprovision", "failed")
+            await self._notes(ctx, definition.name)
+            async with self.conn.transaction():
+                await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb({})})
+                await self._log("step done", step=definition.name)
+        async with self.conn.transaction():
+            await self._set_run("succeeded")
+            await self._log("deprovisioned: every resource was removed")
+        return RunOutcome(self.run["id"], "deprovision", "succeeded")
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, SupakitError):
+        return error.message
+    return f"{type(error).__name__}: {error}"[:2000]

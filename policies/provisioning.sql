@@ -1,0 +1,73 @@
+-- Access control for provisioning (sql/0012) and its Realtime topics. Repeatable and idempotent.
+--   provisioning_runs, provisioning_steps, customer_infrastructure: members read their organization's rows;
+--     only the service role (and the worker, as the database owner) writes
+--   provisioning_logs: members read; the service role reads and appends (append-only: no update or delete)
+--   provisioning_status(org_id): the RPC members call; security invoker, so the policies below decide
+
+-- ---------------------------------------------------------------------------------------------------------
+-- grants
+-- ---------------------------------------------------------------------------------------------------------
+
+revoke all on table public.provisioning_runs from anon, authenticated, service_role;
+grant select on table public.provisioning_runs to authenticated;
+grant select, insert, update, delete on table public.provisioning_runs to service_role;
+
+revoke all on table public.provisioning_steps from anon, authenticated, service_role;
+grant select on table public.provisioning_steps to authenticated;
+grant select, insert, update, delete on table public.provisioning_steps to service_role;
+
+revoke all on table public.provisioning_logs from anon, authenticated, service_role;
+grant select on table public.provisioning_logs to authenticated;
+grant select, insert on table public.provisioning_logs to service_role;
+
+revoke all on table public.customer_infrastructure from anon, authenticated, service_role;
+grant select on table public.customer_infrastructure to authenticated;
+grant select, insert, update, delete on table public.customer_infrastructure to service_role;
+
+revoke all on function public.provisioning_status(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.provisioning_status(uuid) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- row level security
+-- ---------------------------------------------------------------------------------------------------------
+
+alter table public.provisioning_runs enable row level security;
+alter table public.provisioning_steps enable row level security;
+alter table public.provisioning_logs enable row level security;
+alter table public.customer_infrastructure enable row level security;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "members can read their organization's provisioning runs" on public.provisioning_runs;
+create policy "members can read their organization's provisioning runs"
+on public.provisioning_runs for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's provisioning steps" on public.provisioning_steps;
+create policy "members can read their organization's provisioning steps"
+on public.provisioning_steps for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's provisioning logs" on public.provisioning_logs;
+create policy "members can read their organization's provisioning logs"
+on public.provisioning_logs for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's infrastructure" on public.customer_infrastructure;
+create policy "members can read their organization's infrastructure"
+on public.customer_infrastructure for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+-- Private Realtime channels `org:<id>:provisioning`: members of the organization may join (read); there is no
+-- insert policy, so only the database publishes there (sql/0012, tg_provisioning__broadcast). Permissive policies
+-- are OR-ed, so this one sits beside the `org:<id>:jobs` one of policies/generations.sql without touching it.
+drop policy if exists "members can receive their organization's provisioning updates" on realtime.messages;
+create policy "members can receive their organization's provisioning updates"
+on realtime.messages for select to authenticated
+using (
+  realtime.messages.extension = 'broadcast'
+  and (select realtime.topic())
+  in (select 'org:' || o.id::text || ':provisioning' from internal.current_user_org_ids() as o (id))
+);

@@ -1,0 +1,72 @@
+"""Shared set-up for the provisioning tests: an organization with an owner, committed in a fresh database, and
+the AWS settings for moto."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import psycopg
+
+from functions_py.provisioning.provider import Provider
+from functions_py.provisioning.saga import RunOutcome, execute_run
+
+
+def make_org(conn: psycopg.Connection, slug: str | None = None, plan: str = "pro") -> dict[str, Any]:
+    """An organization with an owner (and a member), committed; its plan assigned."""
+    tag = uuid.uuid4().hex[:8]
+    slug = slug or f"acme-{tag}"
+    owner, member = uuid.uuid4(), uuid.uuid4()
+    for user, email in ((owner, f"owner-{tag}@example.com"), (member, f"member-{tag}@example.com")):
+        conn.execute(
+            "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,"
+            " email_confirmed_at, created_at, updated_at) values ('00000000-0000-0000-0000-000000000000', %s,"
+            " 'authenticated', 'authenticated', %s, '{}', '{}', now(), now(), now())", (user, email))
+    org = conn.execute("insert into public.organizations (name, slug, created_by) values (%s, %s, %s) returning id",
+                       (f"Acme {tag}", slug, owner)).fetchone()[0]
+    conn.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'owner'),"
+                 " (%s, %s, 'member')", (org, owner, org, member))
+    conn.execute("insert into internal.plan_assignments (organization_id, plan_id) values (%s, %s)", (org, plan))
+    return {"id": org, "slug": slug, "owner": owner, "member": member, "owner_email": f"owner-{tag}@example.com"}
+
+
+def request(conn: psycopg.Connection, org: uuid.UUID, reason: str = "test") -> uuid.UUID:
+    return conn.execute("select internal.request_provisioning(%s, %s)", (org, reason)).fetchone()[0]
+
+
+def run_saga(url: str, run_id: uuid.UUID, provider: Provider | None = None, final_attempt: bool = True) -> RunOutcome:
+    return asyncio.run(execute_run(url, run_id, provider=provider, final_attempt=final_attempt))
+
+
+def steps(conn: psycopg.Connection, run_id: uuid.UUID) -> list[tuple[str, str, int]]:
+    return conn.execute("select name, status, attempts from public.provisioning_steps where run_id = %s"
+                        " order by ordinal", (run_id,)).fetchall()
+
+
+def run_row(conn: psycopg.Connection, run_id: uuid.UUID) -> dict[str, Any]:
+    cur = conn.execute("select * from public.provisioning_runs where id = %s", (run_id,))
+    names = [c.name for c in cur.description]
+    return dict(zip(names, cur.fetchone(), strict=True))
+
+
+def infra(conn: psycopg.Connection, org: uuid.UUID) -> dict[str, Any]:
+    cur = conn.execute("select * from public.customer_infrastructure where organization_id = %s", (org,))
+    names = [c.name for c in cur.description]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else {}
+
+
+def emails(conn: psycopg.Connection, org: uuid.UUID, template: str) -> list[tuple[str, dict]]:
+    return conn.execute("select to_address, data from internal.outbox_emails where organization_id = %s"
+                        " and template = %s order by id", (org, template)).fetchall()
+
+
+def undo_order(conn: psycopg.Connection, run_id: uuid.UUID) -> list[str]:
+    return [r[0] for r in conn.execute("select step_name from public.provisioning_logs where run_id = %s"
+                                       " and message = 'undoing step' order by id", (run_id,))]
+
+
+def broadcasts(conn: psycopg.Connection, org: uuid.UUID) -> list[dict]:
+    return [r[0] for r in conn.execute("select payload from realtime.messages where topic = %s order by inserted_at",
+                                       (f"org:{org}:provisioning",))]

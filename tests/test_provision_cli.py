@@ -1,0 +1,62 @@
+"""`supakit provision` as users run it: the real command in a subprocess against a fresh database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.cli import run_cli
+from tests.provisioning_helpers import make_org
+
+
+@pytest.fixture
+def conn(fresh_db: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(fresh_db, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.mark.slow
+def test_run_now_status_retry_and_deprovision(conn, fresh_db, tmp_path: Path):
+    org = make_org(conn)
+    env = {"DATABASE_URL": fresh_db, "SUPAKIT_DATA_DIR": str(tmp_path)}
+
+    ran = run_cli("provision", "run", "--org", org["slug"], "--now", "--json", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["status"] == "succeeded"
+    assert (tmp_path / "provisioning" / "customers" / str(org["id"]) / "app" / "config.json").exists()
+
+    status = run_cli("provision", "status", "--org", str(org["id"]), "--json", env=env)
+    report = json.loads(status.stdout)
+    assert report["infrastructure"]["status"] == "active" and report["run"]["status"] == "succeeded"
+    assert [s["status"] for s in report["steps"]] == ["succeeded"] * 5
+    text = run_cli("provision", "status", "--org", org["slug"], env=env).stdout
+    assert "infrastructure: active" in text and "verify" in text
+
+    again = run_cli("provision", "run", "--org", org["slug"], env=env)
+    assert again.returncode == 1 and "already has active infrastructure" in again.stderr
+    retry = run_cli("provision", "retry", "--org", org["slug"], env=env)
+    assert retry.returncode == 1 and "nothing to retry" in retry.stderr
+
+    gone = run_cli("provision", "deprovision", "--org", org["slug"], "--now", env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert "succeeded" in gone.stdout
+    assert not (tmp_path / "provisioning" / "customers" / str(org["id"])).exists()
+
+
+def test_an_unknown_organization_exits_2_naming_it(fresh_db):
+    answer = run_cli("provision", "status", "--org", "no-such-org", env={"DATABASE_URL": fresh_db})
+    assert answer.returncode == 2
+    assert "no organization has the id or slug 'no-such-org'" in answer.stderr
+
+
+def test_an_unknown_provider_fails_the_run_naming_the_variable(conn, fresh_db, tmp_path: Path):
+    org = make_org(conn)
+    answer = run_cli("provision", "run", "--org", org["slug"], "--now",
+                     env={"DATABASE_URL": fresh_db, "SUPAKIT_DATA_DIR": str(tmp_path),
+                          "SUPAKIT_PROVISIONING_PROVIDER": "gcp"})
+    assert answer.returncode == 2
+    assert "SUPAKIT_PROVISIONING_PROVIDER='gcp' is not a provider" in answer.stderr

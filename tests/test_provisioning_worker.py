@@ -1,0 +1,126 @@
+"""Provisioning under real `supakit worker` processes: a worker SIGKILLed inside a step, the run resumed by another
+at that step, against moto's AWS emulator served over HTTP (so the worker subprocesses reach it with real boto3
+calls through AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg
+import pytest
+from moto.server import ThreadedMotoServer
+
+from functions_py.embedded import free_port
+from tests.provisioning_helpers import emails, make_org, request, run_row, steps
+from tests.test_worker import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ("--poll-interval", "0.2", "--reap-interval", "0.5", "--lease-seconds", "2")
+
+
+@pytest.fixture
+def conn(fresh_db: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(fresh_db, autocommit=True) as connection:
+        yield connection
+
+
+@pytest.fixture
+def moto_server() -> Iterator[dict[str, Any]]:
+    """moto as an HTTP server on localhost, a hosted zone in it, and the environment that points boto3 there."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name="us-east-1")
+
+    def client(name: str):
+        return session.client(name, endpoint_url=env["AWS_ENDPOINT_URL"])
+
+    zone = client("route53").create_hosted_zone(Name="customers.example.com", CallerReference=uuid.uuid4().hex)
+    env["SUPAKIT_AWS_HOSTED_ZONE_ID"] = zone["HostedZone"]["Id"].split("/")[-1]
+    env["SUPAKIT_PROVISIONING_PROVIDER"] = "aws"
+    try:
+        yield {"env": env, "client": client, "zone_id": env["SUPAKIT_AWS_HOSTED_ZONE_ID"]}
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def spawn(fresh_db: str, tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """spawn(name, env) -> a `supakit worker` process on fresh_db; every one is killed at teardown."""
+    processes: list[subprocess.Popen] = []
+
+    def start(name: str, env: dict[str, str]) -> subprocess.Popen:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("SUPAKIT_", "DATABASE_URL", "AWS_"))}
+        with (tmp_path / f"{name}.log").open("wb") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "worker", "--name", name, *FAST], cwd=ROOT,
+                env={**base, **env, "DATABASE_URL": fresh_db, "SUPAKIT_DATA_DIR": str(tmp_path / name)},
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+
+
+def all_instances(ec2) -> list[dict[str, Any]]:
+    return [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_inside_a_step_is_resumed_and_makes_exactly_one_of_each_resource(
+        conn, fresh_db, moto_server, spawn):
+    ec2, route53 = moto_server["client"]("ec2"), moto_server["client"]("route53")
+    # the doomed worker pauses 30 s after each step's action, before recording it: the kill lands in that window
+    doomed = spawn("doomed", {**moto_server["env"], "SUPAKIT_PROVISIONING_STEP_DELAY_S": "30"})
+    org = make_org(conn, plan="team")
+    run_id = request(conn, org["id"], "subscription")
+
+    def instance_launched_but_step_not_recorded() -> bool:
+        """the instance exists while its step is still running"""
+        return bool(all_instances(ec2)) and steps(conn, run_id)[0][1:] == ("running", 1)
+
+    wait_until(instance_launched_but_step_not_recorded, timeout=30, interval=0.1)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(5)
+    assert run_row(conn, run_id)["status"] == "running" and run_row(conn, run_id)["current_step"] == "instance"
+
+    spawn("rescuer", moto_server["env"])
+
+    def finished() -> bool:
+        """the run finished after the kill"""
+        return run_row(conn, run_id)["status"] in ("succeeded", "rolled_back", "failed")
+
+    wait_until(finished, timeout=60, interval=0.2)
+    assert run_row(conn, run_id)["status"] == "succeeded"
+    assert steps(conn, run_id) == [("instance", "succeeded", 2), ("dns", "succeeded", 1), ("mail", "succeeded", 1),
+                                   ("deploy", "succeeded", 1), ("verify", "succeeded", 1)], \
+        "the instance step ran again (resumed), every other step once"
+    instances = all_instances(ec2)
+    assert len(instances) == 1, "exactly one instance was ever launched: the resumed step found the first one"
+    assert instances[0]["State"]["Name"] == "running" and instances[0]["InstanceType"] == "t3.medium"
+    sets = route53.list_resource_record_sets(HostedZoneId=moto_server["zone_id"])["ResourceRecordSets"]
+    assert [r["Name"] for r in sets if r["Type"] == "A"] == [f"{org['slug']}.customers.example.com."]
+    assert moto_server["client"]("ses").list_identities()["Identities"] == [f"{org['slug']}.customers.example.com"]
+    messages = [m for m, in conn.execute("select message from public.provisioning_logs where run_id = %s"
+                                         " and step_name = 'instance' order by id", (run_id,))]
+    assert any(m.startswith("resuming step") for m in messages)
+    assert any("already exists for this step" in m for m in messages), "the provider adopted the first instance"
+    assert [to for to, _ in emails(conn, org["id"], "provisioning_complete")] == [org["owner_email"]]
+    job = conn.execute("select status::text, attempts from internal.jobs where kind = 'provisioning.run'"
+                       " and organization_id = %s", (org["id"],)).fetchone()
+    assert job == ("succeeded", 2)

@@ -261,6 +261,7 @@ STATEMENTS = {
                   " and (storage.foldername(name))[1] = %(org_folder)s",
         "delete": "delete from storage.objects where bucket_id = 'generated-assets'"
                   " and (storage.foldername(name))[1] = %(org_folder)s",
+    },
     "provisioning_runs": {
         "select": "select id from public.provisioning_runs where organization_id = %(org)s",
         # a deprovision run: the provision run the world made is live, and one live run per kind is the rule

@@ -64,7 +64,7 @@ def main() -> int:
     floor = EmbeddedPostgres(scratch / "floor", free_port())
     env = {"SUPAKIT_DATA_DIR": str(stack.data_dir), "SUPAKIT_DB_PORT": str(stack.port)}
     try:
-        cold_up = timed(lambda: supakit("up", "--no-worker", env=env))
+        cold_up = timed(lambda: supakit("up", "--no-services", env=env))
         resets = [timed(lambda: supakit("reset", env=env)) for _ in range(RUNS)]
 
         cold_floor = timed(floor.start)

@@ -1,4 +1,6 @@
-"""`supakit serve`: the edge app (functions_py/http) under uvicorn."""
+"""`supakit serve`: the local API gateway under uvicorn — the edge functions (functions_py/http) at
+/functions/v1/<name> and the Realtime server (functions_py/realtime) at /realtime/v1, on one port, as Supabase
+serves them under one project URL (so supabase-js pointed at http://127.0.0.1:54321 reaches both)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,12 @@ import typer
 
 from cli.context import info, settings
 from functions_py.db import is_local
+from functions_py.embedded import port_is_free
 from functions_py.errors import ConfigError
 from functions_py.http.app import DEFAULT_HOST, DEFAULT_PORT, EdgeSettings, create_app
+from functions_py.realtime import RealtimeServer, RealtimeSettings
 from functions_py.stack import database_url
+from functions_py.tokens import TokenSettings
 
 
 def serve(
@@ -18,15 +23,19 @@ def serve(
     host: str = typer.Option(DEFAULT_HOST, "--host", envvar="SUPAKIT_API_HOST", help="Interface to listen on."),
     port: int = typer.Option(DEFAULT_PORT, "--port", envvar="SUPAKIT_API_PORT",
                              help="TCP port (default: the Supabase CLI's API port)."),
+    realtime: bool = typer.Option(True, "--realtime/--no-realtime",
+                                  help="Also serve the Realtime server at /realtime/v1 (default)."),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", envvar="SUPAKIT_API_ACCESS_LOG",
                                     help="Log every request (uvicorn's access log)."),
 ) -> None:
     """Serve the edge functions at http://HOST:PORT/functions/v1/<name> (stripe-webhook, billing-checkout,
-    billing-portal) until Ctrl-C / SIGTERM."""
+    billing-portal) and Realtime at ws://HOST:PORT/realtime/v1/websocket until Ctrl-C / SIGTERM."""
     import uvicorn
 
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
+    if host in ("127.0.0.1", "localhost") and not port_is_free(port):
+        raise ConfigError(f"port {port} is in use; stop what listens there or pass --port (SUPAKIT_API_PORT)")
     url = database_url(settings(ctx))
     edge = EdgeSettings.from_env(url, require_explicit_jwt_secret=not is_local(url))
     if not edge.stripe.webhook_secret:
@@ -34,6 +43,16 @@ def serve(
     if not edge.stripe.secret_key:
         info("warning: STRIPE_SECRET_KEY is not set; billing-checkout and billing-portal answer 503 until it is")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ws_max_size = 16 * 1024 * 1024
+    if realtime:
+        config = RealtimeSettings.from_env(url, host=host, port=port,
+                                           token=TokenSettings.from_env(require_explicit=not is_local(url)))
+        server = RealtimeServer(config)
+        app = create_app(edge, extra_routes=server.routes(), on_startup=[server.start], on_shutdown=[server.stop])
+        ws_max_size = max(ws_max_size, config.max_payload_bytes * 2)
+        info(f"realtime on ws://{host}:{port}/realtime/v1/websocket")
+    else:
+        app = create_app(edge)
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
-    uvicorn.run(create_app(edge), host=host, port=port, access_log=access_log, log_level="info",
-                lifespan="on", server_header=False)
+    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
+                server_header=False, ws_max_size=ws_max_size)

@@ -41,11 +41,16 @@ def reset(ctx: typer.Context,
 
 
 def up(ctx: typer.Context,
-       worker: bool = typer.Option(True, "--worker/--no-worker",
-                                   help="Then run a job worker in the foreground until Ctrl-C (default), or return.")
+       services: bool = typer.Option(True, "--services/--no-services",
+                                     help="Then run the services in the foreground until Ctrl-C (default), or return."),
+       worker: bool = typer.Option(True, "--worker/--no-worker", help="Run a job worker (`supakit worker`)."),
+       serve: bool = typer.Option(True, "--serve/--no-serve",
+                                  help="Run the API gateway (`supakit serve`: edge functions and Realtime)."),
        ) -> None:
     """Start the embedded database (unless DATABASE_URL is set), migrate, seed, print connection details, then run
-    a job worker in the foreground (Ctrl-C stops it; the database keeps running until `supakit db stop`)."""
+    the services in the foreground: the API gateway on SUPAKIT_API_PORT (edge functions at /functions/v1,
+    Realtime at /realtime/v1) and a job worker. Ctrl-C stops them; the database keeps running until
+    `supakit db stop`."""
     current = settings(ctx)
     started = time.perf_counter()
     if not current.database_url:
@@ -57,24 +62,46 @@ def up(ctx: typer.Context,
     seed_database(url, current)
     info(f"seeded; ready in {time.perf_counter() - started:.1f} s\n")
     typer.echo(f"DATABASE_URL={redact(url)}", nl=True)
-    info(f"\n  psql \"{redact(url)}\"\n  supakit migrate status\n  supakit db stop    # when you are done")
-    if worker:
-        raise typer.Exit(_run_worker_child(url))
+    info(f"\n  psql \"{redact(url)}\"\n  supakit migrate status\n  supakit auth keys  # the anon and service_role keys"
+         "\n  supakit db stop    # when you are done")
+    commands = ([["serve"]] if serve else []) + ([["worker"]] if worker else [])
+    if services and commands:
+        raise typer.Exit(_run_children(commands, {"DATABASE_URL": url, "SUPAKIT_DATA_DIR": str(current.data_dir),
+                                                  "SUPAKIT_PROJECT_DIR": str(current.project_dir)}))
 
 
-def _run_worker_child(url: str) -> int:
-    """Run `supakit worker` as a child (it reads the SUPAKIT_WORKER_* settings) until it stops; Ctrl-C reaches it
-    through the terminal's process group, SIGTERM is passed on. Later issues add the edge app and the Realtime
-    server as siblings."""
-    info("\nstarting a job worker (Ctrl-C stops it; the database keeps running until `supakit db stop`)")
+def _run_children(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Run `supakit <command>` children side by side until they stop. Ctrl-C reaches them through the terminal's
+    process group and SIGTERM is passed on; when one stops on its own, the others are stopped too, and its exit
+    code is ours. A child that stops because we asked it to counts as a clean stop."""
+    names = " and ".join("the API gateway" if c[0] == "serve" else "a job worker" for c in commands)
+    info(f"\nstarting {names} (Ctrl-C stops them; the database keeps running until `supakit db stop`)")
     sys.stdout.flush()
-    child = subprocess.Popen([sys.executable, "-m", "cli.main", "worker"], env={**os.environ, "DATABASE_URL": url})
-    previous = signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    children = [subprocess.Popen([sys.executable, "-m", "cli.main", *command], env={**os.environ, **env})
+                for command in commands]
+    asked = False
+
+    def stop_all(signum: int = signal.SIGTERM) -> None:
+        nonlocal asked
+        asked = True
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop_all())
+    code = 0
     try:
-        while True:
+        while any(child.poll() is None for child in children):
             try:
-                return child.wait()
+                for child in children:
+                    if child.poll() is not None and not asked:
+                        code = child.returncode if child.returncode >= 0 else 1
+                        info(f"`supakit {' '.join(commands[children.index(child)])}` stopped "
+                             f"(exit {child.returncode}); stopping the others")
+                        stop_all()
+                time.sleep(0.1)
             except KeyboardInterrupt:
-                continue  # the worker got the same SIGINT and is shutting down gracefully
+                asked = True  # the children got the same SIGINT and are shutting down gracefully
+        return code
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from websockets.sync.client import connect as ws_connect
 
+from functions_py import tokens
+from functions_py.embedded import free_port
 from tests.cli import ROOT, run_cli
 
 if TYPE_CHECKING:  # imported for annotations only: pytest would try to collect a Test* class
@@ -179,38 +184,56 @@ def test_reset_terminates_open_sessions(fresh_db: str):
 
 
 def test_up_with_database_url_migrates_seeds_and_prints_the_url(empty_db: str):
-    up = supakit(empty_db, "up", "--no-worker")
+    up = supakit(empty_db, "up", "--no-services")
     assert up.returncode == 0, up.stderr
     assert f"DATABASE_URL={empty_db}" in up.stdout.splitlines(), "stdout carries the URL to export"
     assert_fully_reset(empty_db)
 
-    again = supakit(empty_db, "up", "--no-worker")
+    again = supakit(empty_db, "up", "--no-services")
     assert again.returncode == 0, again.stderr
     assert "migrations: up to date" in again.stderr, "a second up applies nothing"
     assert counts(empty_db) == (len(SEED_USERS), len(SEED_USERS)), "and seeds nothing twice"
 
 
 def test_up_with_an_unreachable_database_url_exits_3():
-    refused = supakit(UNREACHABLE, "up", "--no-worker")
+    refused = supakit(UNREACHABLE, "up", "--no-services")
     assert refused.returncode == 3
     assert "cannot connect" in refused.stderr
 
 
 
-def test_up_runs_a_worker_in_the_foreground_until_it_is_told_to_stop(empty_db: str):
+def test_up_runs_the_gateway_and_a_worker_in_the_foreground_until_it_is_told_to_stop(empty_db: str):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPAKIT_PROJECT_DIR")}
-    up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=ROOT, env={**env, "DATABASE_URL": empty_db},
+    port = free_port()
+    up = subprocess.Popen([sys.executable, "-m", "cli.main", "up"], cwd=ROOT,
+                          env={**env, "DATABASE_URL": empty_db, "SUPAKIT_API_PORT": str(port)},
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        job_id = None
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 60
+        job_id, functions, heartbeat = None, None, None
+        while time.monotonic() < deadline and not (functions and heartbeat and job_id is not None):
             with psycopg.connect(empty_db, autocommit=True) as conn:
                 if job_id is None and conn.execute("select to_regclass('internal.jobs') is not null").fetchone()[0] \
                         and conn.execute("select count(*) from public.profiles").fetchone()[0]:
                     job_id = conn.execute("select internal.enqueue_job('system.noop')").fetchone()[0]
-                if job_id is not None and conn.execute("select status from internal.jobs where id = %s",
-                                                       (job_id,)).fetchone()[0] == "succeeded":
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/functions/v1/", timeout=2) as response:
+                    functions = json.load(response)["functions"]
+                with ws_connect(f"ws://127.0.0.1:{port}/realtime/v1/websocket?vsn=1.0.0&apikey="
+                                f"{tokens.api_key('anon', tokens.LOCAL_JWT_SECRET)}", open_timeout=2) as socket:
+                    socket.send(json.dumps({"topic": "phoenix", "event": "heartbeat", "payload": {}, "ref": "1"}))
+                    heartbeat = json.loads(socket.recv(timeout=2))
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert functions and "stripe-webhook" in functions, "the gateway serves the edge functions"
+        assert heartbeat and heartbeat["event"] == "phx_reply" and heartbeat["payload"]["status"] == "ok", \
+            "and Realtime, on the same port"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with psycopg.connect(empty_db, autocommit=True) as conn:
+                if conn.execute("select status from internal.jobs where id = %s", (job_id,)).fetchone()[0] \
+                        == "succeeded":
                     break
             time.sleep(0.2)
         else:
@@ -219,4 +242,4 @@ def test_up_runs_a_worker_in_the_foreground_until_it_is_told_to_stop(empty_db: s
         up.send_signal(signal.SIGTERM)
         stdout, stderr = up.communicate(timeout=30)
     assert up.returncode == 0, stderr
-    assert "starting a job worker" in stderr and '"event": "job.succeeded"' in stderr
+    assert "starting the API gateway and a job worker" in stderr and '"event": "job.succeeded"' in stderr

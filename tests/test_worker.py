@@ -18,9 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from functions_py.errors import ConfigError
 from functions_py.jobs import queue
 from functions_py.jobs.registry import Job, JobContext, Registry
-from functions_py.jobs.worker import Worker, WorkerConfig
+from functions_py.jobs.worker import Worker, WorkerConfig, event_loop_kind
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fast cadences so the suite stays short: claims poll every 0.2 s, leases are renewed every lease/3.
@@ -345,3 +347,22 @@ def test_a_worker_shows_in_the_roster_while_it_runs_and_is_marked_stopped_after(
     run_in_process(fresh_db, registry, listed)
     assert conn.execute("select stopped_at is not null from internal.workers where name = 'in-process'").fetchone() \
         == (True,), "a graceful stop is recorded"
+
+
+def test_the_event_loop_is_uvloop_when_installed_and_the_stock_one_on_request():
+    try:
+        import uvloop  # noqa: F401
+        installed = "uvloop"
+    except ImportError:
+        installed = "asyncio"
+    assert event_loop_kind("auto") == installed
+    assert event_loop_kind("asyncio") == "asyncio", "SUPAKIT_WORKER_LOOP=asyncio always gets the stock loop"
+    with pytest.raises(ConfigError) as bad:
+        event_loop_kind("tokio")
+    assert "SUPAKIT_WORKER_LOOP" in bad.value.message and "auto, asyncio, uvloop" in bad.value.message
+
+
+def test_a_bad_loop_setting_stops_the_worker_with_exit_2(fresh_db):
+    result = run_cli("worker", env={"DATABASE_URL": fresh_db, "SUPAKIT_WORKER_LOOP": "tokio"}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "SUPAKIT_WORKER_LOOP" in result.stderr

@@ -53,7 +53,7 @@ from internal.claim_jobs_v2(%(worker)s, %(batch_size)s, %(kinds)s::text[], %(lea
 # the claimed jobs.
 job_complete_and_claim_many = """
 select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token
-from internal.finish_and_claim_jobs(%(worker)s, %(ids)s::bigint[], %(tokens)s::uuid[], %(results)s::jsonb[],
+from internal.finish_and_claim_jobs(%(worker)s, %(ids)b::bigint[], %(tokens)b::uuid[], %(results)s::jsonb[],
   %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
 """
 
@@ -238,7 +238,7 @@ async def finish_and_claim(conn: psycopg.AsyncConnection, finished: Sequence[Fin
     if len(done) == len(finished) and conn.autocommit and (done or claim > 0):
         cursor = await conn.execute(job_complete_and_claim_many, {
             **_leases(done), "results": [f.result for f in done], "worker": worker, "batch_size": claim,
-            "kinds": list(kinds), "lease_seconds": lease_seconds})
+            "kinds": list(kinds), "lease_seconds": lease_seconds}, binary=True)
         for row in await cursor.fetchall():
             if row[1] is None:
                 answer.completed.add(row[0])

@@ -26,7 +26,8 @@ Workers: ours is the real CLI, `python -m cli.main worker --kinds system.noop` w
 production); pgqueuer a QueueManager on asyncpg, run with uvloop as its `pgq run` CLI does, batch_size=100;
 procrastinate `run_worker_async` with concurrency=50 on its psycopg connector; raw: one psycopg connection
 claiming LIMIT 100 with `update ... where id in (select ... for update skip locked) returning`, acking in a second
-statement, LISTEN for wake-ups (no lease, heartbeat or attempt bookkeeping: the ceiling). Peer workers are this file run with --worker.
+statement, LISTEN for wake-ups (no lease, heartbeat or attempt bookkeeping: the ceiling). Peer workers are this
+file run with --worker.
 
 Targets (issue 4): throughput >= 1.3x pgqueuer with 1 worker and >= 1.5x with 2 workers; batched enqueue >=
 pgqueuer; commit->handler p50 <= 2 ms. Exit 1 on any FAIL.

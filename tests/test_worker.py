@@ -366,3 +366,32 @@ def test_a_bad_loop_setting_stops_the_worker_with_exit_2(fresh_db):
     result = run_cli("worker", env={"DATABASE_URL": fresh_db, "SUPAKIT_WORKER_LOOP": "tokio"}, timeout=60)
     assert result.returncode == 2, result.stderr
     assert "SUPAKIT_WORKER_LOOP" in result.stderr
+
+
+def test_finished_jobs_do_not_pile_up_in_the_timeout_sweep(conn, fresh_db):
+    registry = Registry()
+    seen: list[int] = []
+
+    async def quick(job: Job, ctx: JobContext) -> dict:
+        seen.append(job.id)
+        return {}
+
+    registry.register("test.quick", quick, timeout_s=300)
+    queue.enqueue_many(conn, "test.quick", [{}] * 600)
+
+    async def main() -> int:
+        worker = Worker(fresh_db, registry, WorkerConfig(name="in-process", concurrency=20, poll_interval=0.1))
+        running = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 30
+        while statuses(conn) != {"succeeded": 600}:
+            assert time.monotonic() < deadline and not running.done()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # a few sweeps
+        pending = len(worker._deadlines)
+        worker.request_stop()
+        await asyncio.wait_for(running, 15)
+        return pending
+
+    pending = asyncio.run(main())
+    assert len(seen) == 600
+    assert pending <= 64, "600 jobs with a 300 s timeout finished; their deadlines must not be kept for 300 s"

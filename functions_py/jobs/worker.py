@@ -576,6 +576,11 @@ class Worker:
                 entry = heapq.heappop(deadlines)[2]
                 if not entry.settled:
                     self._stop(entry, "timeout")
+            # Finished jobs leave their deadline behind; drop them before they pile up (thousands a second, each
+            # kept for its whole timeout otherwise).
+            if len(deadlines) > 2 * len(self._running) + 64:
+                deadlines[:] = [item for item in deadlines if not item[2].settled]
+                heapq.heapify(deadlines)
 
     # -- heartbeat ------------------------------------------------------------------------------------------------
 

@@ -22,11 +22,12 @@ Figures, per queue, interleaved (the order of the queues rotates every round), m
   (c) latency           one idle worker, LATENCY_JOBS single jobs enqueued at LATENCY_RATE/s: handler start minus
                         the moment the enqueue call returned (its commit), on the host clock all processes share.
 Workers: ours is the real CLI, `python -m cli.main worker --kinds system.noop` with the concurrency/batch printed
-(stock asyncio loop, its JSON log line per job transition on stderr as in production); pgqueuer a QueueManager
-on asyncpg, run with uvloop as its `pgq run` CLI does, batch_size=100; procrastinate `run_worker_async` with
-concurrency=50 on its psycopg connector; raw: one psycopg connection claiming LIMIT 100 with
-`update ... where id in (select ... for update skip locked) returning`, acking in a second statement, LISTEN for
-wake-ups (no lease, heartbeat or attempt bookkeeping: the ceiling). Peer workers are this file run with --worker.
+(on uvloop when installed, as `supakit worker` picks it; its JSON log line per job transition on stderr as in
+production); pgqueuer a QueueManager on asyncpg, run with uvloop as its `pgq run` CLI does, batch_size=100;
+procrastinate `run_worker_async` with concurrency=50 on its psycopg connector; raw: one psycopg connection
+claiming LIMIT 100 with `update ... where id in (select ... for update skip locked) returning`, acking in a second
+statement, LISTEN for wake-ups (no lease, heartbeat or attempt bookkeeping: the ceiling). Peer workers are this
+file run with --worker.
 
 Targets (issue 4): throughput >= 1.3x pgqueuer with 1 worker and >= 1.5x with 2 workers; batched enqueue >=
 pgqueuer; commit->handler p50 <= 2 ms. Exit 1 on any FAIL.

@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 
-from functions_py.postgrest import as_user
+from functions_py.postgrest import rpc_as_user
 from tests.cli import ROOT
 from tests.fakes.anthropic_messages import FakeMessagesAPI
 
@@ -34,8 +34,9 @@ def world(fresh_db):
 
 
 def request_generation(url: str, user: uuid.UUID, prompt: str) -> uuid.UUID:
-    with psycopg.connect(url, autocommit=True) as conn, as_user(conn, user) as cur:
-        return cur.execute("select id from public.request_generation(%s, 'landing_page')", (prompt,)).fetchone()[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        answer = rpc_as_user(conn, user, "request_generation", {"prompt": prompt, "app_type": "landing_page"})
+    return uuid.UUID(answer.body["id"])
 
 
 def start_worker(url: str, api: FakeMessagesAPI, **extra_env: str) -> subprocess.Popen[str]:

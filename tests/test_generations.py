@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from functions_py.errors import RequestError
-from functions_py.postgrest import as_user
+from functions_py.postgrest import as_user, rpc_as_user
 
 
 @pytest.fixture
@@ -29,9 +29,10 @@ def org(db, make_user):
 
 
 def request(db, user, prompt="Build a todo app", app_type="crud_app", org_id=None):
-    with as_user(db, user) as cur:
-        return cur.execute("select id, status, job_id, organization_id from public.request_generation(%s, %s, %s)",
-                           (prompt, app_type, org_id)).fetchone()
+    """POST /rpc/request_generation as `user`: (id, status, job_id, organization_id) of the new generation."""
+    args = {"prompt": prompt, "app_type": app_type} | ({"org_id": org_id} if org_id else {})
+    row = rpc_as_user(db, user, "request_generation", args).body
+    return uuid.UUID(row["id"]), row["status"], row["job_id"], uuid.UUID(row["organization_id"])
 
 
 def claim(db):
@@ -127,8 +128,7 @@ def test_concurrent_requests_never_exceed_the_quota(fresh_db):
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             barrier.wait()
             try:
-                with as_user(conn, user) as cur:
-                    cur.execute("select public.request_generation('race')")
+                rpc_as_user(conn, user, "request_generation", {"prompt": "race"})
                 outcomes.append("ok")
             except RequestError as error:
                 outcomes.append(error.status)
@@ -294,3 +294,72 @@ def test_generations_are_published_for_postgres_changes_with_full_old_rows(db):
                       " and schemaname = 'public' and tablename = 'generations'").fetchone()[0] == 1
     assert db.execute("select relreplident from pg_class where oid = 'public.generations'::regclass"
                       ).fetchone()[0] == "f"
+
+
+# -- quota refusals: recorded through PostgREST, raised in plain SQL (sql/0008, docs/quota-refusals.md) ----------
+
+
+def use_up_the_daily_quota(db, user, n=5):
+    for _ in range(n):
+        request(db, user)
+
+
+def test_a_refusal_through_postgrest_is_recorded_once_a_day_and_counted(db, org):
+    org_id, people = org
+    use_up_the_daily_quota(db, people["member"])
+    for _ in range(3):
+        with pytest.raises(RequestError) as refused:
+            request(db, people["member"])
+        assert refused.value.status == 429
+    with pytest.raises(RequestError):
+        request(db, people["owner"])
+    events = db.execute("select user_id, properties from internal.analytics_events"
+                        " where organization_id = %s and event = 'generation.quota_refused' order by id",
+                        (org_id,)).fetchall()
+    assert [user for user, _ in events] == [people["member"], people["owner"]], \
+        "one analytics event per organization, user and day, however many refusals"
+    props = events[0][1]
+    assert (props["plan"], props["period"], props["limit"]) == ("free", "day", 5) and props["resets_at"]
+    counts = dict(db.execute("select user_id, refusals from internal.quota_refusals where organization_id = %s",
+                             (org_id,)).fetchall())
+    assert counts == {people["member"]: 3, people["owner"]: 1}, "every refusal is counted, in one row per user"
+    assert db.execute("select count(*) from public.generations where organization_id = %s",
+                      (org_id,)).fetchone()[0] == 5, "a refusal creates no generation"
+
+
+def test_the_recorded_refusal_looks_to_the_client_exactly_like_the_raised_one(db, org):
+    """What supabase-js gets: the same HTTP status, the same error JSON, the same content type."""
+    _, people = org
+    use_up_the_daily_quota(db, people["member"])
+    with pytest.raises(RequestError) as recorded:
+        request(db, people["member"])
+    # The same call with request.method cleared takes the raising path; the shim translates the raise exactly as
+    # PostgREST would have before sql/0008.
+    with pytest.raises(RequestError) as raised, as_user(db, people["member"]) as cur:
+        cur.execute("select set_config('request.method', '', true)")
+        cur.execute("select public.request_generation('Build a todo app', 'crud_app')")
+    for attribute in ("status", "code", "message", "details", "hint", "body"):
+        assert getattr(recorded.value, attribute) == getattr(raised.value, attribute), attribute
+    assert recorded.value.status == 429 and recorded.value.code == "PT429"
+    assert dict(recorded.value.headers)["Content-Type"] == dict(raised.value.headers)["Content-Type"]
+
+
+def test_plain_sql_callers_still_get_sqlstate_pt429_and_nothing_is_recorded(db, org):
+    org_id, people = org
+    use_up_the_daily_quota(db, people["member"])
+    claims = json.dumps({"sub": str(people["member"]), "role": "authenticated"})
+    with pytest.raises(psycopg.Error) as raised, db.transaction():
+        db.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        db.execute("select public.request_generation('from a script')")
+    assert raised.value.sqlstate == "PT429" and "allows 5 generations a day" in raised.value.diag.message_primary
+    assert db.execute("select count(*) from internal.quota_refusals where organization_id = %s",
+                      (org_id,)).fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("message", ["plain", 'quotes " and \\ backslash', "line\nbreak\ttab \x01", "ünïcödé ✓"])
+def test_the_error_body_is_byte_for_byte_what_postgrest_encodes(db, message):
+    text, = db.execute("select internal.postgrest_error_body('PT429', %s, null, 'a hint')::text", (message,)).fetchone()
+    # PostgREST (aeson) writes keys in order, no spaces, UTF-8 as is, control characters escaped.
+    expected = json.dumps({"code": "PT429", "details": None, "hint": "a hint", "message": message},
+                          separators=(",", ":"), ensure_ascii=False)
+    assert text == expected

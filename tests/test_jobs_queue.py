@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import psycopg
@@ -235,3 +236,37 @@ def test_released_and_reaped_jobs_wake_idle_workers(fresh_db):
         worker.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (b,))
         worker.execute("select internal.reap_expired_leases()")
         assert len(list(listener.notifies(timeout=1.0, stop_after=1))) == 1, "so is a reaped one"
+
+
+# -- the worker's one-statement exchange (sql/0013_create_job_exchange.sql) --------------------------------------
+
+
+def exchange(db, ids, tokens, results, batch, kinds=None, worker="w1"):
+    return db.execute("select id, kind, lease_token from internal.finish_and_claim_jobs("
+                      "%s, %s::bigint[], %s::uuid[], %s::jsonb[], %s, %s)",
+                      (worker, ids, tokens, results, batch, kinds)).fetchall()
+
+
+def test_one_exchange_completes_with_lease_tokens_and_claims_the_next_batch(db):
+    first, second = enqueue(db), enqueue(db)
+    (job_a, token_a, *_), = claim(db, batch=1)
+    (job_b, token_b, *_), = claim(db, batch=1)
+    upcoming = [enqueue(db) for _ in range(3)]
+    stale = uuid.UUID(int=0)
+    rows = exchange(db, [job_a, job_b], [token_a, stale], ['{"ok": true}', None], batch=2)
+    completed = [job_id for job_id, kind, _ in rows if kind is None]
+    claimed = [(job_id, token) for job_id, kind, token in rows if kind is not None]
+    assert completed == [job_a], "only the holder of the current lease completes a job"
+    assert status(db, job_a) == "succeeded" and status(db, job_b) == "running", "a stale token changes nothing"
+    assert db.execute("select result from internal.jobs where id = %s", (job_a,)).fetchone()[0] == {"ok": True}
+    assert [job_id for job_id, _ in claimed] == upcoming[:2] and all(token for _, token in claimed)
+    assert {first, second} == {job_a, job_b}
+
+
+def test_an_exchange_with_nothing_to_claim_only_acks_and_claim_v2_matches_claim(db):
+    job_id = enqueue(db)
+    (claimed_id, kind, token), = db.execute(
+        "select id, kind, lease_token from internal.claim_jobs_v2('w1', 5)").fetchall()
+    assert (claimed_id, kind) == (job_id, "test.noop") and status(db, job_id) == "running"
+    assert exchange(db, [job_id], [token], [None], batch=0) == [(job_id, None, None)]
+    assert status(db, job_id) == "succeeded"

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from functions_py.errors import RequestError
-from functions_py.postgrest import as_anon, as_service, as_user, http_status
+from functions_py.postgrest import as_anon, as_service, as_user, http_status, rpc
 
 
 @pytest.mark.parametrize(("sqlstate", "role", "message", "status"), [
@@ -110,3 +110,101 @@ def test_a_request_on_an_autocommit_connection_commits(fresh_db):
             cur.execute("insert into public.scratch values (7)")
     with psycopg.connect(fresh_db) as other:
         assert other.execute("select count(*) from public.scratch").fetchone()[0] == 1, "committed for everyone"
+
+
+# -- response.status and response.headers (reference/postgrest-protocol.md §4) ------------------------------------
+
+
+@pytest.fixture
+def respond(db):
+    """public.respond(status, headers): records a row, sets the response settings it is given, returns json."""
+    db.execute("create table public.responded (n serial primary key)")
+    db.execute("""
+        create function public.respond(status text default null, headers text default null) returns json
+        language plpgsql as $$
+        begin
+          insert into public.responded default values;
+          if status is not null then perform set_config('response.status', status, true); end if;
+          if headers is not null then perform set_config('response.headers', headers, true); end if;
+          return json_build_object('message', 'short and stout', 'hint', 'tip it over');
+        end $$""")
+    db.execute("grant execute on function public.respond(text, text) to anon, authenticated")
+    db.execute("grant insert on public.responded to anon, authenticated")
+    db.execute("grant usage on sequence public.responded_n_seq to anon, authenticated")
+
+    def rows() -> int:
+        return db.execute("select count(*) from public.responded").fetchone()[0]
+
+    return rows
+
+
+def test_a_function_chooses_the_status_and_adds_headers(db, respond):
+    answer = rpc(db, "respond", {"status": "201", "headers": json.dumps(
+        [{"Location": "/things/1"}, {"Set-Cookie": "a=1"}, {"Set-Cookie": "b=2"}, {"content-type": "text/x"}])},
+        role="anon")
+    assert answer.status == 201
+    assert answer.body == {"message": "short and stout", "hint": "tip it over"}
+    assert answer.header("Location") == "/things/1"
+    assert [v for k, v in answer.headers if k == "Set-Cookie"] == ["a=1", "b=2"], "repeated headers are all kept"
+    assert [v for k, v in answer.headers if k.lower() == "content-type"] == ["text/x"], \
+        "a header the function sets replaces PostgREST's own of that name"
+    assert answer.header("Content-Range") == "0-0/*"
+
+
+def test_without_response_settings_postgrest_chooses(db, respond):
+    answer = rpc(db, "respond", role="anon")
+    assert answer.status == 200 and answer.header("Content-Type") == "application/json; charset=utf-8"
+
+
+def test_an_error_status_from_a_function_reaches_the_client_as_an_error_and_the_request_still_commits(db, respond):
+    with pytest.raises(RequestError) as teapot:
+        rpc(db, "respond", {"status": "418"}, role="anon")
+    assert teapot.value.status == 418 and teapot.value.body == {"message": "short and stout", "hint": "tip it over"}
+    assert teapot.value.message == "short and stout" and teapot.value.code is None
+    assert respond() == 1, "the function returned normally, so PostgREST commits"
+
+
+@pytest.mark.parametrize(("status", "expected"), [("201 Created", 201), ("", 200), ("204", 204)])
+def test_the_status_is_the_settings_leading_digits_and_empty_means_unset(db, respond, status, expected):
+    assert rpc(db, "respond", {"status": status}, role="anon").status == expected
+
+
+@pytest.mark.parametrize("status", ["abc", " 201", "-1", "two hundred"])
+def test_a_status_that_is_not_a_number_is_pgrst112_after_the_commit(db, respond, status):
+    with pytest.raises(RequestError) as bad:
+        rpc(db, "respond", {"status": status}, role="anon")
+    assert (bad.value.status, bad.value.code) == (500, "PGRST112")
+    assert bad.value.body == {"code": "PGRST112", "details": None, "hint": None,
+                              "message": "response.status guc must be a valid status code"}
+    assert respond() == 1, "PostgREST decodes the setting after its transaction committed: the write stays"
+
+
+@pytest.mark.parametrize("headers", [
+    '{"Cache-Control": "no-store"}',  # an object, not an array
+    '[{"A": "1", "B": "2"}]',  # two keys in one object
+    '[{"A": 1}]',  # not a string
+    '["A: 1"]',  # not an object
+    "[{",  # not JSON
+])
+def test_malformed_response_headers_are_pgrst111_after_the_commit(db, respond, headers):
+    with pytest.raises(RequestError) as bad:
+        rpc(db, "respond", {"headers": headers}, role="anon")
+    assert (bad.value.status, bad.value.code) == (500, "PGRST111")
+    assert bad.value.message.startswith("response.headers guc must be a JSON array")
+    assert respond() == 1
+
+
+def test_a_request_block_sees_what_was_asked_and_the_next_request_starts_clean(db, respond):
+    with as_anon(db) as cur:
+        cur.execute("select public.respond('202', '[{\"X-Trace\": \"t1\"}]')")
+    assert cur.response.status == 202 and cur.response.headers == [("X-Trace", "t1")]
+    with as_anon(db) as cur:
+        cur.execute("select 1")
+    assert cur.response.status is None and cur.response.headers == [], \
+        "settings are per request, even when the test's transaction spans several"
+
+
+def test_an_unknown_function_is_404_pgrst202(db):
+    with pytest.raises(RequestError) as missing:
+        rpc(db, "no_such_function", {"x": 1}, role="anon")
+    assert (missing.value.status, missing.value.code) == (404, "PGRST202")

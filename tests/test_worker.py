@@ -18,9 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 
+from functions_py.errors import ConfigError
 from functions_py.jobs import queue
 from functions_py.jobs.registry import Job, JobContext, Registry
-from functions_py.jobs.worker import Worker, WorkerConfig
+from functions_py.jobs.worker import Worker, WorkerConfig, event_loop_kind
+from tests.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # Fast cadences so the suite stays short: claims poll every 0.2 s, leases are renewed every lease/3.
@@ -345,3 +347,51 @@ def test_a_worker_shows_in_the_roster_while_it_runs_and_is_marked_stopped_after(
     run_in_process(fresh_db, registry, listed)
     assert conn.execute("select stopped_at is not null from internal.workers where name = 'in-process'").fetchone() \
         == (True,), "a graceful stop is recorded"
+
+
+def test_the_event_loop_is_uvloop_when_installed_and_the_stock_one_on_request():
+    try:
+        import uvloop  # noqa: F401
+        installed = "uvloop"
+    except ImportError:
+        installed = "asyncio"
+    assert event_loop_kind("auto") == installed
+    assert event_loop_kind("asyncio") == "asyncio", "SUPAKIT_WORKER_LOOP=asyncio always gets the stock loop"
+    with pytest.raises(ConfigError) as bad:
+        event_loop_kind("tokio")
+    assert "SUPAKIT_WORKER_LOOP" in bad.value.message and "auto, asyncio, uvloop" in bad.value.message
+
+
+def test_a_bad_loop_setting_stops_the_worker_with_exit_2(fresh_db):
+    result = run_cli("worker", env={"DATABASE_URL": fresh_db, "SUPAKIT_WORKER_LOOP": "tokio"}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "SUPAKIT_WORKER_LOOP" in result.stderr
+
+
+def test_finished_jobs_do_not_pile_up_in_the_timeout_sweep(conn, fresh_db):
+    registry = Registry()
+    seen: list[int] = []
+
+    async def quick(job: Job, ctx: JobContext) -> dict:
+        seen.append(job.id)
+        return {}
+
+    registry.register("test.quick", quick, timeout_s=300)
+    queue.enqueue_many(conn, "test.quick", [{}] * 600)
+
+    async def main() -> int:
+        worker = Worker(fresh_db, registry, WorkerConfig(name="in-process", concurrency=20, poll_interval=0.1))
+        running = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 30
+        while statuses(conn) != {"succeeded": 600}:
+            assert time.monotonic() < deadline and not running.done()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)  # a few sweeps
+        pending = len(worker._deadlines)
+        worker.request_stop()
+        await asyncio.wait_for(running, 15)
+        return pending
+
+    pending = asyncio.run(main())
+    assert len(seen) == 600
+    assert pending <= 64, "600 jobs with a 300 s timeout finished; their deadlines must not be kept for 300 s"

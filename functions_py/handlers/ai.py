@@ -22,12 +22,13 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import anthropic
-
 from functions_py.jobs.registry import Job, JobContext, PermanentJobError, RetryableJobError, handler
+
+if TYPE_CHECKING:
+    import anthropic
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,14 @@ _client: anthropic.AsyncAnthropic | None = None
 _client_key: tuple[object, ...] | None = None
 
 
+def _sdk() -> Any:
+    """The `anthropic` SDK, imported on first use: importing it takes seconds, which every worker would otherwise
+    pay at start (delaying its first claim) even when it runs no ai.generate job."""
+    import anthropic
+
+    return anthropic
+
+
 def _client_for(settings: AISettings) -> anthropic.AsyncAnthropic:
     # No await in here: concurrent jobs see one client. A replaced client is not closed, since another job may
     # still be using it; that only happens when the environment changes inside a running process.
@@ -138,7 +147,7 @@ def _client_for(settings: AISettings) -> anthropic.AsyncAnthropic:
     if _client is None or _client_key != key:
         # max_retries=0: the queue owns retries and backoff; an SDK retry would hide attempts from it.
         # An explicit api_key also stops the SDK from looking for other credentials (profiles, federation).
-        _client = anthropic.AsyncAnthropic(api_key=settings.api_key, base_url=settings.base_url,
+        _client = _sdk().AsyncAnthropic(api_key=settings.api_key, base_url=settings.base_url,
                                            timeout=settings.timeout_s, max_retries=0)
         _client_key = key
     return _client
@@ -216,6 +225,7 @@ def _origin(client: anthropic.AsyncAnthropic) -> str:
 def _job_error(exc: anthropic.APIError, settings: AISettings,
                client: anthropic.AsyncAnthropic) -> PermanentJobError | RetryableJobError:
     """The job error an SDK error stands for: retryable when trying again later may succeed."""
+    anthropic = _sdk()
     if isinstance(exc, anthropic.APITimeoutError):
         return RetryableJobError(
             f"the Anthropic API did not answer within {settings.timeout_s:g} s (SUPAKIT_AI_TIMEOUT_S); the job "
@@ -241,6 +251,7 @@ async def generate(job: Job, ctx: JobContext) -> dict[str, Any]:
     `output_tokens`, `duration_ms` and Anthropic's `request_id`."""
     prompt, app_type = _validate(job.payload)
     settings = AISettings.from_env()
+    anthropic = _sdk()
     client = _client_for(settings)
     started = time.perf_counter()
     try:

@@ -1,4 +1,5 @@
-"""The queue client: named queries over the SQL API of sql/0006_create_jobs.sql, and small functions calling them.
+"""The queue client: named queries over the SQL API of sql/0006_create_jobs.sql (and the worker's one-statement
+exchange of sql/0013_create_job_exchange.sql), and small functions calling them.
 
 The async functions take a psycopg `AsyncConnection` in autocommit mode (the worker's pool gives those);
 `enqueue` and `enqueue_many` are synchronous, for the CLI and scripts. Every write that finishes a job presents
@@ -45,7 +46,15 @@ select job_id from internal.enqueue_jobs(
 
 job_claim_many = """
 select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token
-from internal.claim_jobs(%(worker)s, %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
+from internal.claim_jobs_v2(%(worker)s, %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
+"""
+
+# The common exchange (every finished job succeeded) in one autocommit statement: completed ids (kind null), then
+# the claimed jobs.
+job_complete_and_claim_many = """
+select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token
+from internal.finish_and_claim_jobs(%(worker)s, %(ids)b::bigint[], %(tokens)b::uuid[], %(results)s::jsonb[],
+  %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
 """
 
 job_heartbeat_many = """
@@ -76,6 +85,10 @@ job_reap_many = "select id, status::text from internal.reap_expired_leases()"
 job_prune_many = "select internal.prune_jobs(%(keep_succeeded)s, %(keep_failed)s)"
 
 queue_api_present = "select to_regprocedure('internal.claim_jobs(text, integer, text[], integer)') is not null"
+exchange_api_present = """
+select to_regprocedure('internal.finish_and_claim_jobs(text, bigint[], uuid[], jsonb[], integer, text[], integer)')
+  is not null
+"""
 
 # Worker presence for `supakit jobs stats` (optional: a database without internal.worker_seen just has no roster).
 worker_seen_present = "select to_regprocedure('internal.worker_seen(text, text[], integer, boolean)') is not null"
@@ -214,16 +227,28 @@ def clean_message(message: str) -> str:
 
 async def finish_and_claim(conn: psycopg.AsyncConnection, finished: Sequence[Finished], *, worker: str,
                            claim: int, kinds: Sequence[str], lease_seconds: int) -> Exchange:
-    """Write every finished job and claim up to `claim` new ones, in one transaction and one round trip
-    (pipeline mode): the acks of batch k ride along with the claim of batch k+1."""
+    """Write every finished job and claim up to `claim` new ones, in one transaction and one round trip: the
+    acks of batch k ride along with the claim of batch k+1. When every finished job succeeded that is a single
+    autocommit statement (internal.finish_and_claim_jobs); otherwise a pipelined transaction."""
     by_outcome: dict[str, list[Finished]] = {"succeeded": [], "failed": [], "cancelled": [], "released": []}
     for item in finished:
         by_outcome[item.outcome].append(item)
     answer = Exchange()
+    done = by_outcome["succeeded"]
+    if len(done) == len(finished) and conn.autocommit and (done or claim > 0):
+        cursor = await conn.execute(job_complete_and_claim_many, {
+            **_leases(done), "results": [f.result for f in done], "worker": worker, "batch_size": claim,
+            "kinds": list(kinds), "lease_seconds": lease_seconds}, binary=True)
+        for row in await cursor.fetchall():
+            if row[1] is None:
+                answer.completed.add(row[0])
+            else:
+                answer.claimed.append(_job(row))
+        return answer
     async with conn.pipeline(), conn.transaction():
         # This exchange need not wait for its WAL flush: were a commit lost in a crash, its claims and acks are
         # recovered like any lost worker's (leases expire, delivery is at least once). Handlers' own writes, on
-        # other transactions, keep the server's durability.
+        # other transactions, keep the server's durability. (finish_and_claim_jobs does the same.)
         await conn.execute("set local synchronous_commit = off")
         cursors: dict[str, psycopg.AsyncCursor] = {}
         if done := by_outcome["succeeded"]:

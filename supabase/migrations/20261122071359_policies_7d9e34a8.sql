@@ -134,6 +134,194 @@ using (
   and (select realtime.topic()) in (select 'org:' || o.id::text || ':jobs' from internal.current_user_org_ids() as o (id))
 );
 
+-- ---- policies/messaging.sql (sha256 01d90d188c24a0f0f6e00a244c75bc4f089cf3ced41103f0e56f0b18ee31a2a7)
+-- Access control for conversations, participants, messages, the messaging RPCs and the private Realtime topics
+-- `conversation:<id>`. Repeatable and idempotent (see policies/tenancy.sql). In short (docs/messaging.md):
+--   conversations:   participants, their creator and the organization's owners/admins read; members create group and support
+--                    conversations (direct ones only through start_direct_conversation); the conversation's owner
+--                    and organization owners/admins rename; organization owners/admins delete
+--   participants:    participants see each other; the conversation's owner and organization owners/admins add and
+--                    remove; everyone updates their own read state and mute, and may leave (not a direct one)
+--   messages:        participants read and post; senders edit (within the window) and delete their own;
+--                    organization owners/admins read and delete any (moderation); nobody hard-deletes but the
+--                    service role
+--   realtime topics: participants read and write broadcast and presence on `conversation:<id>`; nobody else
+
+-- ---------------------------------------------------------------------------------------------------------
+-- grants
+-- ---------------------------------------------------------------------------------------------------------
+
+revoke all on function internal.current_user_conversation_ids(text[]) from public, anon, authenticated;
+grant execute on function internal.current_user_conversation_ids(text[]) to authenticated;
+revoke all on function internal.current_user_has_conversation_topic(text) from public, anon, authenticated;
+grant execute on function internal.current_user_has_conversation_topic(text) to authenticated;
+
+revoke all on table public.conversations from anon, authenticated, service_role;
+grant select, delete on table public.conversations to authenticated;
+grant insert (organization_id, kind, title) on table public.conversations to authenticated;
+grant update (title) on table public.conversations to authenticated;
+grant select, insert, update, delete on table public.conversations to service_role;
+
+revoke all on table public.conversation_participants from anon, authenticated, service_role;
+grant select, delete on table public.conversation_participants to authenticated;
+grant insert (conversation_id, user_id) on table public.conversation_participants to authenticated;
+grant update (last_read_at, muted) on table public.conversation_participants to authenticated;
+grant select, insert, update, delete on table public.conversation_participants to service_role;
+
+revoke all on table public.messages from anon, authenticated, service_role;
+grant select on table public.messages to authenticated;
+grant insert (id, conversation_id, body, attachments, reply_to) on table public.messages to authenticated;
+grant update (body, attachments, deleted_at) on table public.messages to authenticated;
+grant select, insert, update, delete on table public.messages to service_role;
+
+revoke all on function public.start_direct_conversation(uuid, uuid) from public, anon, authenticated, service_role;
+grant execute on function public.start_direct_conversation(uuid, uuid) to authenticated;
+revoke all on function public.mark_read(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.mark_read(uuid) to authenticated;
+revoke all on function public.unread_counts() from public, anon, authenticated, service_role;
+grant execute on function public.unread_counts() to authenticated;
+revoke all on function public.message_activity(uuid, date, date) from public, anon, authenticated, service_role;
+grant execute on function public.message_activity(uuid, date, date) to authenticated;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- row level security
+-- ---------------------------------------------------------------------------------------------------------
+
+alter table public.conversations enable row level security;
+alter table public.conversation_participants enable row level security;
+alter table public.messages enable row level security;
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: conversations
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "participants and moderators can read conversations" on public.conversations;
+create policy "participants and moderators can read conversations"
+on public.conversations for select to authenticated
+using (
+  id in (select internal.current_user_conversation_ids())
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+  -- the creator, so that insert ... returning (supabase-js .insert().select()) sees the row before the trigger
+  -- has made them a participant
+  or (created_by = (select auth.uid()) and organization_id in (select internal.current_user_org_ids()))
+);
+
+drop policy if exists "members can start group and support conversations" on public.conversations;
+create policy "members can start group and support conversations"
+on public.conversations for insert to authenticated
+with check (kind <> 'direct' and organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "conversation owners and moderators can rename conversations" on public.conversations;
+create policy "conversation owners and moderators can rename conversations"
+on public.conversations for update to authenticated
+using (
+  id in (select internal.current_user_conversation_ids('{owner}'))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+)
+with check (
+  id in (select internal.current_user_conversation_ids('{owner}'))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+drop policy if exists "moderators can delete conversations" on public.conversations;
+create policy "moderators can delete conversations"
+on public.conversations for delete to authenticated
+using (organization_id in (select internal.current_user_org_ids('{owner,admin}')));
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: conversation_participants
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "participants and moderators can read participants" on public.conversation_participants;
+create policy "participants and moderators can read participants"
+on public.conversation_participants for select to authenticated
+using (
+  conversation_id in (select internal.current_user_conversation_ids())
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+drop policy if exists "conversation owners and moderators can add participants" on public.conversation_participants;
+create policy "conversation owners and moderators can add participants"
+on public.conversation_participants for insert to authenticated
+with check (
+  conversation_id in (select internal.current_user_conversation_ids('{owner}'))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+drop policy if exists "participants can update their own read state" on public.conversation_participants;
+create policy "participants can update their own read state"
+on public.conversation_participants for update to authenticated
+using (user_id = (select auth.uid()) and conversation_id in (select internal.current_user_conversation_ids()))
+with check (user_id = (select auth.uid()) and conversation_id in (select internal.current_user_conversation_ids()));
+
+drop policy if exists "participants can leave and owners and moderators can remove" on public.conversation_participants;
+create policy "participants can leave and owners and moderators can remove"
+on public.conversation_participants for delete to authenticated
+using (
+  user_id = (select auth.uid())
+  or conversation_id in (select internal.current_user_conversation_ids('{owner}'))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: messages
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "participants and moderators can read messages" on public.messages;
+create policy "participants and moderators can read messages"
+on public.messages for select to authenticated
+using (
+  conversation_id in (select internal.current_user_conversation_ids())
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+drop policy if exists "participants can post messages" on public.messages;
+create policy "participants can post messages"
+on public.messages for insert to authenticated
+with check (
+  sender_id = (select auth.uid()) and conversation_id in (select internal.current_user_conversation_ids())
+);
+
+-- What may change is decided by internal.tg_messages__before_update (edit window, who deletes).
+drop policy if exists "senders and moderators can change messages" on public.messages;
+create policy "senders and moderators can change messages"
+on public.messages for update to authenticated
+using (
+  (sender_id = (select auth.uid()) and conversation_id in (select internal.current_user_conversation_ids()))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+)
+with check (
+  (sender_id = (select auth.uid()) and conversation_id in (select internal.current_user_conversation_ids()))
+  or organization_id in (select internal.current_user_org_ids('{owner,admin}'))
+);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: private Realtime topics `conversation:<id>`
+-- ---------------------------------------------------------------------------------------------------------
+
+-- Realtime authorises a private channel by probing realtime.messages under the user's role and claims with
+-- realtime.topic() set to the channel's topic: read = the probe row is visible, write = an insert passes.
+-- These policies coexist with the `org:<id>:jobs` select policy of policies/generations.sql: permissive policies
+-- are OR-ed, and each grants only its own topics (this one: the topic must name a conversation the user takes
+-- part in, and the row must belong to that topic), so neither widens the other. Only these topics are writable.
+drop policy if exists "participants can receive on their conversation topics" on realtime.messages;
+create policy "participants can receive on their conversation topics"
+on realtime.messages for select to authenticated
+using (
+  realtime.messages.extension in ('broadcast', 'presence')
+  and realtime.messages.topic = (select realtime.topic())
+  and (select internal.current_user_has_conversation_topic((select realtime.topic())))
+);
+
+drop policy if exists "participants can send on their conversation topics" on realtime.messages;
+create policy "participants can send on their conversation topics"
+on realtime.messages for insert to authenticated
+with check (
+  realtime.messages.extension in ('broadcast', 'presence')
+  and realtime.messages.topic = (select realtime.topic())
+  and (select internal.current_user_has_conversation_topic((select realtime.topic())))
+);
+
 -- ---- policies/profiles.sql (sha256 31359831d5b022ac925192ffdae10cf0760efb917c8de4bb919a6acc1bfecd22)
 -- Access control for public.profiles. Repeatable: re-applied whenever this file changes, so every statement
 -- must be idempotent (revoke before grant; drop policy if exists before create).
@@ -244,6 +432,99 @@ using (
   realtime.messages.extension = 'broadcast'
   and (select realtime.topic())
   in (select 'org:' || o.id::text || ':provisioning' from internal.current_user_org_ids() as o (id))
+);
+
+-- ---- policies/storage.sql (sha256 903bdf236493758ce317edd0efb00caee57f1b00ecbf876fca11f914cc0a94d2)
+-- Access control for the storage buckets created in sql/0009 (policies on storage.objects, one per bucket and
+-- command). Repeatable and idempotent. The same SQL applies unchanged on hosted Supabase: it uses only
+-- storage.foldername() and the columns storage-api fills (bucket_id, name, owner_id = the uploader's JWT sub).
+-- Object paths put the owning entity first, so (storage.foldername(name))[1] is what each bucket checks:
+--   message-attachments  <conversation id>/<file>  participants read and upload; uploaders change or remove theirs
+--   user-uploads         <user id>/<file>          the user alone, for everything
+--   generated-assets     <organization id>/<file>  members read; only the service role (bypassing RLS) writes
+-- storage-api answers a denied upload with 403 and hides unreadable objects (404), as PostgREST does for tables.
+-- Upserts (x-upsert) need the insert, select and update policies together; message-attachments and user-uploads
+-- have all three for the uploader.
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: message-attachments
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "participants can read their conversations' attachments" on storage.objects;
+create policy "participants can read their conversations' attachments"
+on storage.objects for select to authenticated
+using (
+  bucket_id = 'message-attachments'
+  and (storage.foldername(name))[1] in (select c.id::text from internal.current_user_conversation_ids() as c (id))
+);
+
+drop policy if exists "participants can upload attachments to their conversations" on storage.objects;
+create policy "participants can upload attachments to their conversations"
+on storage.objects for insert to authenticated
+with check (
+  bucket_id = 'message-attachments'
+  and owner_id = (select auth.uid())::text
+  and (storage.foldername(name))[1] in (select c.id::text from internal.current_user_conversation_ids() as c (id))
+);
+
+drop policy if exists "uploaders can replace their attachments" on storage.objects;
+create policy "uploaders can replace their attachments"
+on storage.objects for update to authenticated
+using (
+  bucket_id = 'message-attachments'
+  and owner_id = (select auth.uid())::text
+  and (storage.foldername(name))[1] in (select c.id::text from internal.current_user_conversation_ids() as c (id))
+)
+with check (
+  bucket_id = 'message-attachments'
+  and owner_id = (select auth.uid())::text
+  and (storage.foldername(name))[1] in (select c.id::text from internal.current_user_conversation_ids() as c (id))
+);
+
+drop policy if exists "uploaders can remove their attachments" on storage.objects;
+create policy "uploaders can remove their attachments"
+on storage.objects for delete to authenticated
+using (
+  bucket_id = 'message-attachments'
+  and owner_id = (select auth.uid())::text
+  and (storage.foldername(name))[1] in (select c.id::text from internal.current_user_conversation_ids() as c (id))
+);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: user-uploads
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "users can read their own uploads" on storage.objects;
+create policy "users can read their own uploads"
+on storage.objects for select to authenticated
+using (bucket_id = 'user-uploads' and (storage.foldername(name))[1] = (select auth.uid())::text);
+
+drop policy if exists "users can upload to their own folder" on storage.objects;
+create policy "users can upload to their own folder"
+on storage.objects for insert to authenticated
+with check (bucket_id = 'user-uploads' and (storage.foldername(name))[1] = (select auth.uid())::text);
+
+drop policy if exists "users can replace their own uploads" on storage.objects;
+create policy "users can replace their own uploads"
+on storage.objects for update to authenticated
+using (bucket_id = 'user-uploads' and (storage.foldername(name))[1] = (select auth.uid())::text)
+with check (bucket_id = 'user-uploads' and (storage.foldername(name))[1] = (select auth.uid())::text);
+
+drop policy if exists "users can remove their own uploads" on storage.objects;
+create policy "users can remove their own uploads"
+on storage.objects for delete to authenticated
+using (bucket_id = 'user-uploads' and (storage.foldername(name))[1] = (select auth.uid())::text);
+
+-- ---------------------------------------------------------------------------------------------------------
+-- policies: generated-assets (no insert, update or delete policy: the worker writes as the service role)
+-- ---------------------------------------------------------------------------------------------------------
+
+drop policy if exists "members can read their organization's generated assets" on storage.objects;
+create policy "members can read their organization's generated assets"
+on storage.objects for select to authenticated
+using (
+  bucket_id = 'generated-assets'
+  and (storage.foldername(name))[1] in (select o.id::text from internal.current_user_org_ids() as o (id))
 );
 
 -- ---- policies/tenancy.sql (sha256 25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb)
@@ -458,8 +739,10 @@ insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
   ('repeatable', 'billing', 'billing.sql', '9e89c6fcddac604d09799ea6bf6def0d05d67943982008bb3b7cb72b93ff3588'),
   ('repeatable', 'generations', 'generations.sql', '5fdf82cd9c4c64f62e025b2c7c402d859bc89e26293c131162494b6116aefa5e'),
+  ('repeatable', 'messaging', 'messaging.sql', '01d90d188c24a0f0f6e00a244c75bc4f089cf3ced41103f0e56f0b18ee31a2a7'),
   ('repeatable', 'profiles', 'profiles.sql', '31359831d5b022ac925192ffdae10cf0760efb917c8de4bb919a6acc1bfecd22'),
   ('repeatable', 'provisioning', 'provisioning.sql', '34ee1ac28c6e3f5d71b2a10e5d42ac3b275e474b3dbf2e771befaa348484f8db'),
+  ('repeatable', 'storage', 'storage.sql', '903bdf236493758ce317edd0efb00caee57f1b00ecbf876fca11f914cc0a94d2'),
   ('repeatable', 'tenancy', 'tenancy.sql', '25ac0f9b2c9366c083d2c2e37d7bf3a215ad83f5e7f39ac3162d71010ab90fbb'),
   ('repeatable', 'work', 'work.sql', 'fe7149042e05df6645188355ba05911f4d89fbbcac15fc51d555dc7cd2e9fa86')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from functions_py.errors import RequestError
-from functions_py.postgrest import as_user
+from functions_py.postgrest import as_user, rpc_as_user
 from tests.stripe_events import event
 
 DAY = 86400
@@ -54,9 +54,9 @@ def entitlement(db, org_id):
 
 
 def request(db, user, org_id):
-    with as_user(db, user) as cur:
-        return cur.execute("select g.job_id from public.request_generation('Hello', 'generic', %s) as g",
-                           (org_id,)).fetchone()[0]
+    # POST /rpc/request_generation as the client sends it (over quota: 429, raised as RequestError)
+    return rpc_as_user(db, user, "request_generation", {"prompt": "Hello", "app_type": "generic",
+                                                        "org_id": str(org_id)}).body["job_id"]
 
 
 def test_the_quota_and_priority_follow_the_subscription(db, org):

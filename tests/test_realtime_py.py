@@ -186,7 +186,7 @@ def test_generation_status_broadcasts_reach_members_on_the_private_org_topic_and
                     "select set_config('role', 'authenticated', false),"
                     " set_config('request.jwt.claims', %s, false)",
                     (json.dumps({"sub": str(member), "role": "authenticated"}),))
-                gen_id = conn.execute("select id from public.request_generation('Make a thing', 'crud_app', %s)",
+                gen_id = conn.execute("select public.request_generation('Make a thing', 'crud_app', %s) ->> 'id'",
                                       (org_id,)).fetchone()[0]
             await eventually(lambda: rec.broadcasts, what="the generation's status broadcast")
             message = rec.broadcasts[0]

@@ -395,3 +395,17 @@ def test_finished_jobs_do_not_pile_up_in_the_timeout_sweep(conn, fresh_db):
     pending = asyncio.run(main())
     assert len(seen) == 600
     assert pending <= 64, "600 jobs with a 300 s timeout finished; their deadlines must not be kept for 300 s"
+
+
+def test_sigterm_stops_a_worker_promptly_when_its_database_is_gone(pg_server, fresh_db, spawn_worker):
+    """With its database dropped under it, the worker's writes and roster update cannot succeed; a SIGTERM must
+    still end it within the shutdown deadline and the connect timeout. (A stopped server, which this shared test
+    server cannot be, made the final roster update wait the pool's 30 s before it was bounded; checked by hand.)"""
+    worker = spawn_worker("--shutdown-timeout", "2", *FAST)
+    worker.wait_started()
+    pg_server.drop_database(psycopg.conninfo.conninfo_to_dict(fresh_db)["dbname"])
+    worker.wait_for(lambda e: e["event"] == "worker.error", timeout=15)
+    signalled = time.monotonic()
+    worker.stop(signal.SIGTERM, timeout=60)
+    took = time.monotonic() - signalled
+    assert took < 15, f"a worker without its database must still stop promptly on SIGTERM: {took:.1f} s"

@@ -288,8 +288,8 @@ class Worker:
         """Tell the roster this worker is alive (or stopped); a failure only costs a missed sighting."""
         if not self._roster:
             return
-        try:
-            async with self._pool.connection() as conn:
+        try:  # bounded: a worker whose database is gone must not wait the pool's 30 s to stop
+            async with self._pool.connection(timeout=CONNECT_TIMEOUT_S) as conn:
                 await queue.worker_seen(conn, worker=self.name, kinds=self.kinds,
                                         concurrency=self.config.concurrency, stopping=stopping)
         except psycopg.Error as error:

@@ -29,24 +29,17 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
+from common import migrated_cluster, ms, p95, run_script
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from functions_py.embedded import EmbeddedPostgres, free_port  # noqa: E402
-from functions_py.migrations.engine import Migrator  # noqa: E402
-from functions_py.postgrest import as_service, as_user  # noqa: E402
+from functions_py.postgrest import as_service, as_user
 
 ORGANIZATIONS = 5
 MEMBERS = 40  # per organization
@@ -54,6 +47,7 @@ CONVERSATIONS = 100  # 20 per organization
 MESSAGES = 1_000  # per conversation
 WARMUP = 50
 REQUESTS = 1000
+NAME = "messaging"
 SEED = 20261122
 TARGET_MEDIAN_MS = 5.0
 SERVER_SETTINGS = {"fsync": "off", "full_page_writes": "off"}
@@ -146,21 +140,10 @@ where p.role = 'owner';
 """
 
 
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
 def load(url: str) -> dict[str, Any]:
     """Generate the data set, VACUUM ANALYZE it, and return its shape and the owners with their conversations."""
     with psycopg.connect(url, autocommit=True) as conn:
-        with conn.transaction():
-            for statement in LOAD_SQL.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+        run_script(conn, LOAD_SQL)
         conn.execute("vacuum analyze")
         counts = conn.execute(
             "select (select count(*) from public.conversations),"
@@ -241,14 +224,8 @@ LABELS = {
 
 def main() -> int:
     rng = random.Random(SEED)
-    scratch = Path(tempfile.mkdtemp(prefix="supakit-bench-messaging-"))
-    cluster = EmbeddedPostgres(scratch / "stack", free_port(), extra_settings=SERVER_SETTINGS)
-    try:
-        status, _ = cluster.start()
-        url = status.url
-        started = time.perf_counter()
-        Migrator(url, root=ROOT, compat_dir=ROOT / "supabase" / "compat", sql_dir=ROOT / "sql",
-                 policies_dir=ROOT / "policies").migrate()
+    with migrated_cluster(NAME, SERVER_SETTINGS) as cluster:
+        url = cluster.url
         migrated = time.perf_counter()
         data = load(url)
         loaded = time.perf_counter()
@@ -274,12 +251,6 @@ def main() -> int:
             for conn in conns.values():
                 conn.close()
         measured = time.perf_counter()
-    finally:
-        try:
-            cluster.stop()
-        except Exception as error:  # noqa: BLE001 - report, keep cleaning up
-            print(f"warning: could not stop {cluster.pgdata}: {error}", file=sys.stderr)
-        shutil.rmtree(scratch, ignore_errors=True)
 
     conversations, participants, messages, deleted, broadcasts = data["counts"]
     per_owner = len(typical[0][1])
@@ -289,7 +260,7 @@ def main() -> int:
           f"~{statistics.mean(o[3] for o in typical) / per_owner:.0f} for the {len(typical)} typical owners (read up "
           f"to one of the last 50), ~{statistics.mean(o[3] for o in heavy) / per_owner:.0f} for the {len(heavy)} "
           "heavy ones (read up to a uniform random point)")
-    print(f"migrate {migrated - started:.1f} s, load + vacuum analyze {loaded - migrated:.1f} s, "
+    print(f"migrate {cluster.migrate_s:.1f} s, load + vacuum analyze {loaded - migrated:.1f} s, "
           f"{WARMUP} warm-up + {REQUESTS} timed requests per case {measured - loaded:.1f} s")
     print("each request: begin read only, set_config batch, the query, fetch, rollback "
           "(functions_py.postgrest, method GET); random owners per round, cases interleaved")

@@ -33,29 +33,23 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
+from common import migrated_cluster, ms, p95, run_script
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from functions_py.embedded import EmbeddedPostgres, free_port  # noqa: E402
-from functions_py.migrations.engine import Migrator  # noqa: E402
-from functions_py.postgrest import as_service, as_user  # noqa: E402
+from functions_py.postgrest import as_service, as_user
 
 ORGANIZATIONS = 1_000
 TASKS = 100_000
 WARMUP = 50  # requests per case before timing: plan caches, prepared statements, buffers
 REQUESTS = 1000  # timed requests per case
+NAME = "rls"
 SEED = 20240601
 TARGET_RATIO = 1.5  # manager median / service median
 TARGET_MEDIAN_MS = 5.0  # each authenticated case
@@ -137,21 +131,10 @@ order by t.created_at;
 """
 
 
-def ms(seconds: float) -> float:
-    return seconds * 1000.0
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20, method="inclusive")[18]
-
-
 def load(url: str) -> dict[str, Any]:
     """Generate the data set, ANALYZE it, and return its shape plus who to act as per organization."""
     with psycopg.connect(url, autocommit=True) as conn:
-        with conn.transaction():
-            for statement in LOAD_SQL.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
+        run_script(conn, LOAD_SQL)
         conn.execute("analyze")
         counts = conn.execute(
             "select (select count(*) from public.organizations), (select count(*) from public.memberships),"
@@ -277,14 +260,8 @@ def plan_summary(top: dict[str, Any]) -> list[str]:
 
 def main() -> int:
     rng = random.Random(SEED)
-    scratch = Path(tempfile.mkdtemp(prefix="supakit-bench-rls-"))
-    cluster = EmbeddedPostgres(scratch / "stack", free_port(), extra_settings=SERVER_SETTINGS)
-    try:
-        status, _ = cluster.start()
-        url = status.url
-        started = time.perf_counter()
-        Migrator(url, root=ROOT, compat_dir=ROOT / "supabase" / "compat", sql_dir=ROOT / "sql",
-                 policies_dir=ROOT / "policies").migrate()
+    with migrated_cluster(NAME, SERVER_SETTINGS) as cluster:
+        url = cluster.url
         migrated = time.perf_counter()
         data = load(url)
         loaded = time.perf_counter()
@@ -310,18 +287,12 @@ def main() -> int:
             for conn in conns.values():
                 conn.close()
         measured = time.perf_counter()
-    finally:
-        try:
-            cluster.stop()
-        except Exception as error:  # noqa: BLE001 - report, keep cleaning up
-            print(f"warning: could not stop {cluster.pgdata}: {error}", file=sys.stderr)
-        shutil.rmtree(scratch, ignore_errors=True)
 
     orgs, members, projects, tasks, open_tasks = data["counts"]
     print(f"supakit bench rls: {orgs} organizations, {members} memberships "
           f"({', '.join(f'{n} {r}' for r, n in data['roles'])}), {projects} projects, {tasks} tasks "
           f"({open_tasks / tasks:.0%} open)")
-    print(f"migrate {migrated - started:.1f} s, load + analyze {loaded - migrated:.1f} s, "
+    print(f"migrate {cluster.migrate_s:.1f} s, load + analyze {loaded - migrated:.1f} s, "
           f"{WARMUP} warm-up + {REQUESTS} timed requests per case {measured - loaded:.1f} s")
     print("each request: begin read only, set_config batch, the query, fetch, rollback "
           "(functions_py.postgrest, method GET); a random organization per round, cases interleaved")

@@ -10,19 +10,28 @@ customer and a Pro subscription. Two servers run as subprocesses, each one uvico
   ceiling   the same Starlette + uvicorn + official-library verification, then only a bare
             `insert ... on conflict (id) do nothing` into a one-table ledger: what storing alone costs.
 
+`supakit serve` runs as `supakit up` runs it, with the local Realtime server on the same port (its feeds read the
+WAL these events write; set BENCH_SERVE_ARGS=--no-realtime to measure the functions alone).
+
 Events are unique `customer.subscription.updated` events over the organizations' subscriptions (and one
-`invoice.paid` in ten), `created` increasing, each signed for real beforehand (signing is Stripe's work, not
-the server's). At each concurrency level both servers get the same number of events, interleaved (supakit,
-ceiling, supakit, ceiling, ... ROUNDS times); we report the median round: events/s (wall clock over the round)
-and p50/p99 request latency seen by the client (httpx, one connection per concurrent sender), and the server
-process's own CPU time per event (from /proc), which separates our cost from the machine's contention.
+`invoice.paid` in ten), `created` increasing, each signed as it is sent. The load comes from a lean HTTP/1.1
+client on asyncio streams in this process (httpx cost more CPU per request than the server; on 2 shared cores
+the bench measured its own client).
 
-Duplicate storm: one new event posted STORM times at once (STORM_CONCURRENCY connections): every answer must be
-200, exactly one `applied`, the rest `duplicate`, and the ledger must show one row with one attempt.
+1. Closed loop, rising concurrency (CONCURRENCY senders, each waiting for its answer before sending again): both
+   servers get the same number of events, interleaved (supakit, ceiling, ... ROUNDS times); the median round's
+   events/s, p50/p99 latency, and the server process's own CPU per event (from /proc), which separates our cost
+   from the machine's contention. Here latency is concurrency / throughput by construction (Little's law): 32
+   senders at 640 events/s wait 50 ms on average however fast each request is.
+2. Sustained: SUSTAINED_RATE events/s offered for SUSTAINED_S seconds, open loop (each request is due at its time
+   whatever came back before, as Stripe sends events when they happen), latency measured from the due time.
+3. Duplicate storm: one new event posted STORM times at once (STORM_CONCURRENCY connections): every answer must be
+   200, exactly one `applied`, the rest `duplicate`, and the ledger must show one row with one attempt.
 
-Targets at TARGET_CONCURRENCY: supakit >= 500 events/s and p99 < 50 ms. Exit 1 on a miss.
-The client runs in this process on the same 2 cores as the server and the database: the figures are what one
-machine does end to end, not the server alone.
+Targets (the issue's ">= 500 events/s and p99 < 50 ms"): the closed-loop peak >= 500 events/s; 500 events/s
+offered are kept up with (>= KEPT_UP answered within the window's time) at p99 < 50 ms; the storm applies once; no
+event fails. Exit 1 on a miss. Everything shares the same 2 cores: the figures are what one machine does end to
+end, not the server alone.
 """
 
 from __future__ import annotations
@@ -42,7 +51,6 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,8 +66,10 @@ ROUNDS = 3
 WARMUP = 200
 STORM = 1000
 STORM_CONCURRENCY = 200
-TARGET_CONCURRENCY = 32
 TARGET_RATE = 500.0  # events/s
+SUSTAINED_RATE = TARGET_RATE  # offered, open loop
+SUSTAINED_S = 10.0
+KEPT_UP = 0.98  # achieved / offered: the last answers land a few ms after the window
 TARGET_P99_MS = 50.0
 LOG = None  # the servers' stderr; set in main to a file in the scratch directory
 SECRET = "whsec_bench_0123456789abcdef0123456789abcdef"
@@ -168,37 +178,122 @@ class Events:
         return [self.next() for _ in range(count)]
 
 
+class Dropped(Exception):
+    """The server closed the connection before answering."""
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 request/response on a kept-alive connection: (status, body)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
 async def post_all(base: str, batch: list[tuple[bytes, str]], concurrency: int) -> tuple[float, list[float], list]:
-    """(wall seconds, per-request seconds, responses' (status, outcome))."""
+    """(wall seconds, per-request seconds, responses' (status, outcome)).
+
+    The load comes from a lean HTTP/1.1 client on asyncio streams (one kept-alive connection per concurrent
+    sender, each request signed as it is sent): a general-purpose client such as httpx spends more CPU per request
+    than the server does, and on 2 shared cores it would measure itself."""
+    host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     answers: list = []
-    queue: asyncio.Queue = asyncio.Queue()
-    for item in batch:
-        queue.put_nowait(item)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
-        async def sender() -> None:
-            while not queue.empty():
-                payload, _ = queue.get_nowait()
-                headers = {"stripe-signature": sign(payload), "content-type": "application/json"}
+    pending = list(reversed(batch))
+
+    async def sender() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while pending:
+                payload, _ = pending.pop()
+                request = (f"POST /functions/v1/stripe-webhook HTTP/1.1\r\nhost: {host}\r\n"
+                           f"content-type: application/json\r\nstripe-signature: {sign(payload)}\r\n"
+                           f"content-length: {len(payload)}\r\n\r\n").encode() + payload
                 started = time.perf_counter()
                 for attempt in range(3):  # a dropped connection is retried, as Stripe would; counted in answers
                     try:
-                        response = await client.post("/functions/v1/stripe-webhook", content=payload,
-                                                     headers=headers)
+                        status, body = await _exchange(reader, writer, request)
                         break
-                    except httpx.TransportError as error:
+                    except (OSError, asyncio.IncompleteReadError) as error:
+                        writer.close()
                         if attempt == 2:
                             answers.append((0, f"transport error: {type(error).__name__}"))
                             return
                         answers.append((-1, "connection dropped, retried"))
+                        reader, writer = await asyncio.open_connection(host, int(port))
                 latencies.append(time.perf_counter() - started)
-                answers.append((response.status_code, response.json().get("outcome")))
+                answers.append((status, json.loads(body).get("outcome")))
+        finally:
+            writer.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return time.perf_counter() - started, latencies, answers
+
+
+async def offer(base: str, batch: list[tuple[bytes, str]], rate: float) -> tuple[float, list[float], list]:
+    """Open loop: request i is due at start + i / rate whatever came back before, as Stripe sends events when they
+    happen. A request goes out on an idle kept-alive connection, or a new one when all are busy (so a slow server
+    meets more connections, not fewer requests). Latency runs from the request's due time, not from when it
+    could be sent (no coordinated omission). (wall seconds until the last answer, latencies, answers)."""
+    host, port = base.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    answers: list = []
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    opened: list[asyncio.StreamWriter] = []
+
+    async def one(payload: bytes, due: float) -> None:
+        request = (f"POST /functions/v1/stripe-webhook HTTP/1.1\r\nhost: {host}\r\n"
+                   f"content-type: application/json\r\nstripe-signature: {sign(payload)}\r\n"
+                   f"content-length: {len(payload)}\r\n\r\n").encode() + payload
+        for attempt in range(3):
+            if idle:
+                reader, writer = idle.pop()
+            else:
+                reader, writer = await asyncio.open_connection(host, int(port))
+                opened.append(writer)
+            try:
+                status, body = await _exchange(reader, writer, request)
+            except (OSError, asyncio.IncompleteReadError) as error:
+                writer.close()
+                if attempt == 2:
+                    answers.append((0, f"transport error: {type(error).__name__}"))
+                    return
+                answers.append((-1, "connection dropped, retried"))
+                continue
+            latencies.append(time.perf_counter() - due)
+            answers.append((status, json.loads(body).get("outcome")))
+            idle.append((reader, writer))
+            return
+
+    tasks = []
+    start = time.perf_counter()
+    for i, (payload, _) in enumerate(batch):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(one(payload, due)))
+    await asyncio.gather(*tasks)
+    wall = time.perf_counter() - start
+    for writer in opened:
+        writer.close()
     return wall, latencies, answers
+
+
+def run(coroutine):
+    """Run the load on uvloop when it is installed (less client CPU on the shared cores), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -242,7 +337,7 @@ def storm(base: str, url: str, world) -> tuple[bool, str]:
     ev["id"], ev["created"] = "evt_benchstorm" + uuid.uuid4().hex, int(time.time())
     ev["data"]["object"] |= {"id": sub, "customer": customer, "status": "past_due"}
     payload = json.dumps(ev).encode()
-    _, latencies, answers = asyncio.run(post_all(base, [(payload, ev["id"])] * STORM, STORM_CONCURRENCY))
+    _, latencies, answers = run(post_all(base, [(payload, ev["id"])] * STORM, STORM_CONCURRENCY))
     answers = [a for a in answers if a[0] != -1]  # retried deliveries count once, by their final answer
     statuses = {s for s, _ in answers}
     applied = sum(1 for _, o in answers if o == "applied")
@@ -272,15 +367,16 @@ def main() -> int:
         world = load(url)
         env = {**os.environ, "DATABASE_URL": url, "STRIPE_WEBHOOK_SECRET": SECRET}
         ports = {"supakit": free_port(), "ceiling": free_port()}
-        servers.append(start_server([sys.executable, "-m", "cli.main", "serve", "--port", str(ports["supakit"])],
-                                    env, ports["supakit"]))
+        serve = [sys.executable, "-m", "cli.main", "serve", "--port", str(ports["supakit"]),
+                 *os.environ.get("BENCH_SERVE_ARGS", "").split()]
+        servers.append(start_server(serve, env, ports["supakit"]))
         servers.append(start_server([sys.executable, str(Path(__file__).resolve()), "--ceiling",
                                      str(ports["ceiling"])], env, ports["ceiling"]))
         bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         pids = {"supakit": servers[0].pid, "ceiling": servers[1].pid}
         events = Events(world)
         for base in bases.values():
-            asyncio.run(post_all(base, events.batch(WARMUP), 8))
+            run(post_all(base, events.batch(WARMUP), 8))
 
         results: dict[tuple[str, int], tuple[float, float, float]] = {}
         failures: list[str] = []
@@ -293,7 +389,7 @@ def main() -> int:
                 for name, base in bases.items():
                     batch = events.batch(EVENTS_PER_ROUND[concurrency])
                     cpu_before = cpu_seconds(pids[name])
-                    wall, latencies, answers = asyncio.run(post_all(base, batch, concurrency))
+                    wall, latencies, answers = run(post_all(base, batch, concurrency))
                     cpu[name].append((cpu_seconds(pids[name]) - cpu_before) / len(batch) * 1000)
                     # 'stale' is right too: concurrent deliveries overtake each other, as Stripe's do
                     retried = sum(1 for a in answers if a[0] == -1)
@@ -315,14 +411,38 @@ def main() -> int:
             print(f"{'ratio':<8} {concurrency:>4} {ours[0] / ceiling[0]:>9.2f} {ours[1] / ceiling[1]:>7.2f} "
                   f"{ours[2] / ceiling[2]:>7.2f}  (supakit / ceiling)")
 
+        sustained: dict[str, tuple[float, float, float]] = {}
+        print(f"\nsustained: {SUSTAINED_RATE:.0f} events/s offered for {SUSTAINED_S:.0f} s (open loop; latency from "
+              f"each request's due time; median of {ROUNDS} rounds by p99)")
+        print(f"{'server':<8} {'achieved/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7}")
+        offered = int(SUSTAINED_RATE * SUSTAINED_S)
+        sustained_rounds: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in bases}
+        for _ in range(ROUNDS):
+            for name, base in bases.items():
+                wall, latencies, answers = run(offer(base, events.batch(offered), SUSTAINED_RATE))
+                answers = [a for a in answers if a[0] != -1]
+                bad = [a for a in answers if a[0] != 200 or a[1] not in (None, "applied", "stale")]
+                if bad:
+                    failures.append(f"{name} sustained: {len(bad)} unexpected answers, e.g. {bad[0]}")
+                sustained_rounds[name].append((percentile(latencies, 0.99) * 1000, offered / wall,
+                                               statistics.median(latencies) * 1000, max(latencies) * 1000))
+        for name in bases:
+            p99, achieved, p50, worst = sorted(sustained_rounds[name])[len(sustained_rounds[name]) // 2]
+            sustained[name] = (achieved, p50, p99)
+            print(f"{name:<8} {achieved:>10.0f} {p50:>7.1f} {p99:>7.1f} {worst:>7.1f}")
+
         storm_ok, storm_text = storm(bases["supakit"], url, world)
         print(f"\nduplicate storm: {'PASS' if storm_ok else 'FAIL'}: {storm_text}")
         with psycopg.connect(url) as conn:
             failed = conn.execute("select count(*) from internal.stripe_events where processed_at is null").fetchone()
-        rate, _, p99 = results[("supakit", TARGET_CONCURRENCY)]
+        peak, peak_at = max((results[("supakit", c)][0], c) for c in CONCURRENCY)
+        achieved, _, p99 = sustained["supakit"]
         checks = [
-            (f"events/s at concurrency {TARGET_CONCURRENCY} >= {TARGET_RATE:.0f}", rate >= TARGET_RATE, f"{rate:.0f}"),
-            (f"p99 at concurrency {TARGET_CONCURRENCY} < {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS, f"{p99:.1f} ms"),
+            (f"peak events/s (closed loop) >= {TARGET_RATE:.0f}", peak >= TARGET_RATE,
+             f"{peak:.0f} at concurrency {peak_at}"),
+            (f"sustains {SUSTAINED_RATE:.0f} events/s offered (>= {KEPT_UP:.0%} answered in the window's time)",
+             achieved >= KEPT_UP * SUSTAINED_RATE, f"{achieved:.0f}/s"),
+            (f"p99 at {SUSTAINED_RATE:.0f} events/s < {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS, f"{p99:.1f} ms"),
             ("duplicate storm: exactly one application", storm_ok, ""),
             ("no event failed", failed[0] == 0 and not failures, "; ".join(failures) or f"{failed[0]} unprocessed"),
         ]

@@ -10,6 +10,11 @@ NOTIFY at commit that wakes the reader at once; without it (a database without t
 Guarantee: every message committed while the server runs is delivered once, in commit order, to the members
 joined at that moment; messages committed while no server runs are not delivered (the slot is temporary, as
 Supabase's is). Rolled-back rows (private-channel probes) never appear: decoding sees only commits.
+
+While no channel has a member (`wanted()` is false) there is nobody to deliver to: the reader moves the slot to the
+flushed WAL with `pg_replication_slot_advance` (fast-forward decoding, no output plugin) at most every SKIP_EVERY_S
+instead of decoding every commit. The position is read before the membership check, so a message committed after
+someone joins lies past it and is delivered.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ WAKEUP_CHANNEL = "supakit_realtime_messages"
 POLL_INTERVAL_S = 0.25  # when no NOTIFY arrives: the fallback, and the wake-up trigger's absence
 BATCH_CHANGES = 1000
 PARTITIONS_EVERY_S = 3600
+SKIP_EVERY_S = 0.05
 
 SLOT_CREATE_ONE = "select slot_name from pg_create_logical_replication_slot(%s, 'pgoutput', true)"
 SLOT_CHANGES_MANY = """
@@ -39,6 +45,11 @@ select data from pg_logical_slot_get_binary_changes(
   %s, null, %s, 'proto_version', '1', 'publication_names', %s)
 """
 PARTITIONS_ENSURE = "select realtime.ensure_partitions()"
+WAL_FLUSHED_ONE = "select pg_catalog.pg_current_wal_flush_lsn()::text"
+SLOT_FORWARD_ONE = """
+select pg_catalog.pg_replication_slot_advance(slot_name, %(lsn)s::pg_lsn) is not null
+from pg_catalog.pg_replication_slots where slot_name = %(slot)s and confirmed_flush_lsn < %(lsn)s::pg_lsn
+"""
 # Decoding through SQL stops at the flushed WAL, and the local database runs synchronous_commit = off, so a commit
 # is decodable only once the WAL writer flushes it (up to wal_writer_delay, 200 ms). A NOTIFY arrives at commit,
 # before that: flush first (a non-transactional logical message with flush = true, PostgreSQL 17+; pgoutput
@@ -70,9 +81,12 @@ def _bytea(text: str | None) -> bytes | None:
 class MessageFeed:
     """Reads realtime.messages inserts from a temporary pgoutput slot and hands them to `deliver`."""
 
-    def __init__(self, database_url: str, deliver: Callable[[DatabaseMessage], Awaitable[None] | None]) -> None:
+    def __init__(self, database_url: str, deliver: Callable[[DatabaseMessage], Awaitable[None] | None], *,
+                 wanted: Callable[[], bool] | None = None) -> None:
         self.database_url = database_url
         self.deliver = deliver
+        self.wanted = wanted  # False: no member anywhere, skip instead of decoding; None: always decode
+        self.skipped = 0
         self.slot = f"supakit_realtime_messages_{os.getpid()}_{os.urandom(3).hex()}"
         self.delivered = 0
         self._wake = asyncio.Event()
@@ -132,10 +146,25 @@ class MessageFeed:
                 await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
             self._wake.clear()
             try:
+                if self.wanted is not None and not self.wanted():
+                    await self.skip()
+                    await asyncio.sleep(SKIP_EVERY_S)  # nobody to deliver to: no hurry
+                    continue
                 await self.drain()
             except psycopg.Error as error:
                 log.error("realtime: reading database broadcasts failed: %s", str(error).strip())
                 await asyncio.sleep(1)
+
+    async def skip(self) -> bool:
+        """Move the slot past everything flushed without decoding it, unless someone joined meanwhile."""
+        assert self._slot_conn is not None
+        flushed, = await (await self._slot_conn.execute(WAL_FLUSHED_ONE)).fetchone()
+        if self.wanted is None or self.wanted():
+            return False
+        cursor = await self._slot_conn.execute(SLOT_FORWARD_ONE, {"lsn": flushed, "slot": self.slot})
+        moved = await cursor.fetchone() is not None
+        self.skipped += moved
+        return moved
 
     async def drain(self) -> int:
         """Deliver everything committed so far; returns how many messages."""

@@ -33,6 +33,7 @@ from functions_py.realtime.authorization import Authorizer, ReadAccess
 from functions_py.realtime.channels import Channel, Hub, Outgoing
 from functions_py.realtime.connection import Connection
 from functions_py.realtime.messages import DatabaseMessage, MessageFeed
+from functions_py.realtime.slots import RestartPointKeeper
 from functions_py.tokens import InvalidToken, TokenSettings, TokenVerifier
 
 log = logging.getLogger("supakit.realtime")
@@ -109,6 +110,7 @@ class RealtimeServer:
         self.changes_error: str | None = None
         self._subscriptions: dict[str, Channel] = {}
         self._reaper: asyncio.Task | None = None
+        self._keeper: asyncio.Task | None = None
         self.started = False
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
@@ -123,9 +125,13 @@ class RealtimeServer:
                                             kwargs={"application_name": "supakit realtime authorization"})
             await self.pool.open(wait=True, timeout=10)
             self.authorizer = Authorizer(self.pool)
-            self.messages = MessageFeed(url, self._deliver_database_message)
+            self.messages = MessageFeed(url, self._deliver_database_message,
+                                        wanted=lambda: bool(self.hub.topics))
             await self.messages.start()
             await self._start_changes(url)
+            keeper = RestartPointKeeper(self.pool, lambda: (getattr(feed, "slot", None)
+                                                            for feed in (self.messages, self.changes)))
+            self._keeper = asyncio.create_task(keeper.run(), name="realtime-slot-restart-points")
         self._reaper = asyncio.create_task(self._reap(), name="realtime-reaper")
         self.started = True
         log.info("realtime: started (database %s)", "connected" if url else "none: public channels only")
@@ -150,11 +156,12 @@ class RealtimeServer:
 
     async def stop(self) -> None:
         """Close every socket (code 1001: clients reconnect) and release the database side."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
-            self._reaper = None
+        for task in (self._reaper, self._keeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._reaper = self._keeper = None
         for conn in list(self.connections):
             conn.closed = True
             with contextlib.suppress(Exception):

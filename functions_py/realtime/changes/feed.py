@@ -79,6 +79,13 @@ select data from pg_catalog.pg_logical_slot_peek_binary_changes(
   %(slot)s, null, %(limit)s, 'proto_version', '1', 'publication_names', quote_ident(%(publication)s))
 """
 slot_advance_one = "select pg_catalog.pg_replication_slot_advance(%s, %s::pg_lsn)"
+# Nobody subscribed: move the slot to a flushed position without decoding changes (fast-forward); no row when it is
+# there already (an advance below the confirmed position would be an ERROR, which drops a temporary slot).
+wal_flushed_one = "select pg_catalog.pg_current_wal_flush_lsn()::text"
+slot_forward_one = """
+select pg_catalog.pg_replication_slot_advance(slot_name, %(lsn)s::pg_lsn) is not null
+from pg_catalog.pg_replication_slots where slot_name = %(slot)s and confirmed_flush_lsn < %(lsn)s::pg_lsn
+"""
 # The insert position, after forcing a flush when new WAL is not flushed yet (see module docstring).
 wal_probe_flush_one = """
 select case when pg_catalog.pg_current_wal_insert_lsn() <> %(last)s::pg_lsn
@@ -196,7 +203,7 @@ class ChangeFeed:
         self._last_change_at = 0.0
         self._can_force_flush = True
         self._stats = {"polls": 0, "peeks": 0, "transactions": 0, "changes": 0, "deliveries": 0, "rls_checks": 0,
-                       "forced_flushes": 0, "reconnects": 0, "errors": 0, "subscriptions": 0}
+                       "forced_flushes": 0, "forwards": 0, "reconnects": 0, "errors": 0, "subscriptions": 0}
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -349,6 +356,8 @@ class ChangeFeed:
         conn = self._conn
         assert conn is not None and self.slot is not None
         self._stats["polls"] += 1
+        if not self._subs:
+            return await self._forward(conn)
         probe = wal_probe_flush_one if self._can_force_flush else wal_probe_one
         peek_params = {"slot": self.slot, "limit": self.max_changes, "publication": self.publication}
         rows = None
@@ -393,6 +402,20 @@ class ChangeFeed:
             # flush may leave the insert position a page header past the flush position: no WAL to wait for.
             self._last_probe = insert_lsn
         return not complete or bool(transactions)  # as Realtime's poller: after delivering, poll again at once
+
+    async def _forward(self, conn: psycopg.AsyncConnection) -> bool:
+        """No subscription: skip what is flushed without decoding it. The position is read before the check, so a
+        change committed after a subscription is added (after its subscriber got the reply) lies past it."""
+        flushed, = await (await conn.execute(wal_flushed_one)).fetchone()
+        if self._subs:
+            return True  # subscribed meanwhile: decode at once
+        cursor = await conn.execute(slot_forward_one, {"lsn": flushed, "slot": self.slot})
+        if await cursor.fetchone() is not None:
+            self._stats["forwards"] += 1
+            self._delivered_lsn = self._advance_to = self._confirmed_lsn = max(self._confirmed_lsn,
+                                                                               lsn_to_int(flushed))
+        self._busy = False
+        return False
 
     # -- processing ---------------------------------------------------------------------------------------------
 

@@ -270,3 +270,41 @@ def test_an_exchange_with_nothing_to_claim_only_acks_and_claim_v2_matches_claim(
     assert (claimed_id, kind) == (job_id, "test.noop") and status(db, job_id) == "running"
     assert exchange(db, [job_id], [token], [None], batch=0) == [(job_id, None, None)]
     assert status(db, job_id) == "succeeded"
+
+
+def test_a_null_results_array_completes_the_batch_with_null_results(db):
+    """The worker sends one NULL array when no finished job has a result (sql: unnest pads it with NULLs)."""
+    first, second = enqueue(db), enqueue(db)
+    leases = claim(db, batch=2)
+    rows = exchange(db, [row[0] for row in leases], [row[1] for row in leases], None, batch=0)
+    assert sorted(job_id for job_id, kind, _ in rows if kind is None) == sorted([first, second])
+    assert db.execute("select count(*) from internal.jobs where id = any(%s) and status = 'succeeded'"
+                      " and result is null", ([first, second],)).fetchone()[0] == 2
+
+
+def test_updated_at_moves_on_every_update_whoever_sets_it(fresh_db):
+    """sql/0014: the hot-path functions set updated_at themselves (the guard trigger is skipped); every other
+    update still gets it from the trigger; an illegal transition is refused either way."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        job_id = enqueue(conn)
+
+        def stamp():
+            return conn.execute("select updated_at from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+
+        seen = [stamp()]
+        (_, token, *_), = claim(conn)  # claim_jobs: sets it
+        seen.append(stamp())
+        conn.execute("select * from internal.heartbeat_jobs('w1', %s, %s)", ([job_id], [token]))  # the trigger
+        seen.append(stamp())
+        conn.execute("update internal.jobs set progress = '{\"step\": 1}' where id = %s", (job_id,))  # by hand
+        seen.append(stamp())
+        exchange(conn, [job_id], [token], [None], batch=0)  # finish_and_claim_jobs: sets it
+        seen.append(stamp())
+        assert status(conn, job_id) == "succeeded"
+        assert seen == sorted(seen) and len(set(seen)) == len(seen), seen
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="illegal status transition"):
+            conn.execute("update internal.jobs set status = 'queued', updated_at = now() - interval '1 day'"
+                         " where id = %s", (job_id,))
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match="illegal status transition"):
+            conn.execute("update internal.jobs set status = 'running' where id = %s", (job_id,))
+        assert status(conn, job_id) == "succeeded" and stamp() == seen[-1]

@@ -409,3 +409,37 @@ def test_sigterm_stops_a_worker_promptly_when_its_database_is_gone(pg_server, fr
     worker.stop(signal.SIGTERM, timeout=60)
     took = time.monotonic() - signalled
     assert took < 15, f"a worker without its database must still stop promptly on SIGTERM: {took:.1f} s"
+
+
+def test_the_worker_carries_on_when_its_database_connections_are_killed(conn, fresh_db):
+    """The exchanges reuse a few warm connections outside the pool; a killed one is given back to the pool (which
+    discards it) and the outcomes it carried are written again on a new one."""
+    registry = Registry()
+
+    async def noop(job: Job, ctx: JobContext) -> None:
+        return None
+
+    registry.register("test.noop", noop)
+    first = queue.enqueue_many(conn, "test.noop", [{}] * 20)
+    second: list[int] = []
+
+    def all_succeeded(ids) -> bool:
+        return conn.execute("select count(*) from internal.jobs where id = any(%s) and status = 'succeeded'",
+                            (ids,)).fetchone()[0] == len(ids)
+
+    def done_after_a_kill() -> bool:
+        """every job succeeded, before and after the worker's connections were killed"""
+        if not second:
+            if not all_succeeded(first):
+                return False
+            killed = conn.execute("select count(pg_terminate_backend(pid)) from pg_stat_activity"
+                                  " where application_name like 'supakit worker%%'"
+                                  " and datname = current_database()").fetchone()[0]
+            assert killed >= 2, "the listener and at least one exchange connection"
+            second.extend(queue.enqueue_many(conn, "test.noop", [{}] * 20))
+            return False
+        return all_succeeded(second)
+
+    run_in_process(fresh_db, registry, done_after_a_kill, timeout=30)
+    assert conn.execute("select count(*) from internal.jobs where id = any(%s) and attempts = 1",
+                        (first + second,)).fetchone()[0] == 40, "each job ran once"

@@ -236,8 +236,12 @@ async def finish_and_claim(conn: psycopg.AsyncConnection, finished: Sequence[Fin
     answer = Exchange()
     done = by_outcome["succeeded"]
     if len(done) == len(finished) and conn.autocommit and (done or claim > 0):
+        results = [f.result for f in done]
         cursor = await conn.execute(job_complete_and_claim_many, {
-            **_leases(done), "results": [f.result for f in done], "worker": worker, "batch_size": claim,
+            # no results at all (no-op jobs, side-effect-only handlers) go as one NULL array: unnest() pads with
+            # NULLs, and the worker skips dumping a list of them
+            **_leases(done), "results": results if any(r is not None for r in results) else None,
+            "worker": worker, "batch_size": claim,
             "kinds": list(kinds), "lease_seconds": lease_seconds}, binary=True)
         for row in await cursor.fetchall():
             if row[1] is None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import heapq
 import itertools
 import json
@@ -63,6 +64,7 @@ EVENT_LEVELS = {"job.retry": logging.WARNING, "job.lost": logging.WARNING, "job.
 # Claim/ack round trips in flight at once: while one is at the database, the jobs of the other run. Helps only
 # when the batch size is below the concurrency (e.g. half of it).
 MAX_EXCHANGES = 2
+GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest generation (Python's default: 700)
 TIMEOUT_TICK_S = 0.05  # how often handler timeouts are checked (one sweep for all jobs, not a timer per job)
 
 
@@ -186,6 +188,7 @@ class Worker:
             raise ConfigError("no job handlers are registered, so the worker has nothing to run; "
                               "import the handler modules before starting it.")
         self._pool: AsyncConnectionPool | None = None
+        self._warm: list[psycopg.AsyncConnection] = []  # the exchanges' connections, reused last-in first-out
         self._running: dict[int, _Running] = {}
         self._finished: list[Finished] = []  # outcomes waiting for the dispatcher to write them
         self._wake = asyncio.Event()
@@ -265,6 +268,8 @@ class Worker:
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+            while self._warm:
+                await self._pool.putconn(self._warm.pop())
             await self._pool.close()
         self._event("worker.stopped")
 
@@ -369,10 +374,14 @@ class Worker:
         loop = asyncio.get_running_loop()
         hints = self._hints
         sent = loop.time()
+        # The same few connections every time, not the pool's least recently used one: their backends stay warm
+        # (caches, prepared statements), which takes ~0.3 ms off an idle worker's commit -> handler latency.
+        conn, warm = None, False
         try:
-            async with self._pool.connection() as conn:
-                answer = await queue.finish_and_claim(conn, batch, worker=self.name, claim=want, kinds=self.kinds,
-                                                      lease_seconds=self.config.lease_seconds)
+            conn = self._warm.pop() if self._warm else await self._pool.getconn()
+            answer = await queue.finish_and_claim(conn, batch, worker=self.name, claim=want, kinds=self.kinds,
+                                                  lease_seconds=self.config.lease_seconds)
+            warm = True
         except Exception as error:  # whatever it is, outcomes must not be dropped silently
             self._failures += 1
             self._paused_until = loop.time() + min(self.config.poll_interval * self._failures, RETRY_PAUSE_MAX_S)
@@ -385,6 +394,11 @@ class Worker:
                 self._finished.extend(await self._write_one_by_one(batch))
             return
         finally:
+            if conn is not None:
+                if warm:
+                    self._warm.append(conn)
+                else:  # failed or cancelled: the pool rolls it back, or discards it when broken
+                    await self._pool.putconn(conn)
             self._exchanges -= 1
             self._reserved -= want
             self._wake.set()
@@ -715,15 +729,28 @@ def event_loop_kind(requested: str | None = None) -> str:
     except ImportError:
         if requested == "uvloop":
             raise ConfigError("SUPAKIT_WORKER_LOOP=uvloop but uvloop is not installed; install it with "
-                              "`pip install 'supakit[worker]'`, or unset the variable.") from None
+                              "`pip install uvloop`, or unset the variable.") from None
         return "asyncio"
     return "uvloop"
+
+
+def tune_gc() -> None:
+    """A worker process's garbage collector settings. Each job allocates a few short-lived containers (its task,
+    its row, its outcome), so the youngest generation fills every few hundred jobs and, every 100 collections, the
+    oldest generation walks the whole heap: the imported modules and SDKs, which are never garbage. A profile of two
+    workers put ~10% of their CPU in the collector. Freeze the startup heap (never scanned again) and collect the
+    youngest generation every GC_YOUNG_THRESHOLD allocations instead of 700; cycles are still collected."""
+    gc.collect()
+    gc.freeze()
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(max(young, GC_YOUNG_THRESHOLD), middle, old)
 
 
 def run_worker(database_url: str, registry: Registry, config: WorkerConfig | None = None) -> None:
     """Run a worker in a new event loop (see event_loop_kind) until SIGTERM/SIGINT; returns after a graceful
     shutdown."""
     kind = event_loop_kind()
+    tune_gc()
     main = Worker(database_url, registry, config).run(install_signal_handlers=True)
     if kind == "uvloop":
         import uvloop

@@ -443,3 +443,27 @@ def test_the_worker_carries_on_when_its_database_connections_are_killed(conn, fr
     run_in_process(fresh_db, registry, done_after_a_kill, timeout=30)
     assert conn.execute("select count(*) from internal.jobs where id = any(%s) and attempts = 1",
                         (first + second,)).fetchone()[0] == 40, "each job ran once"
+
+
+def test_results_are_stored_exactly_whatever_they_hold(conn, fresh_db):
+    """Results travel as a binary text[] (no array-literal quoting); a batch with no result at all as one NULL."""
+    results = [{"text": 'a "quoted" \\ back\\slash, {braces}, comma, é, 🚀'}, ["x", 1, None], 42, "plain", None,
+               {"nested": {"deep": [1.5, True]}}]
+    registry = Registry()
+
+    async def echo(job: Job, ctx: JobContext) -> Any:
+        return results[job.payload["i"]]
+
+    registry.register("test.echo", echo)
+    ids = queue.enqueue_many(conn, "test.echo", [{"i": i} for i in range(len(results))])
+    quiet = queue.enqueue_many(conn, "test.echo", [{"i": 4}] * 3)  # None only
+
+    def settled() -> bool:
+        """every job succeeded"""
+        return conn.execute("select count(*) from internal.jobs where status = 'succeeded'").fetchone()[0] == \
+            len(ids) + len(quiet)
+
+    run_in_process(fresh_db, registry, settled, batch_size=len(results) + 3)
+    stored = dict(conn.execute("select id, result from internal.jobs where id = any(%s)", (ids + quiet,)).fetchall())
+    assert [stored[i] for i in ids] == results
+    assert [stored[i] for i in quiet] == [None, None, None]

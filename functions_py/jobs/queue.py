@@ -50,10 +50,10 @@ from internal.claim_jobs_v2(%(worker)s, %(batch_size)s, %(kinds)s::text[], %(lea
 """
 
 # The common exchange (every finished job succeeded) in one autocommit statement: completed ids (kind null), then
-# the claimed jobs.
+# the claimed jobs. Results (JSON text) go as a binary text[]: no array-literal quoting of each one.
 job_complete_and_claim_many = """
 select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token
-from internal.finish_and_claim_jobs(%(worker)s, %(ids)b::bigint[], %(tokens)b::uuid[], %(results)s::jsonb[],
+from internal.finish_and_claim_jobs(%(worker)s, %(ids)b::bigint[], %(tokens)b::uuid[], %(results)b::text[]::jsonb[],
   %(batch_size)s, %(kinds)s::text[], %(lease_seconds)s)
 """
 

@@ -207,7 +207,8 @@ class Worker:
         self._failures = 0  # consecutive failed round trips
         self._paused_until = 0.0  # after a failed round trip, wait before the next
         self._roster = False  # the database records worker presence (internal.worker_seen)
-        self._deadlines: list[tuple[float, int, _Running]] = []  # handler timeouts, a heap swept every tick
+        # handler timeouts, a heap swept every tick: one entry per claimed batch and timeout, not per job
+        self._deadlines: list[tuple[float, int, list[_Running]]] = []
         self._sequence = itertools.count()
         self._log_lines: list[str] = []  # job transition lines not yet handed to logging (this loop turn's)
         self._log_level = logging.NOTSET  # the highest level among them
@@ -436,6 +437,7 @@ class Worker:
     def _start(self, jobs: Sequence[Job], *, lease_from: float) -> None:
         loop = asyncio.get_running_loop()
         now = loop.time()
+        by_timeout: dict[float, list[_Running]] = {}
         for job in jobs:
             handler = self.registry.get(job.kind)
             if handler is None:  # cannot happen: claims ask only for registered kinds
@@ -450,9 +452,11 @@ class Worker:
             self._job_event("job.started", job, None)
             entry.task = loop.create_task(self._call(entry))
             entry.task.add_done_callback(lambda task, entry=entry: self._settle(entry))
-            heapq.heappush(self._deadlines, (now + entry.timeout_s, next(self._sequence), entry))
+            by_timeout.setdefault(entry.timeout_s, []).append(entry)
             if self._cutoff:  # claimed while shutting down past the deadline: give it straight back
                 self._stop(entry, "shutdown")
+        for timeout_s, entries in by_timeout.items():
+            heapq.heappush(self._deadlines, (now + timeout_s, next(self._sequence), entries))
 
     @staticmethod
     async def _call(entry: _Running) -> Any:
@@ -587,13 +591,19 @@ class Worker:
             await asyncio.sleep(TIMEOUT_TICK_S)
             now = loop.time()
             while deadlines and deadlines[0][0] <= now:
-                entry = heapq.heappop(deadlines)[2]
-                if not entry.settled:
-                    self._stop(entry, "timeout")
-            # Finished jobs leave their deadline behind; drop them before they pile up (thousands a second, each
-            # kept for its whole timeout otherwise).
-            if len(deadlines) > 2 * len(self._running) + 64:
-                deadlines[:] = [item for item in deadlines if not item[2].settled]
+                for entry in heapq.heappop(deadlines)[2]:
+                    if not entry.settled:
+                        self._stop(entry, "timeout")
+            # Batches whose jobs all finished leave their deadline behind; drop them before they pile up (hundreds
+            # a second, each kept for its whole timeout otherwise). Each live batch has a running job, so past
+            # this size at least 64 are stale.
+            if len(deadlines) > len(self._running) + 64:
+                kept = []
+                for item in deadlines:
+                    live = [entry for entry in item[2] if not entry.settled]
+                    if live:
+                        kept.append((item[0], item[1], live))
+                deadlines[:] = kept
                 heapq.heapify(deadlines)
 
     # -- heartbeat ------------------------------------------------------------------------------------------------

@@ -308,3 +308,21 @@ def test_updated_at_moves_on_every_update_whoever_sets_it(fresh_db):
         with pytest.raises(psycopg.errors.InvalidParameterValue, match="illegal status transition"):
             conn.execute("update internal.jobs set status = 'running' where id = %s", (job_id,))
         assert status(conn, job_id) == "succeeded" and stamp() == seen[-1]
+
+
+def test_the_exchange_claims_the_most_urgent_jobs_with_one_fresh_token_per_claim(db):
+    """sql/0015: one lease token per claim statement (shared by its batch), new at every claim; the generic plan
+    still takes jobs by priority."""
+    low = [enqueue(db, priority=0) for _ in range(3)]
+    high = [enqueue(db, priority=20) for _ in range(2)]
+    rows = exchange(db, [], [], [], batch=2)
+    assert sorted(job_id for job_id, _, _ in rows) == sorted(high)
+    (first_token,) = {token for _, _, token in rows}
+    again = exchange(db, [], [], [], batch=3)
+    assert sorted(job_id for job_id, _, _ in again) == sorted(low)
+    (second_token,) = {token for _, _, token in again}
+    assert second_token != first_token
+    stale = exchange(db, [high[0]], [second_token], [None], batch=0)
+    assert stale == [] and status(db, high[0]) == "running", "another claim's token completes nothing"
+    done = exchange(db, high, [first_token, first_token], [None, None], batch=0)
+    assert sorted(job_id for job_id, _, _ in done) == sorted(high)

@@ -182,6 +182,13 @@ class Dropped(Exception):
     """The server closed the connection before answering."""
 
 
+def _request(host: str, payload: bytes) -> bytes:
+    """The webhook POST for `payload`, signed now."""
+    return (f"POST /functions/v1/stripe-webhook HTTP/1.1\r\nhost: {host}\r\n"
+            f"content-type: application/json\r\nstripe-signature: {sign(payload)}\r\n"
+            f"content-length: {len(payload)}\r\n\r\n").encode() + payload
+
+
 async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
     """One HTTP/1.1 request/response on a kept-alive connection: (status, body)."""
     writer.write(request)
@@ -212,9 +219,7 @@ async def post_all(base: str, batch: list[tuple[bytes, str]], concurrency: int) 
         try:
             while pending:
                 payload, _ = pending.pop()
-                request = (f"POST /functions/v1/stripe-webhook HTTP/1.1\r\nhost: {host}\r\n"
-                           f"content-type: application/json\r\nstripe-signature: {sign(payload)}\r\n"
-                           f"content-length: {len(payload)}\r\n\r\n").encode() + payload
+                request = _request(host, payload)
                 started = time.perf_counter()
                 for attempt in range(3):  # a dropped connection is retried, as Stripe would; counted in answers
                     try:
@@ -249,9 +254,7 @@ async def offer(base: str, batch: list[tuple[bytes, str]], rate: float) -> tuple
     opened: list[asyncio.StreamWriter] = []
 
     async def one(payload: bytes, due: float) -> None:
-        request = (f"POST /functions/v1/stripe-webhook HTTP/1.1\r\nhost: {host}\r\n"
-                   f"content-type: application/json\r\nstripe-signature: {sign(payload)}\r\n"
-                   f"content-length: {len(payload)}\r\n\r\n").encode() + payload
+        request = _request(host, payload)
         for attempt in range(3):
             if idle:
                 reader, writer = idle.pop()

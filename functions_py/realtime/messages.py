@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import psycopg
 
 from functions_py.realtime.pgoutput import Decoder
+from functions_py.realtime.slots import forward_idle_slot
 
 log = logging.getLogger("supakit.realtime")
 
@@ -45,11 +46,6 @@ select data from pg_logical_slot_get_binary_changes(
   %s, null, %s, 'proto_version', '1', 'publication_names', %s)
 """
 PARTITIONS_ENSURE = "select realtime.ensure_partitions()"
-WAL_FLUSHED_ONE = "select pg_catalog.pg_current_wal_flush_lsn()::text"
-SLOT_FORWARD_ONE = """
-select pg_catalog.pg_replication_slot_advance(slot_name, %(lsn)s::pg_lsn) is not null
-from pg_catalog.pg_replication_slots where slot_name = %(slot)s and confirmed_flush_lsn < %(lsn)s::pg_lsn
-"""
 # Decoding through SQL stops at the flushed WAL, and the local database runs synchronous_commit = off, so a commit
 # is decodable only once the WAL writer flushes it (up to wal_writer_delay, 200 ms). A NOTIFY arrives at commit,
 # before that: flush first (a non-transactional logical message with flush = true, PostgreSQL 17+; pgoutput
@@ -158,13 +154,10 @@ class MessageFeed:
     async def skip(self) -> bool:
         """Move the slot past everything flushed without decoding it, unless someone joined meanwhile."""
         assert self._slot_conn is not None
-        flushed, = await (await self._slot_conn.execute(WAL_FLUSHED_ONE)).fetchone()
-        if self.wanted is None or self.wanted():
-            return False
-        cursor = await self._slot_conn.execute(SLOT_FORWARD_ONE, {"lsn": flushed, "slot": self.slot})
-        moved = await cursor.fetchone() is not None
-        self.skipped += moved
-        return moved
+        moved = await forward_idle_slot(self._slot_conn, self.slot,
+                                        lambda: self.wanted is not None and not self.wanted())
+        self.skipped += moved is not None
+        return moved is not None
 
     async def drain(self) -> int:
         """Deliver everything committed so far; returns how many messages."""

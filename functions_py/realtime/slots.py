@@ -1,4 +1,5 @@
-"""Keep the feeds' replication slots cheap to read: move their restart point along while the database is busy.
+"""Keep the feeds' replication slots cheap to read: skip decoding while nobody listens (forward_idle_slot), and
+move their restart point along while the database is busy (RestartPointKeeper).
 
 Both feeds read a temporary logical slot through SQL (`pg_logical_slot_get/peek_binary_changes`), and every call
 decodes again from the slot's `restart_lsn`, not from where the last call stopped. `restart_lsn` advances only
@@ -37,6 +38,27 @@ where exists (
     and pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_insert_lsn(), restart_lsn) > %s
 )
 """
+
+
+WAL_FLUSHED_ONE = "select pg_catalog.pg_current_wal_flush_lsn()::text"
+# No row when the slot is there already: an advance below its confirmed position would be an ERROR, and an error
+# in the session drops a temporary slot.
+SLOT_FORWARD_ONE = """
+select pg_catalog.pg_replication_slot_advance(slot_name, %(lsn)s::pg_lsn) is not null
+from pg_catalog.pg_replication_slots where slot_name = %(slot)s and confirmed_flush_lsn < %(lsn)s::pg_lsn
+"""
+
+
+async def forward_idle_slot(conn: psycopg.AsyncConnection, slot: str, idle: Callable[[], bool]) -> str | None:
+    """Nobody listens: move `slot` to the flushed WAL without decoding it (`pg_replication_slot_advance`
+    fast-forwards: no output plugin). The position is read before `idle()` is asked, so anything committed after
+    a listener arrives lies past it and will be decoded. Returns the position moved to; None when a listener
+    arrived meanwhile or the slot was there already."""
+    flushed, = await (await conn.execute(WAL_FLUSHED_ONE)).fetchone()
+    if not idle():
+        return None
+    cursor = await conn.execute(SLOT_FORWARD_ONE, {"lsn": flushed, "slot": slot})
+    return flushed if await cursor.fetchone() is not None else None
 
 
 class RestartPointKeeper:

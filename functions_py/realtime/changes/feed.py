@@ -51,6 +51,7 @@ from functions_py.realtime.changes.payload import (
     type_change,
 )
 from functions_py.realtime.changes.subscriptions import Subscription, validate
+from functions_py.realtime.slots import forward_idle_slot
 
 log = logging.getLogger("supakit.realtime.changes")
 
@@ -79,13 +80,6 @@ select data from pg_catalog.pg_logical_slot_peek_binary_changes(
   %(slot)s, null, %(limit)s, 'proto_version', '1', 'publication_names', quote_ident(%(publication)s))
 """
 slot_advance_one = "select pg_catalog.pg_replication_slot_advance(%s, %s::pg_lsn)"
-# Nobody subscribed: move the slot to a flushed position without decoding changes (fast-forward); no row when it is
-# there already (an advance below the confirmed position would be an ERROR, which drops a temporary slot).
-wal_flushed_one = "select pg_catalog.pg_current_wal_flush_lsn()::text"
-slot_forward_one = """
-select pg_catalog.pg_replication_slot_advance(slot_name, %(lsn)s::pg_lsn) is not null
-from pg_catalog.pg_replication_slots where slot_name = %(slot)s and confirmed_flush_lsn < %(lsn)s::pg_lsn
-"""
 # The insert position, after forcing a flush when new WAL is not flushed yet (see module docstring).
 wal_probe_flush_one = """
 select case when pg_catalog.pg_current_wal_insert_lsn() <> %(last)s::pg_lsn
@@ -404,18 +398,15 @@ class ChangeFeed:
         return not complete or bool(transactions)  # as Realtime's poller: after delivering, poll again at once
 
     async def _forward(self, conn: psycopg.AsyncConnection) -> bool:
-        """No subscription: skip what is flushed without decoding it. The position is read before the check, so a
-        change committed after a subscription is added (after its subscriber got the reply) lies past it."""
-        flushed, = await (await conn.execute(wal_flushed_one)).fetchone()
-        if self._subs:
-            return True  # subscribed meanwhile: decode at once
-        cursor = await conn.execute(slot_forward_one, {"lsn": flushed, "slot": self.slot})
-        if await cursor.fetchone() is not None:
+        """No subscription: skip what is flushed without decoding it (a subscription sees changes from its
+        start_lsn, read when it is added, which lies past what is skipped)."""
+        moved = await forward_idle_slot(conn, self.slot, lambda: not self._subs)
+        if moved is not None:
             self._stats["forwards"] += 1
             self._delivered_lsn = self._advance_to = self._confirmed_lsn = max(self._confirmed_lsn,
-                                                                               lsn_to_int(flushed))
+                                                                               lsn_to_int(moved))
         self._busy = False
-        return False
+        return bool(self._subs)  # subscribed meanwhile: decode at once
 
     # -- processing ---------------------------------------------------------------------------------------------
 

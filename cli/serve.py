@@ -1,6 +1,7 @@
-"""`supakit serve`: the local API gateway under uvicorn — the edge functions (functions_py/http) at
-/functions/v1/<name> and the Realtime server (functions_py/realtime) at /realtime/v1, on one port, as Supabase
-serves them under one project URL (so supabase-js pointed at http://127.0.0.1:54321 reaches both)."""
+"""`supakit serve`: the local API gateway under uvicorn (functions_py/http/gateway.py) — the Data, Auth and Storage
+APIs at /rest/v1, /auth/v1 and /storage/v1 (as far as they are built), the edge functions at /functions/v1/<name>
+and the Realtime server at /realtime/v1, on one port, as Supabase serves them under one project URL (so supabase-js
+pointed at http://127.0.0.1:54321 reaches all of them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from cli.context import info, settings
 from functions_py.db import is_local
 from functions_py.embedded import port_is_free
 from functions_py.errors import ConfigError
-from functions_py.http.app import DEFAULT_HOST, DEFAULT_PORT, EdgeSettings, create_app
+from functions_py.http import gateway
+from functions_py.http.app import DEFAULT_HOST, DEFAULT_PORT, EdgeSettings
 from functions_py.realtime import RealtimeServer, RealtimeSettings
 from functions_py.stack import database_url
 from functions_py.tokens import TokenSettings
@@ -36,7 +38,8 @@ def serve(
         raise ConfigError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
     if host in ("127.0.0.1", "localhost") and not port_is_free(port):
         raise ConfigError(f"port {port} is in use; stop what listens there or pass --port (SUPAKIT_API_PORT)")
-    url = database_url(settings(ctx))
+    config_settings = settings(ctx).replace(**{"api.host": host, "api.port": port})
+    url = database_url(config_settings)
     edge = EdgeSettings.from_env(url, require_explicit_jwt_secret=not is_local(url))
     if not edge.stripe.webhook_secret:
         info("warning: STRIPE_WEBHOOK_SECRET is not set; stripe-webhook answers 503 until it is")
@@ -44,15 +47,17 @@ def serve(
         info("warning: STRIPE_SECRET_KEY is not set; billing-checkout and billing-portal answer 503 until it is")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     ws_max_size = 16 * 1024 * 1024
+    server = None
     if realtime:
         config = RealtimeSettings.from_env(url, host=host, port=port,
                                            token=TokenSettings.from_env(require_explicit=not is_local(url)))
         server = RealtimeServer(config)
-        app = create_app(edge, extra_routes=server.routes(), on_startup=[server.start], on_shutdown=[server.stop])
         ws_max_size = max(ws_max_size, config.max_payload_bytes * 2)
         info(f"realtime on ws://{host}:{port}/realtime/v1/websocket")
-    else:
-        app = create_app(edge)
+    app = gateway.build(config_settings, url, edge=edge, realtime=server,
+                        require_explicit_jwt_secret=not is_local(url))
+    for service in app.services:
+        info(f"{service.prefix} on http://{host}:{port}{service.prefix}")
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
                 server_header=False, ws_max_size=ws_max_size)

@@ -1,13 +1,22 @@
-"""Settings, read from the environment (README lists every variable).
+"""Settings: the one reader of the environment and of `supabase/config.toml` (STYLE.md §18).
 
-Secrets are read here and nowhere else; nothing in this module logs a value.
+Every setting is an `Option` in the tables below (`OPTIONS`): its dotted name, its environment variable, its key in
+`supabase/config.toml` (the Supabase CLI's own keys where one exists, so a project configured for `supabase start`
+is served the same way), its default, and a parser that says what it expects. `Settings.load()` resolves each
+one once per process, in the order CLI flag > environment > config.toml > default, and remembers where each value
+came from (`supakit config` prints them). A bad value fails at start with the setting's name, the value and what
+is expected. Secrets are read here and nowhere else; `describe()` masks them and nothing here logs a value.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from functions_py.errors import ConfigError
 
@@ -42,25 +51,285 @@ def _port(raw: str | None) -> int:
     return int(raw)
 
 
+# -- option tables ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: `name` is dotted (`<section>.<key>`); `parse` turns a raw value (a string from the environment
+    or a TOML value) into the setting's value or raises ValueError; `expected` says what a valid value looks like."""
+
+    name: str
+    default: Any
+    env: str | None = None
+    toml: str | None = None  # dotted key in supabase/config.toml
+    parse: Callable[[Any], Any] = str
+    expected: str = "a string"
+    secret: bool = False
+    doc: str = ""
+
+    @property
+    def section(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def key(self) -> str:
+        return self.name.split(".", 1)[1]
+
+
+def parse_port(raw: Any) -> int:
+    value = int(str(raw).strip())
+    if not 1 <= value <= 65535:
+        raise ValueError(raw)
+    return value
+
+
+def parse_int(minimum: int = 0, maximum: int | None = None) -> Callable[[Any], int]:
+    def parse(raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = int(str(raw).strip())
+        if value < minimum or (maximum is not None and value > maximum):
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(raw)
+
+
+def parse_list(raw: Any) -> tuple[str, ...]:
+    """A TOML array, or a comma-separated string (PostgREST's own form for db-schemas and friends)."""
+    if isinstance(raw, list | tuple):
+        items = [str(item).strip() for item in raw]
+    else:
+        items = [item.strip() for item in str(raw).split(",")]
+    return tuple(item for item in items if item)
+
+
+def parse_choice(*choices: str) -> Callable[[Any], str]:
+    def parse(raw: Any) -> str:
+        value = str(raw).strip()
+        if value not in choices:
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_optional(raw: Any) -> str | None:
+    value = str(raw).strip()
+    return value or None
+
+
+def parse_secret(raw: Any) -> str:
+    value = str(raw)
+    if value and len(value) < 32:
+        raise ValueError("too short")
+    return value
+
+
+# The Supabase CLI's local keys: the same defaults, so a frontend `.env` written for `supabase start` works unchanged.
+LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH"
+LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"
+
+_PORT = "a TCP port from 1 to 65535"
+
+# The gateway (`supakit serve`): one port for /rest/v1, /auth/v1, /storage/v1, /realtime/v1 and /functions/v1.
+API_OPTIONS = (
+    Option("api.host", "127.0.0.1", env="SUPAKIT_API_HOST", doc="Interface `supakit serve` listens on."),
+    Option("api.port", 54321, env="SUPAKIT_API_PORT", toml="api.port", parse=parse_port, expected=_PORT,
+           doc="The gateway's TCP port (the Supabase CLI's API port)."),
+    Option("api.external_url", None, env="SUPAKIT_API_EXTERNAL_URL", parse=parse_optional,
+           expected="a URL such as http://127.0.0.1:54321",
+           doc="The URL clients use to reach the gateway (default: http://<host>:<port>); Auth's issuer and e-mail "
+               "links are built from it."),
+    Option("api.publishable_key", LOCAL_PUBLISHABLE_KEY, env="SUPAKIT_PUBLISHABLE_KEY", secret=False,
+           doc="The opaque publishable key (sb_publishable_…) the gateway translates to the anon JWT."),
+    Option("api.secret_key", LOCAL_SECRET_KEY, env="SUPAKIT_SECRET_KEY", secret=True,
+           doc="The opaque secret key (sb_secret_…) the gateway translates to the service_role JWT."),
+    Option("api.pool_size", 10, env="SUPAKIT_API_POOL_SIZE", parse=parse_int(1, 200),
+           expected="a number of connections from 1 to 200", doc="Database connections the gateway's pool holds."),
+    Option("api.max_body_bytes", 10 * 1024 * 1024, env="SUPAKIT_API_MAX_BODY_BYTES", parse=parse_int(1024),
+           expected="a number of bytes, at least 1024",
+           doc="Largest request body the REST and Auth APIs accept (413 above it); Storage uploads have their "
+               "own limit."),
+)
+
+# JWT verification and signing, shared by every service behind the gateway.
+JWT_OPTIONS = (
+    Option("jwt.secret", "", env="SUPAKIT_JWT_SECRET", parse=parse_secret, secret=True,
+           expected="the project's JWT secret, at least 32 characters",
+           doc="HS256 secret (default: the Supabase CLI's public local secret, refused off localhost)."),
+    Option("jwt.jwks_url", None, env="SUPAKIT_JWKS_URL", parse=parse_optional, expected="an https URL",
+           doc="JWKS endpoint for asymmetric (RS256/ES256/EdDSA) tokens."),
+    Option("jwt.expiry_s", 3600, env="SUPAKIT_JWT_EXPIRY", toml="auth.jwt_expiry", parse=parse_int(30, 604800),
+           expected="seconds from 30 to 604800", doc="Lifetime of access tokens Auth issues."),
+)
+
+# The local Data API (/rest/v1): PostgREST's own option names (PGRST_* environment, [api] in config.toml first).
+REST_OPTIONS = (
+    Option("rest.db_schemas", ("public", "graphql_public"), env="PGRST_DB_SCHEMAS", toml="api.schemas",
+           parse=parse_list, expected="a list of schema names", doc="PostgREST db-schemas: the exposed schemas."),
+    Option("rest.db_extra_search_path", ("public", "extensions"), env="PGRST_DB_EXTRA_SEARCH_PATH",
+           toml="api.extra_search_path", parse=parse_list, expected="a list of schema names",
+           doc="PostgREST db-extra-search-path."),
+    Option("rest.db_max_rows", 1000, env="PGRST_DB_MAX_ROWS", toml="api.max_rows", parse=parse_int(0),
+           expected="a number of rows (0: no limit)", doc="PostgREST db-max-rows."),
+    Option("rest.db_anon_role", "anon", env="PGRST_DB_ANON_ROLE", doc="PostgREST db-anon-role."),
+    Option("rest.db_pre_request", None, env="PGRST_DB_PRE_REQUEST", parse=parse_optional,
+           expected="a function name such as public.check_request", doc="PostgREST db-pre-request."),
+    Option("rest.db_tx_end", "commit", env="PGRST_DB_TX_END",
+           parse=parse_choice("commit", "commit-allow-override", "rollback", "rollback-allow-override"),
+           expected="commit, commit-allow-override, rollback or rollback-allow-override", doc="PostgREST db-tx-end."),
+    Option("rest.db_aggregates_enabled", False, env="PGRST_DB_AGGREGATES_ENABLED", parse=parse_bool,
+           expected="true or false", doc="PostgREST db-aggregates-enabled."),
+    Option("rest.db_plan_enabled", False, env="PGRST_DB_PLAN_ENABLED", parse=parse_bool,
+           expected="true or false", doc="PostgREST db-plan-enabled."),
+    Option("rest.jwt_aud", None, env="PGRST_JWT_AUD", parse=parse_optional, doc="PostgREST jwt-aud."),
+    Option("rest.jwt_role_claim_key", ".role", env="PGRST_JWT_ROLE_CLAIM_KEY",
+           doc="PostgREST jwt-role-claim-key."),
+    Option("rest.openapi_mode", "follow-privileges", env="PGRST_OPENAPI_MODE",
+           parse=parse_choice("follow-privileges", "ignore-privileges", "disabled"),
+           expected="follow-privileges, ignore-privileges or disabled", doc="PostgREST openapi-mode."),
+)
+
+OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS)
+
+SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
+
+
+def _toml_lookup(document: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    node: Any = document
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def read_config_toml(project_dir: Path) -> dict[str, Any]:
+    """`supabase/config.toml` as a dict ({} when absent); a syntax error names the file and the line."""
+    path = project_dir / "supabase" / "config.toml"
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML ({error}); fix the file or remove it.") from None
+
+
+def resolve_options(options: Iterable[Option], *, flags: Mapping[str, Any], environ: Mapping[str, str],
+                    document: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each option's value and source (flag > env > config.toml > default)."""
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in options:
+        raw, source, where = option.default, SOURCE_DEFAULT, "the default"
+        found, toml_value = _toml_lookup(document, option.toml) if option.toml else (False, None)
+        if option.name in flags and flags[option.name] is not None:
+            raw, source, where = flags[option.name], SOURCE_FLAG, "the command line"
+        elif option.env and environ.get(option.env, "") != "":
+            raw, source, where = environ[option.env], SOURCE_ENV, option.env
+        elif found:
+            raw, source, where = toml_value, SOURCE_TOML, f"supabase/config.toml [{option.toml}]"
+        if source == SOURCE_DEFAULT:
+            values[option.name] = raw
+        else:
+            try:
+                values[option.name] = option.parse(raw)
+            except (ValueError, TypeError):
+                shown = "(hidden)" if option.secret else repr(raw)
+                raise ConfigError(f"setting {option.name} = {shown} (from {where}) is not valid: expected "
+                                  f"{option.expected}.") from None
+        sources[option.name] = source
+    return values, sources
+
+
+class Section:
+    """A read-only view of one section's values: `settings.rest.db_schemas`."""
+
+    def __init__(self, name: str, values: Mapping[str, Any]) -> None:
+        self._name = name
+        self._values = values
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[f"{self._name}.{key}"]
+        except KeyError:
+            raise AttributeError(f"no setting {self._name}.{key}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Where the project, its embedded database and its target database are."""
+    """Where the project, its embedded database and its target database are, and every option of `OPTIONS`
+    (as sections: `settings.api.port`, `settings.rest.db_schemas`). Built once per process, passed down."""
 
     project_dir: Path
     data_dir: Path
     db_port: int = DEFAULT_DB_PORT
     database_url: str | None = None  # None: use the embedded database
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, *, project_dir: Path | None = None, data_dir: Path | None = None,
-             database_url: str | None = None) -> Settings:
-        """Settings from options (when given) falling back to the environment."""
+             database_url: str | None = None, flags: Mapping[str, Any] | None = None,
+             environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from options (when given) falling back to the environment, then supabase/config.toml, then
+        the defaults. `flags` maps option names to values given on the command line."""
+        env = os.environ if environ is None else environ
         project = project_dir.resolve() if project_dir else find_project_dir()
-        data = data_dir or (Path(os.environ["SUPAKIT_DATA_DIR"]) if os.environ.get("SUPAKIT_DATA_DIR") else None)
+        data = data_dir or (Path(env["SUPAKIT_DATA_DIR"]) if env.get("SUPAKIT_DATA_DIR") else None)
         data = (data.expanduser() if data else project / ".supakit").resolve()
-        url = database_url or os.environ.get("DATABASE_URL") or None
-        return cls(project_dir=project, data_dir=data, db_port=_port(os.environ.get("SUPAKIT_DB_PORT")),
-                   database_url=url)
+        url = database_url or env.get("DATABASE_URL") or None
+        values, sources = resolve_options(OPTIONS, flags=flags or {}, environ=env,
+                                          document=read_config_toml(project))
+        return cls(project_dir=project, data_dir=data, db_port=_port(env.get("SUPAKIT_DB_PORT")),
+                   database_url=url, values=MappingProxyType(values), sources=MappingProxyType(sources))
+
+    def __getattr__(self, name: str) -> Section:
+        # only reached for names that are not fields: option sections
+        if name.startswith("_") or not any(option.section == name for option in OPTIONS):
+            raise AttributeError(name)
+        return Section(name, self.values)
+
+    def replace(self, **values: Any) -> Settings:
+        """A copy with some options set by dotted name, as if given on the command line:
+        `settings.replace(**{"api.port": 54400})` (tests use this)."""
+        merged = {**self.values, **values}
+        sources = {**self.sources, **{name: SOURCE_FLAG for name in values}}
+        return Settings(project_dir=self.project_dir, data_dir=self.data_dir, db_port=self.db_port,
+                        database_url=self.database_url, values=MappingProxyType(merged),
+                        sources=MappingProxyType(sources))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every effective setting with its source; secrets masked (for `supakit config`)."""
+        rows = [
+            {"name": "project_dir", "value": str(self.project_dir), "source": "resolved", "env": "SUPAKIT_PROJECT_DIR"},
+            {"name": "data_dir", "value": str(self.data_dir), "source": "resolved", "env": "SUPAKIT_DATA_DIR"},
+            {"name": "db.port", "value": self.db_port, "source": "resolved", "env": "SUPAKIT_DB_PORT"},
+            {"name": "db.url", "value": mask_url(self.database_url) if self.database_url else None,
+             "source": "resolved", "env": "DATABASE_URL"},
+        ]
+        for option in OPTIONS:
+            value = self.values.get(option.name, option.default)
+            if option.secret and value:
+                value = mask(str(value))
+            if isinstance(value, tuple):
+                value = list(value)
+            rows.append({"name": option.name, "value": value,
+                         "source": self.sources.get(option.name, SOURCE_DEFAULT), "env": option.env})
+        return rows
 
     @property
     def sql_dir(self) -> Path:
@@ -81,3 +350,22 @@ class Settings:
     @property
     def seed_file(self) -> Path:
         return self.project_dir / "seed.sql"
+
+
+def mask(secret: str) -> str:
+    """A secret as `supakit config` shows it: its first 4 characters, then stars."""
+    return (secret[:4] + "…" + "*" * 8) if len(secret) > 8 else "*" * 8
+
+
+def mask_url(url: str) -> str:
+    """A database URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(unparsable URL)"
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

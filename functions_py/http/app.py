@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import psycopg
 import psycopg_pool
@@ -24,7 +25,7 @@ import stripe
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from functions_py.billing.sessions import stripe_client
 from functions_py.billing.settings import StripeSettings
@@ -113,9 +114,10 @@ async def _run_hooks(hooks: Iterable[Hook]) -> None:
 
 
 def create_app(settings: EdgeSettings, *, extra_routes: Sequence[BaseRoute] = (), on_startup: Sequence[Hook] = (),
-               on_shutdown: Sequence[Hook] = ()) -> Starlette:
+               on_shutdown: Sequence[Hook] = (), fallback: Any = None) -> Starlette:
     """The edge app: the functions at /functions/v1/<name>, `GET /functions/v1/` listing them, `extra_routes`
-    mounted beside them, and the hooks run after / before the connection pool opens / closes."""
+    mounted beside them, and the hooks run after / before the connection pool opens / closes. `fallback` (an ASGI
+    app) answers paths no route matches (the gateway's Kong-shaped 404)."""
     state = EdgeState(settings)
     functions = _functions()
 
@@ -159,6 +161,8 @@ def create_app(settings: EdgeSettings, *, extra_routes: Sequence[BaseRoute] = ()
               methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
         *extra_routes,
     ]
+    if fallback is not None:
+        routes.append(Mount("", app=fallback))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.edge = state
     return app

@@ -635,7 +635,7 @@ def test_the_feed_recovers_when_its_connection_is_killed(url):
                         " where application_name = 'supakit realtime changes'"
                         " and datname = current_database()")
             for _ in range(500):  # the feed notices at its next poll, then creates a new slot
-                if h.feed.stats()["reconnects"] >= 1 and h.feed._conn is not None:
+                if h.feed.stats()["reconnects"] >= 1 and h.feed.reader.conn is not None:
                     break
                 await asyncio.sleep(0.02)
             assert h.feed.stats()["reconnects"] == 1

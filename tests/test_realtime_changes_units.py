@@ -8,7 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions_py.realtime.changes.decoding import (
+from functions_py.realtime.changes.filters import FilterSpec, FilterSyntaxError, NeedsSql, make_filter, parse_filter
+from functions_py.realtime.changes.payload import commit_timestamp
+from functions_py.realtime.changes.values import ArrayLiteralError, TypeInfo, parse_array, to_json
+from functions_py.realtime.pgoutput import (
     UNCHANGED,
     Change,
     Decoder,
@@ -17,9 +20,6 @@ from functions_py.realtime.changes.decoding import (
     lsn_to_int,
     lsn_to_text,
 )
-from functions_py.realtime.changes.filters import FilterSpec, FilterSyntaxError, NeedsSql, make_filter, parse_filter
-from functions_py.realtime.changes.payload import commit_timestamp
-from functions_py.realtime.changes.values import ArrayLiteralError, TypeInfo, parse_array, to_json
 
 # ---------------------------------------------------------------------------------------------------------
 # pgoutput messages, built as the protocol documents them
@@ -233,7 +233,7 @@ def test_comparisons_python_cannot_decide_go_to_the_database():
 # ---------------------------------------------------------------------------------------------------------
 
 def _change(kind: str, new, old, old_kind, identity: bytes = b"d"):
-    from functions_py.realtime.changes.decoding import Change
+    from functions_py.realtime.pgoutput import Change
 
     decoder = Decoder()
     decoder.feed(relation(identity=identity))

@@ -85,8 +85,8 @@ def test_pgoutput_relation_and_insert_messages_decode_to_column_values():
     insert = (b"I" + struct.pack(">I", 42) + b"N" + struct.pack(">h", 2) + b"t" + struct.pack(">i", 4) + b"room"
               + b"n")
     decoder = Decoder()
-    assert decoder.feed(relation) is None
-    change = decoder.feed(insert)
+    assert decoder.decode(relation) is None
+    change = decoder.decode(insert)
     assert change is not None and change.relation.name == "messages"
     assert change.values == {"topic": "room", "payload": None}
 

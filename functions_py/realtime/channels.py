@@ -8,22 +8,32 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from functions_py.realtime import protocol
 from functions_py.realtime.presence import PresenceTopic
 
-if TYPE_CHECKING:
-    from functions_py.realtime.connection import Connection
-
 TopicKey = tuple[bool, str]  # (private, name without "realtime:")
+
+
+class Socket(Protocol):
+    """What channels and the server use of a member's socket (functions_py.realtime.connection.Connection)."""
+
+    vsn: str
+    channels: dict[str, Channel]
+
+    def enqueue(self, frame: str | bytes) -> None: ...
+
+    def system(self, channel: Channel, extension: str, status: str, message: str) -> None: ...
+
+    async def close_channel(self, channel: Channel, message: str) -> None: ...
 
 
 @dataclass(eq=False)
 class Channel:
     """One socket's membership of a topic, with what the join said and what its token may do."""
 
-    conn: Connection
+    conn: Socket
     topic: str  # as the client names it: "realtime:<name>"
     name: str
     join_ref: str | None

@@ -2,6 +2,9 @@
 
 Outbound frames go through a per-socket queue drained by one writer task, so fan-out never waits on a slow
 client; a client that falls `MAX_QUEUED` frames behind is disconnected (code 1013) rather than buffered forever.
+
+A connection reaches the rest of the server only through `ChannelHost`, which RealtimeServer implements: tokens,
+authorization, the topics' membership and presence, postgres_changes subscriptions, and the counters.
 """
 
 from __future__ import annotations
@@ -14,16 +17,14 @@ import time
 import uuid
 import zlib
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from functions_py.realtime import protocol
+from functions_py.realtime.authorization import ReadAccess
 from functions_py.realtime.channels import Channel, Outgoing
 from functions_py.tokens import InvalidToken
-
-if TYPE_CHECKING:
-    from functions_py.realtime.server import RealtimeServer
 
 log = logging.getLogger("supakit.realtime")
 
@@ -50,11 +51,51 @@ def binding_id(binding: dict) -> int:
     return value or 1
 
 
+class ChannelHost(Protocol):
+    """What a socket needs from the server, and all it may use."""
+
+    max_payload_bytes: int
+
+    def count(self, name: str, amount: int = 1) -> None:
+        """Add to the counter `name` (exported on /metrics)."""
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a JWT; raises InvalidToken."""
+
+    async def authorize_read(self, channel: Channel) -> ReadAccess:
+        """May the channel's claims read its private topic (broadcast, presence)?"""
+
+    async def authorize_write(self, channel: Channel, extension: str) -> bool:
+        """May the channel's claims write `extension` ("broadcast", "presence") to its private topic?"""
+
+    async def joined(self, channel: Channel) -> list[str]:
+        """Add a joined channel to its topic, subscribe its postgres_changes bindings and arm its token's expiry;
+        returns the subscription errors (empty: all live)."""
+
+    async def refreshed(self, channel: Channel) -> None:
+        """The channel's token changed: re-arm the expiry, re-check its postgres_changes subscriptions."""
+
+    async def drop_channel(self, channel: Channel) -> None:
+        """Forget a channel: membership, presence, subscriptions."""
+
+    def broadcast(self, channel: Channel, message: Outgoing) -> None:
+        """Fan `message` out to the channel's topic (the sender only with `self`)."""
+
+    def presence_state(self, channel: Channel) -> dict:
+        """The topic's presence state."""
+
+    def track(self, channel: Channel, payload: dict) -> None:
+        """Track the channel's presence with `payload` and send the diff."""
+
+    def untrack(self, channel: Channel) -> None:
+        """Untrack the channel's presence and send the diff."""
+
+
 class Connection:
     """A WebSocket speaking vsn 1.0.0 or 2.0.0 for a client whose apikey verified to `claims`."""
 
-    def __init__(self, server: RealtimeServer, websocket: WebSocket, vsn: str, claims: dict[str, Any]) -> None:
-        self.server = server
+    def __init__(self, host: ChannelHost, websocket: WebSocket, vsn: str, claims: dict[str, Any]) -> None:
+        self.host = host
         self.websocket = websocket
         self.vsn = vsn
         self.claims = claims
@@ -76,7 +117,7 @@ class Connection:
             self.closed = True
             self._queue.clear()
             self._ready.set()
-            self.server.metrics.inc("slow_consumer_disconnects")
+            self.host.count("slow_consumer_disconnects")
             return
         self._queue.append(frame)
         self._ready.set()
@@ -94,7 +135,7 @@ class Connection:
                         {"channel": channel.name, "extension": extension, "message": message, "status": status})
 
     async def _writer(self) -> None:
-        send, queue, sent = self._send, self._queue, self.server.metrics.counters
+        send, queue, count = self._send, self._queue, self.host.count
         while not self.closed:
             if not queue:
                 self._ready.clear()
@@ -105,7 +146,7 @@ class Connection:
                 await send({"type": "websocket.send", "text": frame})
             else:
                 await send({"type": "websocket.send", "bytes": frame})
-            sent["messages_out_total"] += 1
+            count("messages_out_total")
         if self.closed:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=1013, reason="too slow: the client fell behind")
@@ -121,7 +162,7 @@ class Connection:
                 if kind == "websocket.disconnect":
                     break
                 self.last_seen = time.monotonic()
-                self.server.metrics.inc("messages_in_total")
+                self.host.count("messages_in_total")
                 try:
                     if message.get("text") is not None:
                         push = protocol.decode_text(self.vsn, message["text"])
@@ -157,15 +198,15 @@ class Connection:
             self.push_event(channel.topic, "phx_error", {"reason": "channel_crash"}, channel.join_ref,
                             channel.join_ref)
             with contextlib.suppress(Exception):
-                await self.server.drop_channel(channel)
+                await self.host.drop_channel(channel)
 
     async def leave_all(self) -> None:
         for channel in list(self.channels.values()):
-            await self.server.drop_channel(channel)
+            await self.host.drop_channel(channel)
         self.channels.clear()
 
     def _bad_frame(self, error: protocol.ProtocolError) -> None:
-        self.server.metrics.inc("bad_frames_total")
+        self.host.count("bad_frames_total")
         log.info("realtime: socket %s sent a bad frame: %s", self.id, error)
         if error.ref is not None and error.topic is not None:
             self.enqueue(protocol.encode(self.vsn, error.topic, "phx_reply",
@@ -201,7 +242,7 @@ class Connection:
         elif event == "phx_leave":
             self.reply(push, "ok", {})
             self.push_event(channel.topic, "phx_close", {}, channel.join_ref, channel.join_ref)
-            await self.server.drop_channel(channel)
+            await self.host.drop_channel(channel)
         else:
             self.reply(push, "error", {"reason": f"unknown event {event!r}"})
 
@@ -209,7 +250,7 @@ class Connection:
         """The claims of the join's access_token (it overrides the apikey, except `sb_` keys), else the socket's."""
         token = payload.get("access_token")
         if isinstance(token, str) and token and not token.startswith("sb_"):
-            return self.server.verifier.verify(token)
+            return self.host.verify(token)
         return self.claims
 
     async def join(self, push: protocol.Push) -> None:
@@ -224,7 +265,7 @@ class Connection:
         old = self.channels.get(topic)
         if old is not None:  # re-joining a joined topic closes the old channel first
             self.push_event(old.topic, "phx_close", {}, old.join_ref, old.join_ref)
-            await self.server.drop_channel(old)
+            await self.host.drop_channel(old)
         payload = push.payload
         try:
             claims = self._token_claims(payload)
@@ -243,9 +284,9 @@ class Connection:
             presence_key=str(presence.get("key") or "") or str(uuid.uuid4()),
             presence_enabled=_flag(presence.get("enabled")))
         if channel.private:
-            access = await self.server.authorize_read(channel)
+            access = await self.host.authorize_read(channel)
             if not access.any:
-                self.server.metrics.inc("joins_refused_total")
+                self.host.count("joins_refused_total")
                 log.info("realtime: socket %s may not read private topic %r (role %s)", self.id, name, channel.role)
                 self.reply(push, "error", {
                     "reason": f"Unauthorized: You do not have permissions to read from this Channel topic: {name}"})
@@ -254,18 +295,14 @@ class Connection:
         if self.closed:
             return
         self.channels[topic] = channel
-        self.server.hub.add(channel)
-        self.server.metrics.inc("joins_total")
-        errors = []
+        self.host.count("joins_total")
         for index, binding in enumerate(bindings):
             sub_id = f"{self.id}:{topic}:{index}:{push.join_ref}"
             channel.bindings.append((binding_id(binding), sub_id, binding))
-        if bindings:
-            errors = await self.server.subscribe_changes(channel)
-        self.server.schedule_expiry(channel)
+        errors = await self.host.joined(channel)
         self.reply(push, "ok", {"postgres_changes": [{**b, "id": i} for i, _, b in channel.bindings]})
         if channel.presence_enabled and channel.read_presence:
-            self.push_event(topic, "presence_state", self.server.hub.presence_state(channel.key))
+            self.push_event(topic, "presence_state", self.host.presence_state(channel))
         if bindings:
             if errors:
                 for message in errors:
@@ -288,23 +325,22 @@ class Connection:
                 return
             payload_json = protocol.dumps(push.payload.get("payload", {}))
             body, enc, size = None, protocol.ENC_JSON, len(payload_json)
-        limit = self.server.settings.max_payload_bytes
+        limit = self.host.max_payload_bytes
         if size > limit:
-            self.server.metrics.inc("payloads_too_large_total")
+            self.host.count("payloads_too_large_total")
             reason = f"PayloadTooLarge: the broadcast payload is {size} bytes; the limit is {limit} bytes"
             if push.ref is not None:
                 self.reply(push, "error", {"reason": reason})
             else:  # nothing to reply to: tell the channel, which stays open
                 self.system(channel, "system", "error", reason)
             return
-        if channel.private and not await self.server.authorize_write(channel, "broadcast"):
-            self.server.metrics.inc("broadcasts_denied_total")
+        if channel.private and not await self.host.authorize_write(channel, "broadcast"):
+            self.host.count("broadcasts_denied_total")
             return  # dropped silently, even with ack (Supabase's broadcast_handler)
         message = Outgoing(topic=channel.topic, event=event, payload_json=payload_json,
                            binary=body if enc == protocol.ENC_BINARY else None,
                            prefer_binary=push.binary is not None)
-        self.server.metrics.add("broadcasts_delivered_total", self.server.hub.broadcast(channel.key, message,
-                                                                                        sender=channel))
+        self.host.broadcast(channel, message)
         if channel.broadcast_ack and push.ref is not None:
             self.reply(push, "ok", {})
 
@@ -315,17 +351,15 @@ class Connection:
             if not isinstance(payload, dict):
                 self.reply(push, "error", {"reason": "Presence track payload must be a map"})
                 return
-            if channel.private and not await self.server.authorize_write(channel, "presence"):
+            if channel.private and not await self.host.authorize_write(channel, "presence"):
                 self.reply(push, "error", {})
                 return
             channel.presence_enabled = True
             self.reply(push, "ok", {})
-            self.server.hub.send_presence_diff(channel.key, self.server.hub.track(channel, payload))
+            self.host.track(channel, payload)
         elif kind == "untrack":
             self.reply(push, "ok", {})
-            diff = self.server.hub.untrack(channel)
-            if diff is not None:
-                self.server.hub.send_presence_diff(channel.key, diff)
+            self.host.untrack(channel)
         else:
             self.reply(push, "error", {"reason": f"unknown presence event {kind!r}; use track or untrack"})
 
@@ -335,22 +369,20 @@ class Connection:
         if not isinstance(token, str) or not token or token.startswith("sb_"):
             return
         try:
-            claims = self.server.verifier.verify(token)
+            claims = self.host.verify(token)
         except InvalidToken as error:
             await self.close_channel(channel, f"InvalidJWTToken: {error.message}")
             return
         channel.claims = claims
         channel.write.clear()
         if channel.private:
-            access = await self.server.authorize_read(channel)
+            access = await self.host.authorize_read(channel)
             if not access.any:
                 await self.close_channel(
                     channel, f"You do not have permissions to read from this Channel topic: {channel.name}")
                 return
             channel.read_broadcast, channel.read_presence = access.broadcast, access.presence
-        self.server.schedule_expiry(channel)
-        if channel.bindings:
-            await self.server.resubscribe_changes(channel)
+        await self.host.refreshed(channel)
 
     async def close_channel(self, channel: Channel, message: str) -> None:
         """A `system` error on the channel, then `phx_close`, as Supabase's shutdown_response."""
@@ -358,4 +390,4 @@ class Connection:
             return
         self.system(channel, "system", "error", message)
         self.push_event(channel.topic, "phx_close", {}, channel.join_ref, channel.join_ref)
-        await self.server.drop_channel(channel)
+        await self.host.drop_channel(channel)

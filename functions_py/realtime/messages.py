@@ -15,6 +15,9 @@ While no channel has a member (`wanted()` is false) there is nobody to deliver t
 flushed WAL with `pg_replication_slot_advance` (fast-forward decoding, no output plugin) at most every SKIP_EVERY_S
 instead of decoding every commit. The position is read before the membership check, so a message committed after
 someone joins lies past it and is delivered.
+
+The slot, its connections and reconnecting after the database restarts belong to `SlotReader` (slots.py); the
+messages are decoded by the one pgoutput decoder (pgoutput.py).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from functions_py.realtime.pgoutput import Decoder
-from functions_py.realtime.slots import forward_idle_slot
+from functions_py.realtime.pgoutput import Change, Decoder
+from functions_py.realtime.slots import SlotReader
 
 log = logging.getLogger("supakit.realtime")
 
@@ -40,20 +43,7 @@ BATCH_CHANGES = 1000
 PARTITIONS_EVERY_S = 3600
 SKIP_EVERY_S = 0.05
 
-SLOT_CREATE_ONE = "select slot_name from pg_create_logical_replication_slot(%s, 'pgoutput', true)"
-SLOT_CHANGES_MANY = """
-select data from pg_logical_slot_get_binary_changes(
-  %s, null, %s, 'proto_version', '1', 'publication_names', %s)
-"""
 PARTITIONS_ENSURE = "select realtime.ensure_partitions()"
-# Decoding through SQL stops at the flushed WAL, and the local database runs synchronous_commit = off, so a commit
-# is decodable only once the WAL writer flushes it (up to wal_writer_delay, 200 ms). A NOTIFY arrives at commit,
-# before that: flush first (a non-transactional logical message with flush = true, PostgreSQL 17+; pgoutput
-# without `messages` ignores it). Found by the postgres_changes feed's author; both readers do it.
-WAL_FLUSH = """
-select pg_logical_emit_message(false, 'supakit_realtime', '', true)
-where pg_current_wal_insert_lsn() > pg_current_wal_flush_lsn()
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,25 +73,24 @@ class MessageFeed:
         self.deliver = deliver
         self.wanted = wanted  # False: no member anywhere, skip instead of decoding; None: always decode
         self.skipped = 0
-        self.slot = f"supakit_realtime_messages_{os.getpid()}_{os.urandom(3).hex()}"
         self.delivered = 0
-        self._wake = asyncio.Event()
+        self.reader = SlotReader(database_url, feed="database broadcasts", purpose="messages", publication=PUBLICATION,
+                                 slot_prefix=f"supakit_realtime_messages_{os.getpid()}",
+                                 wakeup_channel=WAKEUP_CHANNEL, on_open=self._opened)
         self._tasks: list[asyncio.Task] = []
-        self._slot_conn: psycopg.AsyncConnection | None = None
-        self._listen_conn: psycopg.AsyncConnection | None = None
-        self._decoder = Decoder()
+
+    @property
+    def slot(self) -> str | None:
+        return self.reader.slot
+
+    def stats(self) -> dict[str, int]:
+        """For /metrics: realtime_messages_<key>."""
+        return {**self.reader.stats, "skips_total": self.skipped}
 
     async def start(self) -> None:
         """Create the slot (messages committed from now on will be delivered) and start reading."""
-        self._listen_conn = await psycopg.AsyncConnection.connect(
-            self.database_url, autocommit=True, application_name="supakit realtime listen")
-        await self._listen_conn.execute(f"listen {WAKEUP_CHANNEL}")
-        self._slot_conn = await psycopg.AsyncConnection.connect(
-            self.database_url, autocommit=True, application_name="supakit realtime messages")
-        await self._slot_conn.execute(SLOT_CREATE_ONE, (self.slot,))
-        await self._ensure_partitions()
-        self._tasks = [asyncio.create_task(self._listen(), name="realtime-messages-listen"),
-                       asyncio.create_task(self._read(), name="realtime-messages-read"),
+        await self.reader.open()
+        self._tasks = [asyncio.create_task(self.reader.run(self._step), name="realtime-messages-read"),
                        asyncio.create_task(self._janitor(), name="realtime-messages-partitions")]
 
     async def stop(self) -> None:
@@ -112,22 +101,19 @@ class MessageFeed:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        for conn in (self._slot_conn, self._listen_conn):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-        self._slot_conn = self._listen_conn = None
+        await self.reader.close(drop_slot=True)
 
-    async def _listen(self) -> None:
-        assert self._listen_conn is not None
-        async for _ in self._listen_conn.notifies():
-            self._wake.set()
+    async def _opened(self, _start_lsn: int) -> None:
+        await self._ensure_partitions()
 
     async def _ensure_partitions(self) -> None:
-        """realtime.messages' daily partitions (compat's janitor); Supabase's server does the same."""
-        assert self._slot_conn is not None
+        """realtime.messages' daily partitions (compat's janitor); Supabase's server does the same. On a
+        connection of its own: an error on the slot's session would drop the slot."""
         try:
-            await self._slot_conn.execute(PARTITIONS_ENSURE)
+            async with await psycopg.AsyncConnection.connect(
+                    self.database_url, autocommit=True, connect_timeout=5,
+                    application_name="supakit realtime partitions") as conn:
+                await conn.execute(PARTITIONS_ENSURE)
         except psycopg.Error as error:
             log.info("realtime: not creating realtime.messages partitions (%s)", str(error).strip())
 
@@ -136,56 +122,56 @@ class MessageFeed:
             await asyncio.sleep(PARTITIONS_EVERY_S)
             await self._ensure_partitions()
 
-    async def _read(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
-            self._wake.clear()
-            try:
-                if self.wanted is not None and not self.wanted():
-                    await self.skip()
-                    await asyncio.sleep(SKIP_EVERY_S)  # nobody to deliver to: no hurry
-                    continue
-                await self.drain()
-            except psycopg.Error as error:
-                log.error("realtime: reading database broadcasts failed: %s", str(error).strip())
-                await asyncio.sleep(1)
+    async def _step(self) -> None:
+        await self.reader.wait(POLL_INTERVAL_S)
+        if self.wanted is not None and not self.wanted():
+            await self.skip()
+            await asyncio.sleep(SKIP_EVERY_S)  # nobody to deliver to: no hurry
+            return
+        await self.drain()
 
     async def skip(self) -> bool:
         """Move the slot past everything flushed without decoding it, unless someone joined meanwhile."""
-        assert self._slot_conn is not None
-        moved = await forward_idle_slot(self._slot_conn, self.slot,
-                                        lambda: self.wanted is not None and not self.wanted())
+        moved = await self.reader.forward(lambda: self.wanted is not None and not self.wanted())
         self.skipped += moved is not None
         return moved is not None
 
     async def drain(self) -> int:
         """Deliver everything committed so far; returns how many messages."""
-        assert self._slot_conn is not None
         total = 0
-        # PostgreSQL < 17 has no flush argument: there the reader waits for the WAL writer
-        with contextlib.suppress(psycopg.errors.UndefinedFunction):
-            await self._slot_conn.execute(WAL_FLUSH)
+        await self.reader.flush()  # PostgreSQL < 17 has no flush argument: there the reader waits for the WAL writer
+        decoder = Decoder()
         while True:
-            cursor = await self._slot_conn.execute(SLOT_CHANGES_MANY, (self.slot, BATCH_CHANGES, PUBLICATION))
-            rows = await cursor.fetchall()
-            if not rows:
-                return total
-            for (data,) in rows:
-                insert = self._decoder.feed(bytes(data))
-                if insert is None or insert.relation.name != "messages":
+            rows = await self.reader.get(BATCH_CHANGES)
+            for data in rows:
+                txn = decoder.feed(data)
+                if txn is None:
                     continue
-                values = insert.values
-                if values.get("extension") != "broadcast":
-                    continue
-                message = DatabaseMessage(
-                    id=values.get("id") or "", topic=values.get("topic") or "", event=values.get("event") or "",
-                    private=values.get("private") == "t", payload_json=values.get("payload"),
-                    binary_payload=_bytea(values.get("binary_payload")))
-                result = self.deliver(message)
-                if result is not None:
-                    await result
-                total += 1
-                self.delivered += 1
+                for change in txn.changes:
+                    message = _message(change)
+                    if message is None:
+                        continue
+                    result = self.deliver(message)
+                    if result is not None:
+                        await result
+                    total += 1
+                    self.delivered += 1
             if len(rows) < BATCH_CHANGES:
                 return total
+
+
+def _message(change: object) -> DatabaseMessage | None:
+    """A broadcast row inserted into realtime.messages, else None."""
+    if not isinstance(change, Change) or change.type != "INSERT" or change.relation.name != "messages":
+        return None
+    values = change.values
+    if values.get("extension") != "broadcast":
+        return None
+    return DatabaseMessage(
+        id=_text(values.get("id")) or "", topic=_text(values.get("topic")) or "",
+        event=_text(values.get("event")) or "", private=values.get("private") == "t",
+        payload_json=_text(values.get("payload")), binary_payload=_bytea(_text(values.get("binary_payload"))))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -121,7 +121,9 @@ class RealtimeServer:
             return
         url = self.settings.database_url
         if url:
+            # check: a connection broken by a database restart is replaced before a join uses it
             self.pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False,
+                                            check=AsyncConnectionPool.check_connection,
                                             kwargs={"application_name": "supakit realtime authorization"})
             await self.pool.open(wait=True, timeout=10)
             self.authorizer = Authorizer(self.pool)
@@ -258,6 +260,7 @@ class RealtimeServer:
         counters = dict(self.metrics.counters)
         if self.messages is not None:
             counters["database_broadcasts_total"] = self.messages.delivered
+            counters.update({f"messages_{k}": v for k, v in self.messages.stats().items()})
         if self.changes is not None and hasattr(self.changes, "stats"):
             counters.update({f"changes_{k}": v for k, v in self.changes.stats().items()})
         lines = []
@@ -340,7 +343,42 @@ class RealtimeServer:
                            prefer_binary=binary is not None)
         self.metrics.add("broadcasts_delivered_total", self.hub.broadcast((private, name), message))
 
-    # -- used by connections -----------------------------------------------------------------------------------
+    # -- ChannelHost: what connections use (connection.py) ----------------------------------------------------
+
+    @property
+    def max_payload_bytes(self) -> int:
+        return self.settings.max_payload_bytes
+
+    def count(self, name: str, amount: int = 1) -> None:
+        self.metrics.counters[name] += amount
+
+    def verify(self, token: str) -> dict[str, Any]:
+        return self.verifier.verify(token)
+
+    async def joined(self, channel: Channel) -> list[str]:
+        self.hub.add(channel)
+        errors = await self.subscribe_changes(channel) if channel.bindings else []
+        self.schedule_expiry(channel)
+        return errors
+
+    async def refreshed(self, channel: Channel) -> None:
+        self.schedule_expiry(channel)
+        if channel.bindings:
+            await self.resubscribe_changes(channel)
+
+    def broadcast(self, channel: Channel, message: Outgoing) -> None:
+        self.metrics.add("broadcasts_delivered_total", self.hub.broadcast(channel.key, message, sender=channel))
+
+    def presence_state(self, channel: Channel) -> dict:
+        return self.hub.presence_state(channel.key)
+
+    def track(self, channel: Channel, payload: dict) -> None:
+        self.hub.send_presence_diff(channel.key, self.hub.track(channel, payload))
+
+    def untrack(self, channel: Channel) -> None:
+        diff = self.hub.untrack(channel)
+        if diff is not None:
+            self.hub.send_presence_diff(channel.key, diff)
 
     async def authorize_read(self, channel: Channel) -> ReadAccess:
         if self.authorizer is None:

@@ -7,7 +7,7 @@ One asyncio task polls a TEMPORARY `pgoutput` slot through SQL (psycopg has no r
    Decoding through SQL sees only flushed WAL and the embedded database commits asynchronously, so when the
    insert position is ahead of the flush position the probe forces a flush (`pg_logical_emit_message(...,
    flush => true)`, PostgreSQL 17+) instead of waiting up to 200 ms for the WAL writer;
-2. peek the slot (`pg_logical_slot_peek_binary_changes`) and decode whole transactions (decoding.py); while
+2. peek the slot (`pg_logical_slot_peek_binary_changes`) and decode whole transactions (realtime/pgoutput.py); while
    changes flow, the advance of the previous poll, the probe and the peek share one pipelined round trip;
 3. phase 1 (only for what is not cached): table access per (table, role), values and filter comparisons only the
    database can do, in one pipelined round trip;
@@ -18,7 +18,9 @@ One asyncio task polls a TEMPORARY `pgoutput` slot through SQL (psycopg has no r
 5. `await deliver(...)` once per change, in commit order; the next poll advances the slot past what was delivered.
 
 Three connections: the slot's (probe, peek, advance only: any ERROR in a session drops its temporary slots), the
-work connection (steps 3-4) and one that validates subscriptions, which arrive at any time.
+work connection (steps 3-4) and one that validates subscriptions, which arrive at any time. The slot and its
+connection belong to `SlotReader` (realtime/slots.py), which reconnects with backoff and creates a new slot when
+the database goes away; the feed then starts over from the new slot (subscriptions stay).
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,10 +36,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from functions_py.db import redact
-from functions_py.errors import EXIT_UNAVAILABLE, SupakitError
 from functions_py.realtime.changes.catalog import TableAccess, TypeCache, table_access_one
-from functions_py.realtime.changes.decoding import UNCHANGED, Change, Decoder, Transaction, lsn_to_int, lsn_to_text
 from functions_py.realtime.changes.filters import SQL_OPERATORS, Filter, NeedsSql
 from functions_py.realtime.changes.payload import (
     DEFAULT_MAX_RECORD_BYTES,
@@ -51,15 +49,13 @@ from functions_py.realtime.changes.payload import (
     type_change,
 )
 from functions_py.realtime.changes.subscriptions import Subscription, validate
-from functions_py.realtime.slots import forward_idle_slot
+from functions_py.realtime.pgoutput import UNCHANGED, Change, Decoder, Transaction, lsn_to_int, lsn_to_text
+from functions_py.realtime.slots import CONNECTION_LOST, SLOT_ADVANCE_ONE, SLOT_PEEK_MANY, SlotError, SlotReader
 
 log = logging.getLogger("supakit.realtime.changes")
 
 
-class ChangeFeedError(SupakitError):
-    """postgres_changes cannot run against this database; see the message for what it needs."""
-
-    exit_code = EXIT_UNAVAILABLE
+ChangeFeedError = SlotError  # postgres_changes cannot run against this database; the message says what it needs
 
 
 ACCESS_TTL_S = 1.0
@@ -71,15 +67,6 @@ Deliver = Callable[[list[Delivery]], Awaitable[None]]
 SESSION_SETTINGS = ("set timezone = 'UTC'; set datestyle = 'ISO, MDY'; set intervalstyle = 'postgres';"
                     " set extra_float_digits = 1; set bytea_output = 'hex'")
 
-slot_create_one = """
-select lsn::text from pg_catalog.pg_create_logical_replication_slot(%s, 'pgoutput', true)
-"""
-slot_drop_one = "select pg_catalog.pg_drop_replication_slot(%s)"
-slot_peek_many = """
-select data from pg_catalog.pg_logical_slot_peek_binary_changes(
-  %(slot)s, null, %(limit)s, 'proto_version', '1', 'publication_names', quote_ident(%(publication)s))
-"""
-slot_advance_one = "select pg_catalog.pg_replication_slot_advance(%s, %s::pg_lsn)"
 # The insert position, after forcing a flush when new WAL is not flushed yet (see module docstring).
 wal_probe_flush_one = """
 select case when pg_catalog.pg_current_wal_insert_lsn() <> %(last)s::pg_lsn
@@ -162,7 +149,7 @@ class _Plan:
 
 
 class ChangeFeed:
-    """postgres_changes for the local Realtime server (interface: functions_py/realtime/CHANGES_INTERFACE.md)."""
+    """postgres_changes for the local Realtime server (interface: docs/realtime-changes.md)."""
 
     def __init__(self, database_url: str, deliver: Deliver, *, publication: str = "supabase_realtime",
                  poll_interval: float = 0.002, idle_poll_interval: float = 0.02, max_changes: int = 1000,
@@ -175,15 +162,15 @@ class ChangeFeed:
         self.max_changes = max_changes
         self.max_record_bytes = max_record_bytes
         self.slot_prefix = slot_prefix
-        self.slot: str | None = None
+        self.reader = SlotReader(database_url, feed="postgres_changes", purpose="changes",
+                                 publication=publication, slot_prefix=slot_prefix, session_settings=SESSION_SETTINGS,
+                                 on_open=self._opened, on_close=self._closing)
         self._subs: dict[str, Subscription] = {}
         self._types = TypeCache()
-        self._conn: psycopg.AsyncConnection | None = None  # owns the slot: probe, peek, advance only
         self._work: psycopg.AsyncConnection | None = None  # table access, SQL filters and values, RLS checks
         self._sub_conn: psycopg.AsyncConnection | None = None  # validates subscriptions
         self._sub_lock = asyncio.Lock()
         self._task: asyncio.Task | None = None
-        self._stopping = False
         self._last_probe = "0/0"
         self._delivered_lsn = 0  # every transaction ending at or before this LSN has been delivered
         self._advance_to = 0  # where the next poll advances the slot
@@ -197,139 +184,83 @@ class ChangeFeed:
         self._last_change_at = 0.0
         self._can_force_flush = True
         self._stats = {"polls": 0, "peeks": 0, "transactions": 0, "changes": 0, "deliveries": 0, "rls_checks": 0,
-                       "forced_flushes": 0, "forwards": 0, "reconnects": 0, "errors": 0, "subscriptions": 0}
+                       "forced_flushes": 0, "forwards": 0, "subscriptions": 0}
+
+    @property
+    def slot(self) -> str | None:
+        return self.reader.slot
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Create the slot and start decoding; changes committed after this returns will be seen."""
-        self._stopping = False
-        await self._open()
-        self._task = asyncio.create_task(self._run(), name="supakit realtime changes")
+        await self.reader.open()
+        self._task = asyncio.create_task(self.reader.run(self._step), name="supakit realtime changes")
 
     async def stop(self) -> None:
         """Stop decoding, drop the slot, close the connections; idempotent."""
-        self._stopping = True
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
-        await self._close(drop_slot=True)
+        await self.reader.close(drop_slot=True)
         if self._sub_conn is not None:
             with contextlib.suppress(Exception):
                 await self._sub_conn.close()
             self._sub_conn = None
 
-    async def _connect(self, purpose: str) -> psycopg.AsyncConnection:
-        conn = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5,
-                                                     application_name=f"supakit realtime {purpose}")
-        await conn.execute(SESSION_SETTINGS)
-        return conn
-
-    async def _open(self) -> None:
-        # Any ERROR in a session drops its temporary slots (PostgreSQL's error recovery cleans them up), so the
-        # slot's connection runs only the probe, the peek and the advance; everything that can fail on user data
-        # (RLS policies, casts) runs on the work connection.
-        conn = await self._connect("changes")
-        try:
-            work = await self._connect("changes work")
-        except BaseException:
-            await conn.close()
-            raise
+    async def _opened(self, start_lsn: int) -> None:
+        """A new slot (at start, or after reconnecting): open the work connection and start over from it.
+        Everything that can fail on user data (RLS policies, casts) runs there, never on the slot's session."""
+        work = await self.reader.connect("changes work")
         # psycopg answers a ROLLBACK with DEALLOCATE ALL when it manages prepared statements, which would drop the
         # RLS checks the work connection PREPAREs itself (see _rls_statement): let it manage none.
         work.prepare_threshold = None
-        try:
-            exists = await (await work.execute("select exists (select from pg_catalog.pg_publication"
-                                               " where pubname = %s)", (self.publication,))).fetchone()
-            if not exists[0]:  # a peek would fail on the slot's connection, and take the slot with it
-                raise ChangeFeedError(
-                    f"the publication {self.publication} does not exist in {redact(self.database_url)}: create it "
-                    f"(create publication {self.publication}) and add the tables clients may follow, or run "
-                    "`supakit migrate` (the compat layer creates supabase_realtime)")
-            self._can_force_flush = conn.info.server_version >= 170000
-            slot = f"{self.slot_prefix}_{secrets.token_hex(4)}"
-            # Waits for a consistent point (no transaction of the cluster still running from before).
-            row = await (await conn.execute(slot_create_one, (slot,))).fetchone()
-        except BaseException as error:
-            await conn.close()
-            await work.close()
-            if isinstance(error, psycopg.Error) and not isinstance(error, psycopg.OperationalError):
-                raise ChangeFeedError(
-                    f"postgres_changes cannot decode the WAL of {redact(self.database_url)}: "
-                    f"{error.diag.message_primary or error}. The server needs wal_level = logical and a free "
-                    "replication slot (max_replication_slots), and the user must be a superuser or have "
-                    "REPLICATION; the embedded database (`supakit db start`) is set up for this.") from error
-            raise
-        self._conn, self._work, self.slot = conn, work, slot
+        self._work = work
+        self._can_force_flush = self.reader.server_version >= 170000
         self._prepared: dict[tuple, str] = {}  # RLS check statements prepared on the work connection
         self._rls_function_ready = False
-        self._delivered_lsn = self._advance_to = self._confirmed_lsn = lsn_to_int(row[0])
+        self._delivered_lsn = self._advance_to = self._confirmed_lsn = start_lsn
         self._partial = None
         self._busy = False
         self._access_cache.clear()
         self._last_probe = "0/0"
-        log.info("postgres_changes: decoding publication %s through temporary slot %s at %s", self.publication,
-                 slot, row[0])
 
-    async def _close(self, *, drop_slot: bool) -> None:
-        conn, self._conn = self._conn, None
+    async def _closing(self) -> None:
         work, self._work = self._work, None
-        if work is not None:
-            with contextlib.suppress(Exception):
-                await work.close()
-        if conn is None:
-            return
-        if drop_slot and self.slot and not conn.closed:
-            with contextlib.suppress(psycopg.Error):
-                await conn.execute(slot_drop_one, (self.slot,))
-        with contextlib.suppress(Exception):
-            await conn.close()  # a temporary slot goes with its session anyway
+        sub_conn, self._sub_conn = self._sub_conn, None  # reopened by the next subscription
+        for conn in (work, sub_conn):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
 
-    def _connected(self) -> bool:
-        return self._conn is not None and not self._conn.closed and self._work is not None and \
-            not self._work.closed
-
-    async def _run(self) -> None:
-        backoff = 0.1
-        while not self._stopping:
-            try:
-                if not self._connected():
-                    await self._close(drop_slot=True)
-                    await self._open()
-                    backoff = 0.1
-                busy = await self.poll_once()
-                if not busy:
-                    idle_for = time.monotonic() - self._last_change_at
-                    await asyncio.sleep(self.poll_interval if idle_for < 1.0 else self.idle_poll_interval)
-            except asyncio.CancelledError:
-                raise
-            except (psycopg.OperationalError, psycopg.InterfaceError, psycopg.errors.UndefinedObject) as error:
-                # UndefinedObject: the slot is gone (its session hit an error, or someone dropped it)
-                self._stats["reconnects"] += 1
-                log.warning("postgres_changes: lost the database at %s (%s); changes committed until the slot is "
-                            "recreated are not delivered; retrying in %.1f s", redact(self.database_url),
-                            str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__,
-                            backoff)
-                await self._close(drop_slot=False)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-            except Exception:
-                self._stats["errors"] += 1
-                log.exception("postgres_changes: failed to process a batch; retrying it")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+    async def _step(self) -> None:
+        if self._work is None or self._work.closed:
+            raise psycopg.OperationalError("the work connection is closed")
+        busy = await self.poll_once()
+        if not busy:
+            idle_for = time.monotonic() - self._last_change_at
+            await asyncio.sleep(self.poll_interval if idle_for < 1.0 else self.idle_poll_interval)
 
     # -- subscriptions -----------------------------------------------------------------------------------------
 
     async def add_subscription(self, sub_id: str, *, role: str, claims: dict, binding: dict) -> None:
         """Validate `binding` and subscribe; raises SubscriptionError (Realtime's message) when it cannot."""
         async with self._sub_lock:
-            if self._sub_conn is None or self._sub_conn.closed:
-                self._sub_conn = await self._connect("subscriptions")
-            subscription = await validate(self._sub_conn, self._types, self.publication, sub_id, role, claims,
-                                          binding)
+            for attempt in (1, 2):  # a connection broken by a database restart is replaced once
+                if self._sub_conn is None or self._sub_conn.closed:
+                    self._sub_conn = await self.reader.connect("subscriptions")
+                try:
+                    subscription = await validate(self._sub_conn, self._types, self.publication, sub_id, role,
+                                                  claims, binding)
+                    break
+                except CONNECTION_LOST:
+                    with contextlib.suppress(Exception):
+                        await self._sub_conn.close()
+                    self._sub_conn = None
+                    if attempt == 2:
+                        raise
         self._subs[sub_id] = subscription
         self._stats["subscriptions"] = len(self._subs)
 
@@ -338,7 +269,9 @@ class ChangeFeed:
         self._stats["subscriptions"] = len(self._subs)
 
     def stats(self) -> dict[str, int]:
-        return dict(self._stats)
+        # "reconnects" and "errors" (kept for their readers): the reader's disconnects_total and errors_total
+        return {**self._stats, "reconnects": self.reader.stats["disconnects_total"],
+                "errors": self.reader.stats["errors_total"], **self.reader.stats}
 
     # -- polling -----------------------------------------------------------------------------------------------
 
@@ -347,7 +280,7 @@ class ChangeFeed:
 
         Busy (the last poll found changes): one round trip advances the slot past what was delivered, probes
         (forcing a flush) and peeks. Idle: the probe alone, and a peek only when the WAL moved."""
-        conn = self._conn
+        conn = self.reader.conn
         assert conn is not None and self.slot is not None
         self._stats["polls"] += 1
         if not self._subs:
@@ -357,13 +290,13 @@ class ChangeFeed:
         rows = None
         async with conn.pipeline() as pipeline:
             if self._advance_to > self._confirmed_lsn:
-                await conn.execute(slot_advance_one, (self.slot, lsn_to_text(self._advance_to)))
+                await conn.execute(SLOT_ADVANCE_ONE, (self.slot, lsn_to_text(self._advance_to)))
             probe_cursor = conn.cursor()
             await probe_cursor.execute(probe, {"last": self._last_probe})
             peek_cursor = None
             if self._busy:
                 peek_cursor = conn.cursor()
-                await peek_cursor.execute(slot_peek_many, peek_params)
+                await peek_cursor.execute(SLOT_PEEK_MANY, peek_params)
             await pipeline.sync()
             self._confirmed_lsn = max(self._confirmed_lsn, self._advance_to)
             flushed, insert_lsn, flush_lsn = await probe_cursor.fetchone()
@@ -374,7 +307,7 @@ class ChangeFeed:
         if rows is None:
             if insert_lsn == self._last_probe:
                 return False
-            rows = await (await conn.execute(slot_peek_many, peek_params)).fetchall()
+            rows = await (await conn.execute(SLOT_PEEK_MANY, peek_params)).fetchall()
         self._stats["peeks"] += 1
         complete = len(rows) < self.max_changes
         decoder = Decoder()
@@ -400,7 +333,7 @@ class ChangeFeed:
     async def _forward(self, conn: psycopg.AsyncConnection) -> bool:
         """No subscription: skip what is flushed without decoding it (a subscription sees changes from its
         start_lsn, read when it is added, which lies past what is skipped)."""
-        moved = await forward_idle_slot(conn, self.slot, lambda: not self._subs)
+        moved = await self.reader.forward(lambda: not self._subs)
         if moved is not None:
             self._stats["forwards"] += 1
             self._delivered_lsn = self._advance_to = self._confirmed_lsn = max(self._confirmed_lsn,

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from functions_py.realtime.changes.catalog import TableAccess
-from functions_py.realtime.changes.decoding import UNCHANGED, Change
 from functions_py.realtime.changes.values import TypeInfo, json_size, to_json
+from functions_py.realtime.pgoutput import UNCHANGED, Change
 
 ERROR_TOO_LARGE = "Error 413: Payload Too Large"
 ERROR_NO_PRIMARY_KEY = "Error 400: Bad Request, no primary key"

@@ -18,7 +18,6 @@ from psycopg import sql
 
 from functions_py.errors import EXIT_BAD_INPUT, SupakitError
 from functions_py.realtime.changes.catalog import TypeCache
-from functions_py.realtime.changes.decoding import lsn_to_int
 from functions_py.realtime.changes.filters import (
     IS_VALUES,
     MAX_IN_VALUES,
@@ -28,6 +27,7 @@ from functions_py.realtime.changes.filters import (
     make_filter,
     parse_filter,
 )
+from functions_py.realtime.pgoutput import lsn_to_int
 
 ACTIONS = ("INSERT", "UPDATE", "DELETE")
 

@@ -6,6 +6,7 @@ import typer
 
 from cli.context import result, settings
 from functions_py import tokens
+from functions_py.config import Settings
 from functions_py.db import connect, is_local
 from functions_py.errors import ConfigError
 from functions_py.stack import database_url
@@ -13,16 +14,16 @@ from functions_py.stack import database_url
 app = typer.Typer(no_args_is_help=True, help="API keys and user tokens for the local stack.")
 
 
-def _secret(url: str) -> str:
+def _secret(current: Settings, url: str) -> str:
     """The signing secret; the public local default only for a local database."""
-    return tokens.TokenSettings.from_env(require_explicit=not is_local(url)).secret
+    return tokens.TokenSettings.from_settings(current, require_explicit=not is_local(url)).secret
 
 
 @app.command()
 def keys(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Print the anon and service_role keys, signed with SUPAKIT_JWT_SECRET (default: the Supabase CLI's local
     secret, so they equal the CLI's well-known local keys)."""
-    secret = _secret(database_url(settings(ctx)))
+    secret = _secret(settings(ctx), database_url(settings(ctx)))
     anon, service = tokens.api_key("anon", secret), tokens.api_key("service_role", secret)
     result({"anon_key": anon, "service_role_key": service}, as_json=as_json,
            text=f"anon key:         {anon}\nservice_role key: {service}")
@@ -39,7 +40,7 @@ def token(
     if expires_in <= 0:
         raise ConfigError(f"--expires-in must be a positive number of seconds, got {expires_in}")
     url = database_url(settings(ctx))
-    secret = _secret(url)
+    secret = _secret(settings(ctx), url)
     with connect(url) as conn:
         row = conn.execute("select id, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
     if row is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
 import psycopg
@@ -14,6 +13,7 @@ from cli.context import info, result, settings
 from functions_py.billing import sessions, webhooks
 from functions_py.billing.settings import StripeSettings
 from functions_py.billing.sync import sync_subscriptions
+from functions_py.config import Settings
 from functions_py.db import connect
 from functions_py.errors import ConfigError, SupakitError
 from functions_py.stack import database_url
@@ -34,12 +34,12 @@ plans_get_many = """
 plan_price_set_one = "update public.plans set {column} = %s where id = %s"
 
 
-def env_prices(plan_ids: list[str]) -> dict[tuple[str, str], str]:
-    """{(plan, monthly|yearly): price id} from STRIPE_PRICE_<PLAN>_MONTHLY / _YEARLY."""
+def env_prices(plan_ids: list[str], current: Settings) -> dict[tuple[str, str], str]:
+    """{(plan, monthly|yearly): price id} from STRIPE_PRICE_<PLAN>_MONTHLY / _YEARLY (Settings.stripe_prices)."""
     found = {}
     for plan in plan_ids:
         for period in ("monthly", "yearly"):
-            value = os.environ.get(f"STRIPE_PRICE_{plan.upper()}_{period.upper()}")
+            value = current.stripe_prices.get(f"STRIPE_PRICE_{plan.upper()}_{period.upper()}")
             if value:
                 if not value.startswith("price_"):
                     raise ConfigError(f"STRIPE_PRICE_{plan.upper()}_{period.upper()}={value!r} is not a Stripe "
@@ -82,7 +82,7 @@ def checkout(
 ) -> None:
     """Create a Stripe Checkout Session for an organization and print its URL (the Stripe customer is created on
     first use)."""
-    stripe_settings = StripeSettings.from_env()
+    stripe_settings = StripeSettings.from_settings(settings(ctx))
     client = sessions.stripe_client(stripe_settings)
     org_id = _organization(org)
     url = database_url(settings(ctx))
@@ -102,7 +102,7 @@ def portal(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a Stripe Billing Portal session for an organization and print its URL."""
-    stripe_settings = StripeSettings.from_env()
+    stripe_settings = StripeSettings.from_settings(settings(ctx))
     client = sessions.stripe_client(stripe_settings)
     org_id = _organization(org)
     url = database_url(settings(ctx))
@@ -118,7 +118,7 @@ def sync(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-fetch subscriptions from Stripe and apply them as the current state (repairs missed webhooks)."""
-    client = sessions.stripe_client(StripeSettings.from_env())
+    client = sessions.stripe_client(StripeSettings.from_settings(settings(ctx)))
     org_id = _organization(org) if org else None
     with connect(database_url(settings(ctx))) as conn:
         outcomes = sync_subscriptions(conn, client, org_id)
@@ -179,7 +179,7 @@ def prices(
     with connect(database_url(settings(ctx))) as conn:
         if apply:
             plan_ids = [row[0] for row in conn.execute("select id from public.plans").fetchall()]
-            found = env_prices(plan_ids)
+            found = env_prices(plan_ids, settings(ctx))
             if not found:
                 raise ConfigError("--apply: no STRIPE_PRICE_<PLAN>_MONTHLY or _YEARLY variable is set "
                                   f"(plans: {', '.join(plan_ids)})")

@@ -1,5 +1,9 @@
 """What every command shares: the settings from global options, and output helpers.
 
+The settings are built once per process, from the global options (`--project-dir`, `--data-dir`,
+`--database-url`) over the environment and supabase/config.toml, and installed as the process's settings
+(functions_py.config.use) for the code the commands call; commands pass them down explicitly where they can.
+
 Progress and status go to stderr; results go to stdout (so `supakit db url` can feed another command).
 """
 
@@ -11,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from functions_py import config
 from functions_py.config import Settings
 
 
@@ -25,6 +30,7 @@ class Globals:
         if self._settings is None:
             self._settings = Settings.load(project_dir=self.project_dir, data_dir=self.data_dir,
                                            database_url=self.database_url)
+            config.use(self._settings)
         return self._settings
 
 

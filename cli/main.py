@@ -7,8 +7,9 @@ from pathlib import Path
 
 import typer
 
-from cli import auth, billing, db, jobs, lint, migrate, provision, realtime, serve, stack, worker
+from cli import auth, billing, configuration, db, jobs, lint, migrate, provision, realtime, serve, stack, worker
 from cli.context import Globals
+from functions_py import config
 from functions_py.errors import SupakitError
 
 app = typer.Typer(no_args_is_help=True, help="supakit: business rules in SQL on Supabase, Docker-free locally.",
@@ -26,19 +27,27 @@ app.command()(stack.up)
 app.command()(lint.lint)
 app.command()(worker.worker)
 app.command()(serve.serve)
+app.command()(configuration.config)
 
 
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    project_dir: Path = typer.Option(None, "--project-dir", envvar="SUPAKIT_PROJECT_DIR", show_default=False,
-                                     help="Project root (default: nearest directory with supabase/config.toml)."),
-    data_dir: Path = typer.Option(None, "--data-dir", envvar="SUPAKIT_DATA_DIR", show_default=False,
-                                  help="Embedded database data directory (default: <project>/.supakit)."),
-    database_url: str = typer.Option(None, "--database-url", envvar="DATABASE_URL", show_default=False,
-                                     show_envvar=True, help="Use this PostgreSQL instead of the embedded one."),
+    # The environment variables are read by functions_py/config.py (not by typer), so `supakit config` can say
+    # whether a value came from the flag or the variable.
+    project_dir: Path = typer.Option(None, "--project-dir", show_default=False,
+                                     help="Project root (default: SUPAKIT_PROJECT_DIR, else the nearest directory "
+                                          "with supabase/config.toml)."),
+    data_dir: Path = typer.Option(None, "--data-dir", show_default=False,
+                                  help="supakit's data directory: the embedded database, mail, provisioning files "
+                                       "(default: SUPAKIT_DATA_DIR, else <project>/.supakit)."),
+    database_url: str = typer.Option(None, "--database-url", show_default=False,
+                                     help="Use this PostgreSQL instead of the embedded one (default: DATABASE_URL)."),
 ) -> None:
     ctx.obj = Globals(project_dir=project_dir, data_dir=data_dir, database_url=database_url)
+    ctx.call_on_close(lambda: config.use(None))  # the process's settings live as long as the command
+    if ctx.invoked_subcommand not in (None, "docs") and "--help" not in sys.argv:
+        ctx.obj.settings()  # at start: a bad value fails before anything runs, naming the setting
 
 
 def main() -> None:

@@ -35,9 +35,10 @@ def serve(
         raise ConfigError(f"--log-level {log_level!r}: use debug, info, warning or error")
     if port is not None and not 1 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a TCP port; use 1 to 65535")
-    url = database_url(settings(ctx))
-    config = RealtimeSettings.from_env(url, host=host, port=port,
-                                       token=TokenSettings.from_env(require_explicit=not is_local(url)))
+    current = settings(ctx)
+    url = database_url(current)
+    config = RealtimeSettings.from_settings(current, url, host=host, port=port, token=TokenSettings.from_settings(
+        current, require_explicit=not is_local(url)))
     if config.host in ("127.0.0.1", "localhost") and not port_is_free(config.port):
         raise ConfigError(f"port {config.port} is in use; stop what listens there or pass --port "
                           "(SUPAKIT_REALTIME_PORT)")

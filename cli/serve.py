@@ -40,7 +40,7 @@ def serve(
         raise ConfigError(f"port {port} is in use; stop what listens there or pass --port (SUPAKIT_API_PORT)")
     config_settings = settings(ctx).replace(**{"api.host": host, "api.port": port})
     url = database_url(config_settings)
-    edge = EdgeSettings.from_env(url, require_explicit_jwt_secret=not is_local(url))
+    edge = EdgeSettings.from_settings(config_settings, url, require_explicit_jwt_secret=not is_local(url))
     if not edge.stripe.webhook_secret:
         info("warning: STRIPE_WEBHOOK_SECRET is not set; stripe-webhook answers 503 until it is")
     if not edge.stripe.secret_key:
@@ -49,8 +49,8 @@ def serve(
     ws_max_size = 16 * 1024 * 1024
     server = None
     if realtime:
-        config = RealtimeSettings.from_env(url, host=host, port=port,
-                                           token=TokenSettings.from_env(require_explicit=not is_local(url)))
+        config = RealtimeSettings.from_settings(config_settings, url, host=host, port=port, token=TokenSettings.
+                                                from_settings(config_settings, require_explicit=not is_local(url)))
         server = RealtimeServer(config)
         ws_max_size = max(ws_max_size, config.max_payload_bytes * 2)
         info(f"realtime on ws://{host}:{port}/realtime/v1/websocket")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -11,6 +10,7 @@ import time
 import typer
 
 from cli.context import info, settings
+from functions_py.config import child_environ
 from functions_py.db import redact
 from functions_py.migrations.engine import Migrator
 from functions_py.stack import database_url, embedded
@@ -77,7 +77,7 @@ def _run_children(commands: list[list[str]], env: dict[str, str]) -> int:
     names = " and ".join("the API gateway" if c[0] == "serve" else "a job worker" for c in commands)
     info(f"\nstarting {names} (Ctrl-C stops them; the database keeps running until `supakit db stop`)")
     sys.stdout.flush()
-    children = [subprocess.Popen([sys.executable, "-m", "cli.main", *command], env={**os.environ, **env})
+    children = [subprocess.Popen([sys.executable, "-m", "cli.main", *command], env=child_environ(**env))
                 for command in commands]
     asked = False
 

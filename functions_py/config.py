@@ -138,6 +138,40 @@ def parse_secret(raw: Any) -> str:
     return value
 
 
+def parse_number(minimum: float = 0.0, *, inclusive: bool = True) -> Callable[[Any], float]:
+    """A number (of seconds, usually) at least `minimum` (above it when not `inclusive`)."""
+
+    def parse(raw: Any) -> float:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = float(str(raw).strip())
+        if value != value or value < minimum or (not inclusive and value == minimum):  # NaN too
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def parse_address(raw: Any) -> str:
+    from email.utils import parseaddr
+
+    value = str(raw).strip()
+    if "@" not in parseaddr(value)[1]:
+        raise ValueError(raw)
+    return value
+
+
+def parse_path(raw: Any) -> Path:
+    return Path(str(raw).strip()).expanduser().resolve()
+
+
+def parse_http_url(raw: Any) -> str | None:
+    value = str(raw).strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(raw)
+    return value or None
+
+
 # The Supabase CLI's local keys: the same defaults, so a frontend `.env` written for `supabase start` works unchanged.
 LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH"
 LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"
@@ -203,7 +237,88 @@ REST_OPTIONS = (
            expected="follow-privileges, ignore-privileges or disabled", doc="PostgREST openapi-mode."),
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS)
+# The local Realtime server (`supakit realtime serve`; under `supakit serve` it shares the gateway's port).
+REALTIME_OPTIONS = (
+    Option("realtime.host", "127.0.0.1", env="SUPAKIT_REALTIME_HOST",
+           doc="Interface the standalone `supakit realtime serve` listens on."),
+    Option("realtime.port", 54321, env="SUPAKIT_REALTIME_PORT", parse=parse_port, expected=_PORT,
+           doc="TCP port of the standalone `supakit realtime serve`."),
+    Option("realtime.max_payload_kb", 256, env="SUPAKIT_REALTIME_MAX_PAYLOAD_KB", parse=parse_int(1),
+           expected="a positive number of KiB", doc="Largest broadcast payload (Supabase's free-plan limit)."),
+)
+
+# E-mail (the email.send job): SMTP when a host is set, else .eml files in the maildir.
+MAIL_OPTIONS = (
+    Option("mail.sender", "supakit <no-reply@localhost>", env="SUPAKIT_SMTP_FROM", parse=parse_address,
+           expected="an address such as 'Acme <no-reply@acme.com>'", doc="Sender of every e-mail."),
+    Option("mail.smtp_host", None, env="SUPAKIT_SMTP_HOST", parse=parse_optional,
+           expected="a host name", doc="SMTP server; unset: e-mail is written to the maildir."),
+    Option("mail.smtp_port", 587, env="SUPAKIT_SMTP_PORT", parse=parse_port, expected=_PORT, doc="SMTP port."),
+    Option("mail.smtp_starttls", None, env="SUPAKIT_SMTP_STARTTLS", parse=parse_bool, expected="true or false",
+           doc="STARTTLS (default: on, unless the port is 25 or 1025)."),
+    Option("mail.smtp_user", None, env="SUPAKIT_SMTP_USER", parse=parse_optional, doc="SMTP user name."),
+    Option("mail.smtp_password", None, env="SUPAKIT_SMTP_PASSWORD", parse=parse_optional, secret=True,
+           doc="SMTP password."),
+    Option("mail.maildir", None, env="SUPAKIT_MAILDIR", parse=parse_path, expected="a directory",
+           doc="Where e-mail goes without SMTP (default: <data dir>/mail); customers' maildirs go under it."),
+)
+
+# The ai.generate job (Anthropic).
+AI_OPTIONS = (
+    Option("ai.api_key", None, env="ANTHROPIC_API_KEY", parse=parse_optional, secret=True,
+           doc="Anthropic API key (required by ai.generate jobs)."),
+    Option("ai.base_url", None, env="ANTHROPIC_BASE_URL", parse=parse_optional, expected="a URL",
+           doc="A different Anthropic API host (the tests' local server)."),
+    Option("ai.model", "claude-sonnet-5-5", env="SUPAKIT_AI_MODEL", parse=parse_optional, doc="Model name."),
+    Option("ai.max_tokens", 4096, env="SUPAKIT_AI_MAX_TOKENS", parse=parse_int(1),
+           expected="a positive whole number", doc="max_tokens of each generation."),
+    Option("ai.timeout_s", 120.0, env="SUPAKIT_AI_TIMEOUT_S", parse=parse_number(0.0, inclusive=False),
+           expected="a positive number of seconds", doc="Timeout of one Anthropic call."),
+)
+
+# Stripe (billing): secrets for the API and webhook signatures. Price ids: STRIPE_PRICE_<PLAN>_<PERIOD>
+# (read with the others, see Settings.stripe_prices).
+STRIPE_OPTIONS = (
+    Option("stripe.secret_key", None, env="STRIPE_SECRET_KEY", parse=parse_optional, secret=True,
+           doc="Stripe API key (sk_test_… / sk_live_…): checkout, portal, sync."),
+    Option("stripe.webhook_secret", None, env="STRIPE_WEBHOOK_SECRET", parse=parse_optional, secret=True,
+           doc="Webhook signing secret (whsec_…)."),
+    Option("stripe.api_base", None, env="STRIPE_API_BASE", parse=parse_http_url, expected="an http(s) URL",
+           doc="A different Stripe API host (the tests' local server); unset: api.stripe.com."),
+    Option("stripe.site_url", "http://localhost:3000", env="SUPAKIT_SITE_URL", parse=parse_http_url,
+           expected="an http(s) URL", doc="Default redirect target after checkout and portal."),
+)
+
+# Provisioning (the provisioning.* jobs): which provider, and the local provider's places.
+PROVISIONING_OPTIONS = (
+    Option("provisioning.provider", "local", env="SUPAKIT_PROVISIONING_PROVIDER", parse=parse_choice("local", "aws"),
+           expected="local or aws", doc="Provider new runs use."),
+    Option("provisioning.step_delay_s", 0.0, env="SUPAKIT_PROVISIONING_STEP_DELAY_S", parse=parse_number(0.0),
+           expected="a number of seconds >= 0", doc="Pause after each step's action (demos, crash drills)."),
+    Option("provisioning.dir", None, env="SUPAKIT_PROVISIONING_DIR", parse=parse_path, expected="a directory",
+           doc="The local provider's files (default: <data dir>/provisioning)."),
+    Option("provisioning.domain", "localhost", env="SUPAKIT_PROVISIONING_DOMAIN",
+           parse=lambda raw: str(raw).strip().strip(".") or "localhost", doc="Parent domain of customers' hosts."),
+)
+
+AWS_OPTIONS = (
+    Option("aws.hosted_zone_id", None, env="SUPAKIT_AWS_HOSTED_ZONE_ID", parse=parse_optional,
+           expected="a Route53 hosted zone id", doc="Hosted zone customers' subdomains go in (aws provider)."),
+    Option("aws.region", None, env="SUPAKIT_AWS_REGION", parse=parse_optional, doc="AWS region."),
+    Option("aws.ami_id", None, env="SUPAKIT_AWS_AMI_ID", parse=parse_optional, doc="AMI of customers' instances."),
+    Option("aws.subnet_id", None, env="SUPAKIT_AWS_SUBNET_ID", parse=parse_optional, doc="Subnet of instances."),
+    Option("aws.security_group_ids", (), env="SUPAKIT_AWS_SECURITY_GROUP_IDS", parse=parse_list,
+           expected="a comma-separated list of security group ids", doc="Security groups of instances."),
+)
+
+WORKER_OPTIONS = (
+    Option("worker.loop", "auto", env="SUPAKIT_WORKER_LOOP", parse=parse_choice("auto", "asyncio", "uvloop"),
+           expected="auto, asyncio or uvloop", doc="Event loop of `supakit worker` (auto: uvloop when installed)."),
+)
+
+OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *REALTIME_OPTIONS, *MAIL_OPTIONS,
+                               *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS, *WORKER_OPTIONS)
+STRIPE_PRICE_PREFIX = "STRIPE_PRICE_"
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
 
@@ -249,8 +364,9 @@ def resolve_options(options: Iterable[Option], *, flags: Mapping[str, Any], envi
                 values[option.name] = option.parse(raw)
             except (ValueError, TypeError):
                 shown = "(hidden)" if option.secret else repr(raw)
-                raise ConfigError(f"setting {option.name} = {shown} (from {where}) is not valid: expected "
-                                  f"{option.expected}.") from None
+                named = f"{option.env}={shown}" if source == SOURCE_ENV else f"{option.name} = {shown} (from {where})"
+                raise ConfigError(f"{named} is not {option.expected} (setting {option.name}); fix it or unset "
+                                  "it.") from None
         sources[option.name] = source
     return values, sources
 
@@ -280,6 +396,7 @@ class Settings:
     database_url: str | None = None  # None: use the embedded database
     values: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    stripe_prices: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)  # env name -> id
 
     @classmethod
     def load(cls, *, project_dir: Path | None = None, data_dir: Path | None = None,
@@ -294,8 +411,17 @@ class Settings:
         url = database_url or env.get("DATABASE_URL") or None
         values, sources = resolve_options(OPTIONS, flags=flags or {}, environ=env,
                                           document=read_config_toml(project))
+
+        def source(given: object, variable: str) -> str:
+            return SOURCE_FLAG if given else SOURCE_ENV if env.get(variable) else SOURCE_DEFAULT
+
+        sources.update({"project_dir": source(project_dir, "SUPAKIT_PROJECT_DIR"),
+                        "data_dir": source(data_dir, "SUPAKIT_DATA_DIR"),
+                        "db.port": source(None, "SUPAKIT_DB_PORT"), "db.url": source(database_url, "DATABASE_URL")})
+        prices = {name: value for name, value in env.items() if name.startswith(STRIPE_PRICE_PREFIX) and value}
         return cls(project_dir=project, data_dir=data, db_port=_port(env.get("SUPAKIT_DB_PORT")),
-                   database_url=url, values=MappingProxyType(values), sources=MappingProxyType(sources))
+                   database_url=url, values=MappingProxyType(values), sources=MappingProxyType(sources),
+                   stripe_prices=MappingProxyType(prices))
 
     def __getattr__(self, name: str) -> Section:
         # only reached for names that are not fields: option sections
@@ -310,26 +436,48 @@ class Settings:
         sources = {**self.sources, **{name: SOURCE_FLAG for name in values}}
         return Settings(project_dir=self.project_dir, data_dir=self.data_dir, db_port=self.db_port,
                         database_url=self.database_url, values=MappingProxyType(merged),
-                        sources=MappingProxyType(sources))
+                        sources=MappingProxyType(sources), stripe_prices=self.stripe_prices)
 
     def describe(self) -> list[dict[str, Any]]:
         """Every effective setting with its source; secrets masked (for `supakit config`)."""
+        def source(name: str) -> str:
+            return self.sources.get(name, SOURCE_DEFAULT)
+
         rows = [
-            {"name": "project_dir", "value": str(self.project_dir), "source": "resolved", "env": "SUPAKIT_PROJECT_DIR"},
-            {"name": "data_dir", "value": str(self.data_dir), "source": "resolved", "env": "SUPAKIT_DATA_DIR"},
-            {"name": "db.port", "value": self.db_port, "source": "resolved", "env": "SUPAKIT_DB_PORT"},
+            {"name": "project_dir", "value": str(self.project_dir), "source": source("project_dir"),
+             "env": "SUPAKIT_PROJECT_DIR"},
+            {"name": "data_dir", "value": str(self.data_dir), "source": source("data_dir"), "env": "SUPAKIT_DATA_DIR"},
+            {"name": "db.port", "value": self.db_port, "source": source("db.port"), "env": "SUPAKIT_DB_PORT"},
             {"name": "db.url", "value": mask_url(self.database_url) if self.database_url else None,
-             "source": "resolved", "env": "DATABASE_URL"},
+             "source": source("db.url"), "env": "DATABASE_URL"},
+            {"name": "mail.maildir (effective)", "value": str(self.maildir), "source": "from data_dir"
+             if self.values.get("mail.maildir") is None else source("mail.maildir"), "env": None},
+            {"name": "provisioning.dir (effective)", "value": str(self.provisioning_dir), "source": "from data_dir"
+             if self.values.get("provisioning.dir") is None else source("provisioning.dir"), "env": None},
         ]
+        rows += [{"name": f"stripe.price.{name[len(STRIPE_PRICE_PREFIX):].lower()}", "value": value,
+                  "source": SOURCE_ENV, "env": name} for name, value in sorted(self.stripe_prices.items())]
         for option in OPTIONS:
             value = self.values.get(option.name, option.default)
             if option.secret and value:
                 value = mask(str(value))
             if isinstance(value, tuple):
                 value = list(value)
+            if isinstance(value, Path):
+                value = str(value)
             rows.append({"name": option.name, "value": value,
                          "source": self.sources.get(option.name, SOURCE_DEFAULT), "env": option.env})
         return rows
+
+    @property
+    def maildir(self) -> Path:
+        """Where e-mail goes without SMTP: mail.maildir, else <data dir>/mail."""
+        return self.values.get("mail.maildir") or self.data_dir / "mail"
+
+    @property
+    def provisioning_dir(self) -> Path:
+        """The local provider's files: provisioning.dir, else <data dir>/provisioning."""
+        return self.values.get("provisioning.dir") or self.data_dir / "provisioning"
 
     @property
     def sql_dir(self) -> Path:
@@ -369,3 +517,39 @@ def mask_url(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
+
+
+# -- the process's settings ------------------------------------------------------------------------------------
+
+_current: Settings | None = None
+
+
+def use(settings: Settings | None) -> None:
+    """Make `settings` the process's settings (the CLI does this once, from its global options); None forgets them."""
+    global _current
+    _current = settings
+
+
+def current() -> Settings:
+    """The process's settings: those the CLI installed with `use()`, else loaded from the environment now (a
+    library caller or a test that sets variables). Code that is handed a Settings uses that instead."""
+    return _current if _current is not None else Settings.load()
+
+
+def option(name: str) -> Option:
+    """The Option called `name`."""
+    return next(each for each in OPTIONS if each.name == name)
+
+
+def option_value(name: str) -> Any:
+    """One option from the process's settings, or its default when they cannot be loaded (for values fixed at
+    import time, such as a handler's timeout; a bad value is reported when the settings are loaded)."""
+    try:
+        return current().values[name]
+    except ConfigError:
+        return option(name).default
+
+
+def child_environ(**overrides: str) -> dict[str, str]:
+    """This process's environment plus `overrides`, for the child processes `supakit up` starts."""
+    return {**os.environ, **overrides}

@@ -12,7 +12,6 @@ supabase-surface.md, "JWT claims").
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import Any
 
 import jwt
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
 # The Supabase CLI's local default: with it, the well-known local anon and service keys verify unchanged.
@@ -47,10 +48,15 @@ class TokenSettings:
 
     @classmethod
     def from_env(cls, *, require_explicit: bool = False) -> TokenSettings:
-        """Settings from the environment. Without SUPAKIT_JWT_SECRET the Supabase CLI's local default is used,
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current(), require_explicit=require_explicit)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, require_explicit: bool = False) -> TokenSettings:
+        """jwt.secret and jwt.jwks_url. Without SUPAKIT_JWT_SECRET the Supabase CLI's local default is used,
         which anyone can sign with: `require_explicit` (any non-local deployment) refuses that."""
-        secret = os.environ.get("SUPAKIT_JWT_SECRET") or ""
-        jwks_url = os.environ.get("SUPAKIT_JWKS_URL") or None
+        secret = settings.jwt.secret or ""
+        jwks_url = settings.jwt.jwks_url
         if secret and len(secret) < MIN_SECRET_LENGTH:
             raise ConfigError(f"SUPAKIT_JWT_SECRET is {len(secret)} characters; use the project's JWT secret "
                               f"(at least {MIN_SECRET_LENGTH}), from the Supabase dashboard, API settings.")

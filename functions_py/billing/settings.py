@@ -1,10 +1,12 @@
-"""Stripe settings, from the environment only (README, "Billing"). Secret values are never logged or printed."""
+"""Stripe settings, from the settings object (functions_py/config.py, STRIPE_OPTIONS; README, "Billing").
+Secret values are never logged or printed."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.errors import ConfigError
 
 DEFAULT_TOLERANCE_S = 300  # Stripe's default: a signature older than this is refused (replay protection)
@@ -23,12 +25,14 @@ class StripeSettings:
 
     @classmethod
     def from_env(cls) -> StripeSettings:
-        api_base = (os.environ.get("STRIPE_API_BASE") or "").rstrip("/") or None
-        if api_base and not api_base.startswith(("http://", "https://")):
-            raise ConfigError(f"STRIPE_API_BASE={api_base!r} is not an http(s) URL; unset it to use api.stripe.com.")
-        return cls(secret_key=os.environ.get("STRIPE_SECRET_KEY") or None,
-                   webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
-                   api_base=api_base, site_url=(os.environ.get("SUPAKIT_SITE_URL") or cls.site_url).rstrip("/"))
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StripeSettings:
+        stripe = settings.stripe
+        return cls(secret_key=stripe.secret_key, webhook_secret=stripe.webhook_secret, api_base=stripe.api_base,
+                   site_url=stripe.site_url or cls.site_url)
 
     def require_secret_key(self) -> str:
         """The API key, or ConfigError saying how to set it."""

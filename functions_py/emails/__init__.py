@@ -17,6 +17,8 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
 TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed")
@@ -103,28 +105,22 @@ class MailSettings:
 
     @classmethod
     def from_env(cls) -> MailSettings:
-        """SUPAKIT_SMTP_HOST set: SMTP (SUPAKIT_SMTP_PORT default 587, SUPAKIT_SMTP_USER, SUPAKIT_SMTP_PASSWORD,
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MailSettings:
+        """mail.smtp_host set: SMTP (SUPAKIT_SMTP_PORT default 587, SUPAKIT_SMTP_USER, SUPAKIT_SMTP_PASSWORD,
         SUPAKIT_SMTP_STARTTLS default true unless the port is 25 or 1025); otherwise .eml files in SUPAKIT_MAILDIR
         (default <data dir>/mail). SUPAKIT_SMTP_FROM is the sender for both."""
-        from functions_py.provisioning.local import mail_root
-
-        sender = os.environ.get("SUPAKIT_SMTP_FROM", "").strip() or DEFAULT_FROM
-        if "@" not in parseaddr(sender)[1]:
-            raise ConfigError(f"SUPAKIT_SMTP_FROM={sender!r} is not an address; write e.g. "
-                              "'Acme <no-reply@acme.com>'.")
+        mail = settings.mail
         smtp = None
-        if host := os.environ.get("SUPAKIT_SMTP_HOST", "").strip():
-            raw_port = os.environ.get("SUPAKIT_SMTP_PORT", "").strip() or "587"
-            if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-                raise ConfigError(f"SUPAKIT_SMTP_PORT={raw_port!r} is not a TCP port; use e.g. 587.")
-            port = int(raw_port)
-            raw_tls = os.environ.get("SUPAKIT_SMTP_STARTTLS", "").strip().lower()
-            if raw_tls and raw_tls not in ("true", "false", "1", "0", "yes", "no"):
-                raise ConfigError(f"SUPAKIT_SMTP_STARTTLS={raw_tls!r} must be true or false.")
-            starttls = raw_tls in ("true", "1", "yes") if raw_tls else port not in (25, 1025)
-            smtp = SMTPSettings(host=host, port=port, user=os.environ.get("SUPAKIT_SMTP_USER") or None,
-                                password=os.environ.get("SUPAKIT_SMTP_PASSWORD") or None, starttls=starttls)
-        return cls(sender=sender, smtp=smtp, maildir=mail_root())
+        if mail.smtp_host:
+            port = mail.smtp_port
+            starttls = mail.smtp_starttls if mail.smtp_starttls is not None else port not in (25, 1025)
+            smtp = SMTPSettings(host=mail.smtp_host, port=port, user=mail.smtp_user, password=mail.smtp_password,
+                                starttls=starttls)
+        return cls(sender=mail.sender or DEFAULT_FROM, smtp=smtp, maildir=settings.maildir)
 
     @property
     def transport(self) -> str:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from functions_py import config
+from functions_py.config import Settings
+from functions_py.errors import ConfigError
 from functions_py.jobs.registry import Job, JobContext, PermanentJobError, RetryableJobError, handler
 
 if TYPE_CHECKING:
@@ -33,9 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KIND = "ai.generate"
-DEFAULT_MODEL = "claude-sonnet-5-5"
-DEFAULT_MAX_TOKENS = 4096
-DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MODEL = config.option("ai.model").default
+DEFAULT_MAX_TOKENS = config.option("ai.max_tokens").default
+DEFAULT_TIMEOUT_S = config.option("ai.timeout_s").default
 # The worker stops a handler at its kind's timeout; leave the SDK's own timeout room to fire first, so the
 # job's error says "timed out" with the request's details rather than a bare cancellation.
 HANDLER_TIMEOUT_MARGIN_S = 30.0
@@ -88,41 +90,30 @@ class AISettings:
 
     @classmethod
     def from_env(cls) -> AISettings:
-        """Settings from the environment; a missing key or an invalid value raises `PermanentJobError`."""
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        """from_settings with the process's settings; a missing key or an invalid value raises
+        `PermanentJobError`."""
+        try:
+            settings = config.current()
+        except ConfigError as error:
+            raise PermanentJobError(f"{error.message} Fix it in the worker's environment.") from None
+        return cls.from_settings(settings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AISettings:
+        """ai.*; a missing key raises `PermanentJobError`."""
+        api_key = (settings.ai.api_key or "").strip()
         if not api_key:
             raise PermanentJobError(
                 "ANTHROPIC_API_KEY is not set; set it in the worker's environment (an API key from "
                 "https://console.anthropic.com) and retry the job with `supakit jobs retry`.")
-        return cls(
-            api_key=api_key,
-            base_url=os.environ.get("ANTHROPIC_BASE_URL") or None,
-            model=os.environ.get("SUPAKIT_AI_MODEL", "").strip() or DEFAULT_MODEL,
-            max_tokens=int(_positive_number("SUPAKIT_AI_MAX_TOKENS", DEFAULT_MAX_TOKENS, integer=True)),
-            timeout_s=_positive_number("SUPAKIT_AI_TIMEOUT_S", DEFAULT_TIMEOUT_S),
-        )
-
-
-def _positive_number(name: str, default: float, *, integer: bool = False) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
-        value = 0
-    if not value > 0:
-        kind = "a positive whole number" if integer else "a positive number of seconds"
-        raise PermanentJobError(f"{name}={raw!r} is not {kind}; fix it in the worker's environment.")
-    return value
+        return cls(api_key=api_key, base_url=settings.ai.base_url, model=settings.ai.model or DEFAULT_MODEL,
+                   max_tokens=settings.ai.max_tokens, timeout_s=settings.ai.timeout_s)
 
 
 def _handler_timeout_s() -> float:
     """The kind's timeout in the registry, fixed at import: the SDK timeout plus a margin."""
-    try:
-        return _positive_number("SUPAKIT_AI_TIMEOUT_S", DEFAULT_TIMEOUT_S) + HANDLER_TIMEOUT_MARGIN_S
-    except PermanentJobError:  # reported per job, with the variable's name, rather than breaking the import
-        return DEFAULT_TIMEOUT_S + HANDLER_TIMEOUT_MARGIN_S
+    # a bad value is reported per job, with the variable's name, rather than breaking the import
+    return config.option_value("ai.timeout_s") + HANDLER_TIMEOUT_MARGIN_S
 
 
 # One client per process (its connection pool is reused across jobs), replaced when the settings it was built

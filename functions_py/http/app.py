@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -27,8 +26,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from functions_py import config
 from functions_py.billing.sessions import stripe_client
 from functions_py.billing.settings import StripeSettings
+from functions_py.config import Settings
 from functions_py.errors import ConfigError
 from functions_py.tokens import TokenSettings, TokenVerifier
 
@@ -59,12 +60,16 @@ class EdgeSettings:
 
     @classmethod
     def from_env(cls, database_url: str, *, require_explicit_jwt_secret: bool = False) -> EdgeSettings:
-        raw = os.environ.get("SUPAKIT_API_POOL_SIZE") or "10"
-        if not raw.isdigit() or not 1 <= int(raw) <= 200:
-            raise ConfigError(f"SUPAKIT_API_POOL_SIZE={raw!r}: use a number of connections from 1 to 200")
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current(), database_url,
+                                 require_explicit_jwt_secret=require_explicit_jwt_secret)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str, *,
+                      require_explicit_jwt_secret: bool = False) -> EdgeSettings:
         return cls(database_url=database_url,
-                   tokens=TokenSettings.from_env(require_explicit=require_explicit_jwt_secret),
-                   stripe=StripeSettings.from_env(), pool_size=int(raw))
+                   tokens=TokenSettings.from_settings(settings, require_explicit=require_explicit_jwt_secret),
+                   stripe=StripeSettings.from_settings(settings), pool_size=settings.api.pool_size)
 
 
 class EdgeState:

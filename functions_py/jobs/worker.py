@@ -46,6 +46,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from functions_py import config
 from functions_py.db import CONNECT_TIMEOUT_S, describe_target, redact
 from functions_py.errors import ConfigError, DatabaseUnavailable
 from functions_py.jobs import queue
@@ -729,7 +730,7 @@ def configure_logging(stream: Any = None, level: int = logging.INFO) -> logging.
 def event_loop_kind(requested: str | None = None) -> str:
     """The event loop a worker runs on: `uvloop` when it is installed (the `worker` extra; about a third less
     CPU per job on the worker's hot path), else `asyncio`; SUPAKIT_WORKER_LOOP=asyncio forces the stock loop."""
-    requested = (requested or os.environ.get("SUPAKIT_WORKER_LOOP") or "auto").strip().lower()
+    requested = (requested or config.current().worker.loop or "auto").strip().lower()
     if requested not in ("auto", "asyncio", "uvloop"):
         raise ConfigError(f"SUPAKIT_WORKER_LOOP={requested!r} is not one of auto, asyncio, uvloop; fix it or unset it.")
     if requested == "asyncio":

@@ -15,15 +15,17 @@ keyed by name.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.errors import ConfigError
 from functions_py.provisioning.provider import (
+    PROVIDERS,
     Customer,
     PermanentStepError,
     Provider,
@@ -81,14 +83,18 @@ class AWSProvider(Provider):
 
     @classmethod
     def from_env(cls) -> AWSProvider:
-        zone = os.environ.get("SUPAKIT_AWS_HOSTED_ZONE_ID", "").strip()
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current())
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AWSProvider:
+        aws = settings.aws
+        zone = aws.hosted_zone_id or ""
         if not zone:
             raise ConfigError("SUPAKIT_AWS_HOSTED_ZONE_ID is not set; the aws provider needs the Route53 hosted "
                               "zone customers' subdomains go in (e.g. Z0123456789ABC).")
-        groups = [g.strip() for g in os.environ.get("SUPAKIT_AWS_SECURITY_GROUP_IDS", "").split(",") if g.strip()]
-        return cls(hosted_zone_id=zone, region=os.environ.get("SUPAKIT_AWS_REGION") or None,
-                   ami_id=os.environ.get("SUPAKIT_AWS_AMI_ID") or None,
-                   subnet_id=os.environ.get("SUPAKIT_AWS_SUBNET_ID") or None, security_group_ids=groups)
+        return cls(hosted_zone_id=zone, region=aws.region, ami_id=aws.ami_id, subnet_id=aws.subnet_id,
+                   security_group_ids=list(aws.security_group_ids))
 
     # -- names -----------------------------------------------------------------------------------------------
 
@@ -286,3 +292,6 @@ class AWSProvider(Provider):
         if problems:
             raise RetryableStepError("; ".join(problems))
         return {"instance_state": "running", "dns": name, "ses_identity": name}
+
+
+PROVIDERS["aws"] = lambda settings, _database_url: AWSProvider.from_settings(settings)

@@ -28,13 +28,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.provisioning.provider import (
+    PROVIDERS,
     Customer,
     PermanentStepError,
     Provider,
     RetryableStepError,
     StepContext,
-    data_dir,
     instance_type_for,
 )
 
@@ -45,9 +47,9 @@ HOSTS_MARKER = "# supakit:"
 
 
 def mail_root() -> Path:
-    """SUPAKIT_MAILDIR, default <data dir>/mail: where local e-mail goes (shared with the email.send handler)."""
-    explicit = os.environ.get("SUPAKIT_MAILDIR")
-    return Path(explicit).expanduser().resolve() if explicit else data_dir() / "mail"
+    """SUPAKIT_MAILDIR, default <data dir>/mail: where local e-mail goes (Settings.maildir, which the email.send
+    handler uses too)."""
+    return config.current().maildir
 
 
 class LocalProvider(Provider):
@@ -61,10 +63,12 @@ class LocalProvider(Provider):
 
     @classmethod
     def from_env(cls, database_url: str) -> LocalProvider:
-        root = os.environ.get("SUPAKIT_PROVISIONING_DIR")
-        domain = os.environ.get("SUPAKIT_PROVISIONING_DOMAIN", "").strip().strip(".") or "localhost"
-        return cls(database_url, Path(root).expanduser().resolve() if root else data_dir() / "provisioning",
-                   domain, mail_root())
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current(), database_url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str) -> LocalProvider:
+        return cls(database_url, settings.provisioning_dir, settings.provisioning.domain, settings.maildir)
 
     # -- names -----------------------------------------------------------------------------------------------
 
@@ -257,3 +261,6 @@ def _read_env(path: Path) -> dict[str, str]:
 def _remove_empty(directory: Path) -> None:
     with contextlib.suppress(OSError):
         directory.rmdir()
+
+
+PROVIDERS["local"] = LocalProvider.from_settings

@@ -8,13 +8,15 @@ or was interrupted before its output was recorded) by finding resources from the
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
 DEFAULT_PROVIDER = "local"
@@ -118,48 +120,37 @@ class Provider(ABC):
 
 
 def data_dir() -> Path:
-    """supakit's data directory: SUPAKIT_DATA_DIR, else <project>/.supakit, else ./.supakit."""
-    if explicit := os.environ.get("SUPAKIT_DATA_DIR"):
-        return Path(explicit).expanduser().resolve()
-    from functions_py.config import find_project_dir
-
-    try:
-        return find_project_dir() / ".supakit"
-    except ConfigError:
-        return (Path.cwd() / ".supakit").resolve()
+    """supakit's data directory (`--data-dir`, SUPAKIT_DATA_DIR, else <project>/.supakit), from the process's
+    settings (functions_py.config.current())."""
+    return config.current().data_dir
 
 
 def step_delay_s() -> float:
     """SUPAKIT_PROVISIONING_STEP_DELAY_S: seconds each step waits after its action, before it is recorded as done
     (0 by default). For demos (watch progress arrive) and crash drills (kill a worker inside a step)."""
-    raw = os.environ.get("SUPAKIT_PROVISIONING_STEP_DELAY_S", "").strip()
-    if not raw:
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ConfigError(f"SUPAKIT_PROVISIONING_STEP_DELAY_S={raw!r} is not a number of seconds >= 0.")
-    return value
+    return float(config.current().provisioning.step_delay_s)
 
 
 def provider_name() -> str:
     """SUPAKIT_PROVISIONING_PROVIDER: `local` (default) or `aws`."""
-    name = os.environ.get("SUPAKIT_PROVISIONING_PROVIDER", "").strip() or DEFAULT_PROVIDER
-    if name not in ("local", "aws"):
-        raise ConfigError(f"SUPAKIT_PROVISIONING_PROVIDER={name!r} is not a provider; use local or aws.")
-    return name
+    return config.current().provisioning.provider or DEFAULT_PROVIDER
 
 
 def make_provider(name: str, database_url: str) -> Provider:
-    """The provider called `name`, configured from the environment (see README, "Provisioning")."""
-    if name == "local":
-        from functions_py.provisioning.local import LocalProvider
+    """The provider called `name`, configured from the process's settings (see README, "Provisioning").
+    The providers are found through PROVIDERS, filled in by the modules that define them (no import cycle)."""
+    factory = PROVIDERS.get(name) or _import_provider(name)
+    return factory(config.current(), database_url)
 
-        return LocalProvider.from_env(database_url)
-    if name == "aws":
-        from functions_py.provisioning.aws import AWSProvider
 
-        return AWSProvider.from_env()
-    raise ConfigError(f"unknown provisioning provider {name!r}; use local or aws.")
+# name -> (settings, database_url) -> Provider; functions_py.provisioning.local and .aws register themselves
+PROVIDERS: dict[str, Callable[[Settings, str], Provider]] = {}
+
+
+def _import_provider(name: str) -> Callable[[Settings, str], Provider]:
+    import importlib
+
+    if name not in ("local", "aws"):
+        raise ConfigError(f"unknown provisioning provider {name!r}; use local or aws.")
+    importlib.import_module(f"functions_py.provisioning.{name}")
+    return PROVIDERS[name]

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -27,7 +26,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from functions_py.errors import ConfigError
+from functions_py import config
+from functions_py.config import Settings
 from functions_py.realtime import protocol
 from functions_py.realtime.authorization import Authorizer, ReadAccess
 from functions_py.realtime.channels import Channel, Hub, Outgoing
@@ -58,18 +58,17 @@ class RealtimeSettings:
     @classmethod
     def from_env(cls, database_url: str | None, *, host: str | None = None, port: int | None = None,
                  token: TokenSettings | None = None) -> RealtimeSettings:
-        """Settings from options, else SUPAKIT_REALTIME_HOST / _PORT / _MAX_PAYLOAD_KB."""
-        raw_port = os.environ.get("SUPAKIT_REALTIME_PORT") or str(DEFAULT_PORT)
-        raw_kb = os.environ.get("SUPAKIT_REALTIME_MAX_PAYLOAD_KB") or str(DEFAULT_MAX_PAYLOAD_KB)
-        if port is None:
-            if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
-                raise ConfigError(f"SUPAKIT_REALTIME_PORT={raw_port!r} is not a TCP port; use 1 to 65535.")
-            port = int(raw_port)
-        if not raw_kb.isdigit() or int(raw_kb) < 1:
-            raise ConfigError(f"SUPAKIT_REALTIME_MAX_PAYLOAD_KB={raw_kb!r} must be a positive number of KiB.")
-        return cls(database_url=database_url, host=host or os.environ.get("SUPAKIT_REALTIME_HOST") or "127.0.0.1",
-                   port=port, max_payload_bytes=int(raw_kb) * 1024,
-                   token=token or TokenSettings.from_env())
+        """from_settings with the process's settings (functions_py.config.current())."""
+        return cls.from_settings(config.current(), database_url, host=host, port=port, token=token)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database_url: str | None, *, host: str | None = None,
+                      port: int | None = None, token: TokenSettings | None = None) -> RealtimeSettings:
+        """Options given here, else realtime.host / .port / .max_payload_kb."""
+        realtime = settings.realtime
+        return cls(database_url=database_url, host=host or realtime.host, port=port or realtime.port,
+                   max_payload_bytes=realtime.max_payload_kb * 1024,
+                   token=token or TokenSettings.from_settings(settings))
 
 
 class Metrics:

@@ -7,7 +7,21 @@ from pathlib import Path
 
 import typer
 
-from cli import auth, billing, configuration, db, jobs, lint, migrate, provision, realtime, serve, stack, worker
+from cli import (
+    auth,
+    billing,
+    configuration,
+    db,
+    jobs,
+    lint,
+    migrate,
+    provision,
+    realtime,
+    serve,
+    stack,
+    status,
+    worker,
+)
 from cli.context import Globals
 from functions_py import config
 from functions_py.errors import SupakitError
@@ -28,6 +42,7 @@ app.command()(lint.lint)
 app.command()(worker.worker)
 app.command()(serve.serve)
 app.command()(configuration.config)
+app.command()(status.status)
 
 
 @app.callback()

@@ -13,7 +13,7 @@ from cli.context import info, settings
 from functions_py.config import child_environ
 from functions_py.db import redact
 from functions_py.migrations.engine import Migrator
-from functions_py.stack import database_url, embedded
+from functions_py.stack import database_url, embedded, frontend_env, status_values
 from functions_py.stack import reset as reset_database
 from functions_py.stack import seed as seed_database
 
@@ -62,6 +62,8 @@ def up(ctx: typer.Context,
     seed_database(url, current)
     info(f"seeded; ready in {time.perf_counter() - started:.1f} s\n")
     typer.echo(f"DATABASE_URL={redact(url)}", nl=True)
+    values = status_values(current, url)
+    typer.echo("\n".join(f"{name}={value}" for name, value in frontend_env(values).items()))
     info(f"\n  psql \"{redact(url)}\"\n  supakit migrate status\n  supakit auth keys  # the anon and service_role keys"
          "\n  supakit db stop    # when you are done")
     commands = ([["serve"]] if serve else []) + ([["worker"]] if worker else [])

@@ -187,6 +187,9 @@ def test_up_with_database_url_migrates_seeds_and_prints_the_url(empty_db: str):
     up = supakit(empty_db, "up", "--no-services")
     assert up.returncode == 0, up.stderr
     assert f"DATABASE_URL={empty_db}" in up.stdout.splitlines(), "stdout carries the URL to export"
+    assert "NEXT_PUBLIC_SUPABASE_URL=http://127.0.0.1:54321" in up.stdout.splitlines(), \
+        "and the frontend's .env block, as `supakit status -o env` prints it"
+    assert any(line.startswith("NEXT_PUBLIC_SUPABASE_ANON_KEY=ey") for line in up.stdout.splitlines())
     assert_fully_reset(empty_db)
 
     again = supakit(empty_db, "up", "--no-services")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.context import result, settings
-from functions_py import tokens
+from functions_py import tokens, users
 from functions_py.config import Settings
 from functions_py.db import connect, is_local
 from functions_py.errors import ConfigError
@@ -42,7 +42,7 @@ def token(
     url = database_url(settings(ctx))
     secret = _secret(settings(ctx), url)
     with connect(url) as conn:
-        row = conn.execute("select id, email from auth.users where lower(email) = lower(%s)", (email,)).fetchone()
+        row = users.find_by_email(conn, email)
     if row is None:
         raise ConfigError(f"no user with e-mail {email!r} in auth.users; seed the database (`supakit seed`) or "
                           "create the user first")

@@ -7,32 +7,17 @@ import uuid
 
 import psycopg
 import typer
-from psycopg import sql
 
 from cli.context import info, result, settings
-from functions_py.billing import sessions, webhooks
+from functions_py.billing import plans, sessions, webhooks
 from functions_py.billing.settings import StripeSettings
 from functions_py.billing.sync import sync_subscriptions
 from functions_py.config import Settings
-from functions_py.db import connect
+from functions_py.db import connect, connect_async
 from functions_py.errors import ConfigError, SupakitError
 from functions_py.stack import database_url
 
 app = typer.Typer(no_args_is_help=True, help="Stripe billing: checkout, portal, sync, the event ledger.")
-
-events_get_many = """
-    select id, type, stripe_created_at, received_at, processed_at, outcome, attempts, error
-    from internal.stripe_events
-    where (not %(failed)s or processed_at is null)
-    order by received_at desc limit %(limit)s"""
-
-
-plans_get_many = """
-    select id, name, active, monthly_price_cents, yearly_price_cents, currency, trial_days,
-      stripe_product_id, stripe_price_monthly, stripe_price_yearly
-    from public.plans order by queue_priority, id"""
-plan_price_set_one = "update public.plans set {column} = %s where id = %s"
-
 
 def env_prices(plan_ids: list[str], current: Settings) -> dict[tuple[str, str], str]:
     """{(plan, monthly|yearly): price id} from STRIPE_PRICE_<PLAN>_MONTHLY / _YEARLY (Settings.stripe_prices)."""
@@ -60,14 +45,13 @@ def _organization(raw: str) -> uuid.UUID:
 
 
 async def _with_async_connection(url: str, work):
-    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+    async with await connect_async(url) as conn:
         return await work(conn)
 
 
 def _owner_email(url: str, org: uuid.UUID) -> str | None:
     with connect(url) as conn:
-        row = conn.execute("select internal.organization_owner_emails(%s) limit 1", (org,)).fetchone()
-    return row[0] if row else None
+        return plans.owner_email(conn, org)
 
 
 @app.command()
@@ -160,9 +144,7 @@ def events(
 ) -> None:
     """The Stripe event ledger, newest first: outcome, attempts and the last error."""
     with connect(database_url(settings(ctx))) as conn:
-        rows = conn.execute(events_get_many, {"failed": failed, "limit": limit}).fetchall()
-    names = ("id", "type", "created", "received_at", "processed_at", "outcome", "attempts", "error")
-    listed = [dict(zip(names, row, strict=True)) for row in rows]
+        listed = plans.list_events(conn, failed=failed, limit=limit)
     text = "\n".join(f"{r['id']}  {r['type']:<40} {r['outcome'] or 'FAILED':<10} attempts={r['attempts']}"
                      + (f"  {r['error']}" if r["error"] else "") for r in listed) or "no events"
     result(listed, as_json=as_json, text=text)
@@ -178,20 +160,14 @@ def prices(
     STRIPE_PRICE_<PLAN>_MONTHLY / STRIPE_PRICE_<PLAN>_YEARLY (e.g. STRIPE_PRICE_PRO_MONTHLY=price_…)."""
     with connect(database_url(settings(ctx))) as conn:
         if apply:
-            plan_ids = [row[0] for row in conn.execute("select id from public.plans").fetchall()]
+            plan_ids = plans.plan_ids(conn)
             found = env_prices(plan_ids, settings(ctx))
             if not found:
                 raise ConfigError("--apply: no STRIPE_PRICE_<PLAN>_MONTHLY or _YEARLY variable is set "
                                   f"(plans: {', '.join(plan_ids)})")
-            with conn.transaction():
-                for (plan, period), price in found.items():
-                    column = sql.Identifier(f"stripe_price_{period}")
-                    conn.execute(sql.SQL(plan_price_set_one).format(column=column), (price, plan))
+            plans.set_prices(conn, found)
             info(f"set {len(found)} price id(s)")
-        rows = conn.execute(plans_get_many).fetchall()
-    names = ("id", "name", "active", "monthly_price_cents", "yearly_price_cents", "currency", "trial_days",
-             "stripe_product_id", "stripe_price_monthly", "stripe_price_yearly")
-    listed = [dict(zip(names, row, strict=True)) for row in rows]
+        listed = plans.list_plans(conn)
     text = "\n".join(f"{p['id']:<8} {p['monthly_price_cents'] / 100:>8.2f}/month {p['yearly_price_cents'] / 100:>9.2f}"
                      f"/year  monthly={p['stripe_price_monthly'] or '-'}  yearly={p['stripe_price_yearly'] or '-'}"
                      for p in listed)

@@ -6,45 +6,16 @@ import json
 from datetime import datetime, timedelta
 
 import typer
-from psycopg.types.json import Jsonb
 
 from cli.context import info, result, settings
 from functions_py.db import connect
 from functions_py.errors import EXIT_FAILURE, ConfigError, SupakitError
+from functions_py.jobs import queue
 from functions_py.stack import database_url
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and operate the job queue.")
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-
-JOB_SELECT_MANY = """
-select id, kind, status::text, priority, attempts, max_attempts, run_at, created_at, finished_at, lease_owner, error
-from internal.jobs
-where (%(status)s::text is null or status::text = %(status)s) and (%(kind)s::text is null or kind = %(kind)s)
-order by id desc
-limit %(limit)s
-"""
-JOB_SELECT_ONE = "select row_to_json(j) from internal.jobs as j where j.id = %s"
-JOB_ENQUEUE_ONE = """
-select internal.enqueue_job(%(kind)s, %(payload)s, priority => %(priority)s, run_at => %(run_at)s,
-  max_attempts => %(max_attempts)s, dedupe_key => %(dedupe_key)s)
-"""
-JOB_CANCEL_ONE = "select internal.cancel_job(%s)::text"
-JOB_RETRY_ONE = "select internal.retry_job(%s)::text"
-JOB_STATUS_ONE = "select status::text from internal.jobs where id = %s"
-JOB_DEPTH_BY_KIND = "select kind, status::text, count(*) from internal.jobs group by 1, 2 order by 1, 2"
-JOB_WINDOW_OUTCOMES = """
-select count(*) filter (where status = 'failed'), count(*) filter (where status in ('succeeded', 'failed'))
-from internal.jobs where finished_at >= now() - %s::interval
-"""
-JOB_OLDEST_QUEUED = """
-select extract(epoch from now() - min(run_at)) from internal.jobs where status = 'queued' and run_at <= now()
-"""
-WORKERS_SEEN = """
-select name, kinds, concurrency, last_seen_at from internal.workers
-where stopped_at is null and last_seen_at >= now() - %s::interval order by name
-"""
-
 
 class JobNotFound(SupakitError):
     """No job has that id; `supakit jobs list` shows the ids."""
@@ -71,22 +42,21 @@ def list_(ctx: typer.Context,
     if status is not None and status not in STATUSES:
         raise ConfigError(f"--status {status!r} is not a job status; use one of {', '.join(STATUSES)}.")
     with connect(_url(ctx)) as conn:
-        rows = conn.execute(JOB_SELECT_MANY, {"status": status, "kind": kind, "limit": limit}).fetchall()
-    keys = ("id", "kind", "status", "priority", "attempts", "max_attempts", "run_at", "created_at", "finished_at",
-            "worker", "error")
-    lines = [f"{r[0]:>8}  {r[1]:<20} {r[2]:<10} p{r[3]:<3} {r[4]}/{r[5]}  {r[7]:%Y-%m-%d %H:%M:%S}"
-             + (f"  {r[9]}" if r[9] else "") + (f"  {r[10][:60]}" if r[10] else "") for r in rows]
-    result([dict(zip(keys, r, strict=True)) for r in rows], as_json=as_json, text="\n".join(lines) or "no jobs")
+        jobs = queue.list_jobs(conn, status=status, kind=kind, limit=limit)
+    lines = [f"{j['id']:>8}  {j['kind']:<20} {j['status']:<10} p{j['priority']:<3} {j['attempts']}/{j['max_attempts']}"
+             f"  {j['created_at']:%Y-%m-%d %H:%M:%S}" + (f"  {j['worker']}" if j["worker"] else "")
+             + (f"  {j['error'][:60]}" if j["error"] else "") for j in jobs]
+    result(jobs, as_json=as_json, text="\n".join(lines) or "no jobs")
 
 
 @app.command()
 def show(ctx: typer.Context, job_id: int = typer.Argument(..., help="The job's id.")) -> None:
     """Print one job as JSON (payload, result, error, lease, timestamps)."""
     with connect(_url(ctx)) as conn:
-        row = conn.execute(JOB_SELECT_ONE, (job_id,)).fetchone()
-    if row is None:
+        job = queue.get_job(conn, job_id)
+    if job is None:
         raise JobNotFound(f"job {job_id} not found; `supakit jobs list` shows the ids.")
-    typer.echo(json.dumps(row[0], indent=2, default=str))
+    typer.echo(json.dumps(job, indent=2, default=str))
 
 
 @app.command()
@@ -106,11 +76,10 @@ def enqueue(ctx: typer.Context,
         raise ConfigError("--payload must be a JSON object, such as '{\"seconds\": 1}'.")
     with connect(_url(ctx)) as conn:
         try:
-            job_id = conn.execute(JOB_ENQUEUE_ONE, {
-                "kind": kind, "payload": Jsonb(body), "priority": priority, "run_at": run_at,
-                "max_attempts": max_attempts, "dedupe_key": dedupe_key}).fetchone()[0]
-        except Exception as error:
-            if getattr(error, "sqlstate", None) == "23514":
+            job_id = queue.enqueue(conn, kind, body, priority=priority, run_at=run_at, max_attempts=max_attempts,
+                                   dedupe_key=dedupe_key)
+        except queue.JobRejected as error:
+            if error.constraint == queue.KIND_IS_DOTTED_NAME:
                 raise ConfigError(f"{kind!r} is not a job kind: use dotted lowercase names like email.send.") \
                     from error
             raise
@@ -121,7 +90,7 @@ def enqueue(ctx: typer.Context,
 def cancel(ctx: typer.Context, job_id: int = typer.Argument(..., help="The job's id.")) -> None:
     """Cancel a job: queued at once; running when its worker notices (within about a second)."""
     with connect(_url(ctx)) as conn:
-        outcome = conn.execute(JOB_CANCEL_ONE, (job_id,)).fetchone()[0]
+        outcome = queue.cancel(conn, job_id)
     if outcome is None:
         raise JobNotFound(f"job {job_id} not found; `supakit jobs list` shows the ids.")
     info({"cancelled": f"job {job_id} cancelled",
@@ -134,12 +103,11 @@ def cancel(ctx: typer.Context, job_id: int = typer.Argument(..., help="The job's
 def retry(ctx: typer.Context, job_id: int = typer.Argument(..., help="The job's id.")) -> None:
     """Queue a failed or cancelled job again, from attempt one."""
     with connect(_url(ctx)) as conn:
-        outcome = conn.execute(JOB_RETRY_ONE, (job_id,)).fetchone()[0]
-        current = conn.execute(JOB_STATUS_ONE, (job_id,)).fetchone()
+        outcome, current = queue.retry(conn, job_id)
     if current is None:
         raise JobNotFound(f"job {job_id} not found; `supakit jobs list` shows the ids.")
     if outcome is None:
-        raise ConfigError(f"job {job_id} is {current[0]}: only failed or cancelled jobs can be retried.")
+        raise ConfigError(f"job {job_id} is {current}: only failed or cancelled jobs can be retried.")
     typer.echo(outcome)
 
 
@@ -155,16 +123,14 @@ def stats(ctx: typer.Context,
     """Queue depth per kind and status, failure rate, oldest queued age, workers seen."""
     span = _interval(window)
     with connect(_url(ctx)) as conn:
-        depth = conn.execute(JOB_DEPTH_BY_KIND).fetchall()
-        failed, finished = conn.execute(JOB_WINDOW_OUTCOMES, (span,)).fetchone()
-        oldest = conn.execute(JOB_OLDEST_QUEUED).fetchone()[0]
-        workers = conn.execute(WORKERS_SEEN, (span,)).fetchall()
-    queued = sum(count for _, status, count in depth if status == "queued")
-    rate = failed / finished if finished else 0.0
+        numbers = queue.stats(conn, span)
+    depth, failed, finished, oldest, workers = (numbers.depth, numbers.failed, numbers.finished,
+                                                numbers.oldest_queued_s, numbers.workers)
+    queued, rate = numbers.queued, numbers.failure_rate
     report = {
         "depth": [{"kind": k, "status": s, "count": c} for k, s, c in depth],
         "queued": queued, "window": window, "finished_in_window": finished, "failed_in_window": failed,
-        "failure_rate": round(rate, 4), "oldest_queued_seconds": float(oldest) if oldest is not None else None,
+        "failure_rate": round(rate, 4), "oldest_queued_seconds": oldest,
         "workers": [{"name": n, "kinds": k, "concurrency": c, "last_seen_at": seen} for n, k, c, seen in workers],
     }
     lines = [f"{k:<24} {s:<10} {c:>8}" for k, s, c in depth] or ["(no jobs)"]

@@ -12,34 +12,16 @@ import typer
 from cli.context import info, result, settings
 from functions_py.db import connect
 from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, SupakitError
+from functions_py.provisioning import runs
 from functions_py.provisioning.provider import RetryableStepError
 from functions_py.provisioning.saga import execute_run
 from functions_py.stack import database_url
 
 app = typer.Typer(no_args_is_help=True, help="Provision customers' infrastructure (runs, status, retry, teardown).")
 
-ORGANIZATION_SELECT_ONE = "select id from public.organizations where id::text = %(org)s or slug = %(org)s"
-RUN_REQUEST_ONE = "select internal.request_provisioning(%s, %s)"
-DEPROVISION_REQUEST_ONE = "select internal.request_deprovisioning(%s, %s)"
-STATUS_SELECT_ONE = "select public.provisioning_status(%s)"
-RUN_LATEST = """
-select r.id, r.kind, r.status, r.job_id, j.status::text as job_status
-from public.provisioning_runs as r left join internal.jobs as j on j.id = r.job_id
-where r.organization_id = %s order by r.created_at desc, r.id limit 1
-"""
-RUN_REQUEUE_ONE = """
-update public.provisioning_runs as r
-set job_id = internal.enqueue_job(
-  case r.kind when 'provision' then 'provisioning.run' else 'provisioning.deprovision' end,
-  jsonb_build_object('run_id', r.id), r.organization_id, null, 0, now(), 5,
-  case r.kind when 'provision' then 'provisioning:' else 'deprovisioning:' end || r.organization_id::text)
-where r.id = %s
-returning job_id
-"""
-LOG_INSERT_ONE = """
-insert into public.provisioning_logs (run_id, organization_id, message) select id, organization_id, %s
-from public.provisioning_runs where id = %s
-"""
+# What internal.retry_provisioning did (sql/0022), as the CLI says it.
+RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its job is already queued or running",
+                 "requeued": "queued again"}
 
 
 class OrganizationNotFound(SupakitError):
@@ -55,11 +37,11 @@ class NothingToDo(SupakitError):
 
 
 def _organization(conn: Any, org: str) -> UUID:
-    row = conn.execute(ORGANIZATION_SELECT_ONE, {"org": org}).fetchone()
-    if row is None:
+    org_id = runs.find_organization(conn, org)
+    if org_id is None:
         raise OrganizationNotFound(f"no organization has the id or slug {org!r}; list them with "
                                    "`select id, slug from public.organizations`.")
-    return row[0]
+    return org_id
 
 
 def _execute(url: str, run_id: UUID) -> str:
@@ -85,7 +67,7 @@ def run(ctx: typer.Context, org: str = _org_option(),
     url = database_url(settings(ctx))
     with connect(url) as conn:
         org_id = _organization(conn, org)
-        run_id = conn.execute(RUN_REQUEST_ONE, (org_id, reason)).fetchone()[0]
+        run_id = runs.request_provisioning(conn, org_id, reason)
     if run_id is None:
         raise NothingToDo(f"organization {org} already has active infrastructure, or a failed rollback to retry "
                           "first; see `supakit provision status --org " + org + "`.")
@@ -104,7 +86,7 @@ def deprovision(ctx: typer.Context, org: str = _org_option(),
     url = database_url(settings(ctx))
     with connect(url) as conn:
         org_id = _organization(conn, org)
-        run_id = conn.execute(DEPROVISION_REQUEST_ONE, (org_id, reason)).fetchone()[0]
+        run_id = runs.request_deprovisioning(conn, org_id, reason)
     if run_id is None:
         raise NothingToDo(f"organization {org} has no infrastructure to remove.")
     status = _execute(url, run_id) if now else "queued"
@@ -122,25 +104,12 @@ def retry(ctx: typer.Context, org: str = _org_option(),
     url = database_url(settings(ctx))
     with connect(url) as conn:
         org_id = _organization(conn, org)
-        latest = conn.execute(RUN_LATEST, (org_id,)).fetchone()
-        if latest is None:
-            raise NothingToDo(f"organization {org} has no provisioning run; start one with `supakit provision run`.")
-        run_id, kind, status, _, job_status = latest
-        if status == "succeeded":
-            raise NothingToDo(f"the latest run ({kind}) of {org} succeeded; there is nothing to retry.")
-        if status == "rolled_back":
-            run_id = conn.execute(RUN_REQUEST_ONE, (org_id, "retry")).fetchone()[0]
-            action = "requested a new provisioning run"
-        elif kind == "deprovision" and status == "failed":
-            run_id = conn.execute(DEPROVISION_REQUEST_ONE, (org_id, "retry")).fetchone()[0]
-            action = "requested a new deprovision run"
-        elif job_status in ("queued", "running"):
-            action = "left as is: its job is already queued or running"
-        else:  # live or failed-compensation run without a live job: queue it again
-            with conn.transaction():
-                conn.execute(RUN_REQUEUE_ONE, (run_id,))
-                conn.execute(LOG_INSERT_ONE, ("retry requested", run_id))
-            action = "queued again"
+        run_id, outcome = runs.retry(conn, org_id)
+    if outcome == "no_run":
+        raise NothingToDo(f"organization {org} has no provisioning run; start one with `supakit provision run`.")
+    if outcome == "succeeded":
+        raise NothingToDo(f"the latest run of {org} succeeded; there is nothing to retry.")
+    action = RETRY_ACTIONS[outcome]
     if run_id is None:
         raise NothingToDo(f"nothing to retry for {org}; see `supakit provision status --org {org}`.")
     info(f"run {run_id}: {action}")
@@ -155,7 +124,7 @@ def status(ctx: typer.Context, org: str = _org_option(),
     """Show the organization's infrastructure, latest run, its steps and recent logs."""
     with connect(database_url(settings(ctx))) as conn:
         org_id = _organization(conn, org)
-        report = conn.execute(STATUS_SELECT_ONE, (org_id,)).fetchone()[0]
+        report = runs.status(conn, org_id)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

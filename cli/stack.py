@@ -12,8 +12,9 @@ import typer
 from cli.context import info, settings
 from functions_py.config import child_environ
 from functions_py.db import redact
+from functions_py.http.status import frontend_env, status_values
 from functions_py.migrations.engine import Migrator
-from functions_py.stack import database_url, embedded, frontend_env, status_values
+from functions_py.stack import database_url, embedded
 from functions_py.stack import reset as reset_database
 from functions_py.stack import seed as seed_database
 

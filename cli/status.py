@@ -7,7 +7,8 @@ import enum
 import typer
 
 from cli.context import result, settings
-from functions_py.stack import database_url, dotenv_line, frontend_env, status_values
+from functions_py.http.status import dotenv_line, frontend_env, status_values
+from functions_py.stack import database_url
 
 
 class Output(enum.StrEnum):

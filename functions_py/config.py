@@ -67,6 +67,7 @@ class Option:
     expected: str = "a string"
     secret: bool = False
     doc: str = ""
+    flag: str | None = None  # the command-line option that also sets it, when one does (named in errors)
 
     @property
     def section(self) -> str:
@@ -239,9 +240,10 @@ REST_OPTIONS = (
 
 # The local Realtime server (`supakit realtime serve`; under `supakit serve` it shares the gateway's port).
 REALTIME_OPTIONS = (
-    Option("realtime.host", "127.0.0.1", env="SUPAKIT_REALTIME_HOST",
+    Option("realtime.host", "127.0.0.1", env="SUPAKIT_REALTIME_HOST", flag="supakit realtime serve --host",
            doc="Interface the standalone `supakit realtime serve` listens on."),
     Option("realtime.port", 54321, env="SUPAKIT_REALTIME_PORT", parse=parse_port, expected=_PORT,
+           flag="supakit realtime serve --port",
            doc="TCP port of the standalone `supakit realtime serve`."),
     Option("realtime.max_payload_kb", 256, env="SUPAKIT_REALTIME_MAX_PAYLOAD_KB", parse=parse_int(1),
            expected="a positive number of KiB", doc="Largest broadcast payload (Supabase's free-plan limit)."),
@@ -292,7 +294,7 @@ STRIPE_OPTIONS = (
 # Provisioning (the provisioning.* jobs): which provider, and the local provider's places.
 PROVISIONING_OPTIONS = (
     Option("provisioning.provider", "local", env="SUPAKIT_PROVISIONING_PROVIDER", parse=parse_choice("local", "aws"),
-           expected="local or aws", doc="Provider new runs use."),
+           expected="a provider; use local or aws", doc="Provider new runs use."),
     Option("provisioning.step_delay_s", 0.0, env="SUPAKIT_PROVISIONING_STEP_DELAY_S", parse=parse_number(0.0),
            expected="a number of seconds >= 0", doc="Pause after each step's action (demos, crash drills)."),
     Option("provisioning.dir", None, env="SUPAKIT_PROVISIONING_DIR", parse=parse_path, expected="a directory",
@@ -365,6 +367,8 @@ def resolve_options(options: Iterable[Option], *, flags: Mapping[str, Any], envi
             except (ValueError, TypeError):
                 shown = "(hidden)" if option.secret else repr(raw)
                 named = f"{option.env}={shown}" if source == SOURCE_ENV else f"{option.name} = {shown} (from {where})"
+                if option.flag:
+                    named += f" (or {option.flag})"
                 raise ConfigError(f"{named} is not {option.expected} (setting {option.name}); fix it or unset "
                                   "it.") from None
         sources[option.name] = source

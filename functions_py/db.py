@@ -1,11 +1,14 @@
-"""The database boundary: connections, and psycopg errors translated once into supakit's errors."""
+"""The database boundary: connections (sync, async, pools), and psycopg errors translated once into supakit's
+errors."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 
 from functions_py.errors import DatabaseUnavailable
 
@@ -55,6 +58,26 @@ def connect(url: str, *, autocommit: bool = True, application_name: str = "supak
             f"cannot connect to the database at {describe_target(url)}: {reason}. "
             "Check DATABASE_URL (or --database-url), or start the embedded database with `supakit db start`.",
             url=redact(url)) from error
+
+
+async def connect_async(url: str, *, autocommit: bool = True, application_name: str = "supakit",
+                        connect_timeout: float = CONNECT_TIMEOUT_S, **kwargs: Any) -> psycopg.AsyncConnection:
+    """An async connection with the house defaults (autocommit, a connect timeout, an application name).
+    psycopg's errors pass through untranslated: the long-running readers that use this (the worker's listener,
+    the Realtime feeds) tell a lost database from other failures by them and reconnect."""
+    return await psycopg.AsyncConnection.connect(url, autocommit=autocommit, connect_timeout=connect_timeout,
+                                                 application_name=application_name, **kwargs)
+
+
+def async_pool(url: str, *, application_name: str, min_size: int = 1, max_size: int = 4, check: bool = False,
+               timeout: float = 30.0, name: str | None = None) -> AsyncConnectionPool:
+    """A pool of autocommit connections, not opened yet (`await pool.open(wait=True)`). With `check`, each
+    connection is tested before it is lent (one round trip), so a restart of the database costs no request; the
+    hot paths (worker, gateway) leave it off and let a broken connection be discarded when it is returned."""
+    return AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False, timeout=timeout, name=name,
+                               check=AsyncConnectionPool.check_connection if check else None,
+                               kwargs={"autocommit": True, "application_name": application_name,
+                                       "connect_timeout": CONNECT_TIMEOUT_S})
 
 
 def is_local(url: str) -> bool:

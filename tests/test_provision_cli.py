@@ -60,3 +60,22 @@ def test_an_unknown_provider_fails_the_run_naming_the_variable(conn, fresh_db, t
                           "SUPAKIT_PROVISIONING_PROVIDER": "gcp"})
     assert answer.returncode == 2
     assert "SUPAKIT_PROVISIONING_PROVIDER='gcp' is not a provider" in answer.stderr
+
+
+@pytest.mark.parametrize(("kind", "job_kind", "attempts"), [("provision", "provisioning.run", 5),
+                                                            ("deprovision", "provisioning.deprovision", 10)])
+def test_retry_queues_a_run_without_a_live_job_with_the_attempts_its_request_gives(conn, fresh_db, kind, job_kind,
+                                                                                   attempts):
+    """The rule is sql/0022's internal.retry_provisioning; the CLI used to re-encode it and gave a deprovision
+    job 5 attempts where internal.request_deprovisioning gives it 10."""
+    org = make_org(conn)
+    run_id = conn.execute("insert into public.provisioning_runs (organization_id, kind, plan_id) values (%s, %s, "
+                          "'free') returning id", (org["id"], kind)).fetchone()[0]
+    retried = run_cli("provision", "retry", "--org", org["slug"], "--json", env={"DATABASE_URL": fresh_db})
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["action"] == "queued again"
+    job = conn.execute("select j.kind, j.max_attempts from public.provisioning_runs as r join internal.jobs as j"
+                       " on j.id = r.job_id where r.id = %s", (run_id,)).fetchone()
+    assert job == (job_kind, attempts)
+    again = run_cli("provision", "retry", "--org", org["slug"], "--json", env={"DATABASE_URL": fresh_db})
+    assert json.loads(again.stdout)["action"] == "left as is: its job is already queued or running"

@@ -14,91 +14,27 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import psycopg
 import psycopg_pool
-import stripe
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from functions_py import config
-from functions_py.billing.sessions import stripe_client
-from functions_py.billing.settings import StripeSettings
-from functions_py.config import Settings
 from functions_py.errors import ConfigError
-from functions_py.tokens import TokenSettings, TokenVerifier
+from functions_py.http.edge import CORS_HEADERS, EdgeSettings, EdgeState, Function, error_response
+
+__all__ = ["CORS_HEADERS", "DEFAULT_HOST", "DEFAULT_PORT", "EdgeSettings", "EdgeState", "Function", "create_app",
+           "error_response"]
 
 log = logging.getLogger("supakit.http")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 54321  # the Supabase CLI's API port: supabase-js pointed at http://127.0.0.1:54321 reaches us
 FUNCTIONS_PREFIX = "/functions/v1"
-# What Supabase's edge-function CORS guide allows: supabase-js sends these headers on every invoke.
-CORS_HEADERS = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-headers": "authorization, x-client-info, apikey, content-type, x-region",
-    "access-control-allow-methods": "POST, GET, OPTIONS, PUT, PATCH, DELETE",
-    "access-control-max-age": "86400",
-}
-
 Hook = Callable[[], Awaitable[None] | None]
-
-
-@dataclass(frozen=True)
-class EdgeSettings:
-    """What the edge app needs: the database, JWT verification keys and Stripe settings."""
-
-    database_url: str = field(repr=False)
-    tokens: TokenSettings = field(repr=False)
-    stripe: StripeSettings = field(default_factory=StripeSettings, repr=False)
-    pool_size: int = 10
-
-    @classmethod
-    def from_env(cls, database_url: str, *, require_explicit_jwt_secret: bool = False) -> EdgeSettings:
-        """from_settings with the process's settings (functions_py.config.current())."""
-        return cls.from_settings(config.current(), database_url,
-                                 require_explicit_jwt_secret=require_explicit_jwt_secret)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, database_url: str, *,
-                      require_explicit_jwt_secret: bool = False) -> EdgeSettings:
-        return cls(database_url=database_url,
-                   tokens=TokenSettings.from_settings(settings, require_explicit=require_explicit_jwt_secret),
-                   stripe=StripeSettings.from_settings(settings), pool_size=settings.api.pool_size)
-
-
-class EdgeState:
-    """What the functions share: a connection pool (autocommit: each statement is its own transaction), the token
-    verifier, the Stripe settings and client."""
-
-    def __init__(self, settings: EdgeSettings) -> None:
-        self.settings = settings
-        self.verifier = TokenVerifier(settings.tokens)
-        self.pool = psycopg_pool.AsyncConnectionPool(
-            settings.database_url, min_size=1, max_size=settings.pool_size, open=False, timeout=10,
-            kwargs={"autocommit": True, "application_name": "supakit-edge"})
-
-    @property
-    def stripe_settings(self) -> StripeSettings:
-        return self.settings.stripe
-
-    @cached_property
-    def stripe(self) -> stripe.StripeClient:
-        """The Stripe client (ConfigError when STRIPE_SECRET_KEY is not set)."""
-        return stripe_client(self.settings.stripe)
-
-
-Function = Callable[[Request, EdgeState], Awaitable[Response]]
-
-
-def error_response(status: int, code: str, message: str, **extra: object) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status,
-                        headers=CORS_HEADERS)
 
 
 def _functions() -> dict[str, tuple[Function, frozenset[str]]]:

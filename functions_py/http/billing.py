@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from functions_py.billing import sessions, webhooks
-from functions_py.http.app import EdgeState, error_response
 from functions_py.http.auth import Forbidden, Unauthorized, authenticate, require_role
+from functions_py.http.edge import EdgeState, error_response
 
 log = logging.getLogger("supakit.http.billing")
 

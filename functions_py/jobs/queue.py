@@ -324,3 +324,84 @@ async def queue_installed(conn: psycopg.AsyncConnection) -> bool:
     cursor = await conn.execute(queue_api_present)
     row = await cursor.fetchone()
     return bool(row and row[0])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# inspection and operation (sync, for `supakit jobs`)
+# ---------------------------------------------------------------------------------------------------------------
+
+job_list_many = """
+select id, kind, status::text, priority, attempts, max_attempts, run_at, created_at, finished_at, lease_owner, error
+from internal.jobs
+where (%(status)s::text is null or status::text = %(status)s) and (%(kind)s::text is null or kind = %(kind)s)
+order by id desc
+limit %(limit)s
+"""
+job_get_one = "select row_to_json(j) from internal.jobs as j where j.id = %s"
+job_retry_one = "select internal.retry_job(%s)::text"
+job_status_one = "select status::text from internal.jobs where id = %s"
+job_depth_many = "select kind, status::text, count(*) from internal.jobs group by 1, 2 order by 1, 2"
+job_window_outcomes_one = """
+select count(*) filter (where status = 'failed'), count(*) filter (where status in ('succeeded', 'failed'))
+from internal.jobs where finished_at >= now() - %s::interval
+"""
+job_oldest_queued_one = """
+select extract(epoch from now() - min(run_at)) from internal.jobs where status = 'queued' and run_at <= now()
+"""
+worker_seen_many = """
+select name, kinds, concurrency, last_seen_at from internal.workers
+where stopped_at is null and last_seen_at >= now() - %s::interval order by name
+"""
+
+JOB_LIST_COLUMNS = ("id", "kind", "status", "priority", "attempts", "max_attempts", "run_at", "created_at",
+                    "finished_at", "worker", "error")
+
+
+def list_jobs(conn: psycopg.Connection, *, status: str | None, kind: str | None, limit: int) -> list[dict[str, Any]]:
+    """Jobs newest first, as dicts keyed by JOB_LIST_COLUMNS (`worker` is the lease owner)."""
+    rows = conn.execute(job_list_many, {"status": status, "kind": kind, "limit": limit}).fetchall()
+    return [dict(zip(JOB_LIST_COLUMNS, row, strict=True)) for row in rows]
+
+
+def get_job(conn: psycopg.Connection, job_id: int) -> dict[str, Any] | None:
+    """Every column of one job (JSON types), None for an unknown id."""
+    row = conn.execute(job_get_one, (job_id,)).fetchone()
+    return row[0] if row else None
+
+
+def retry(conn: psycopg.Connection, job_id: int) -> tuple[str | None, str | None]:
+    """Queue a failed or cancelled job again (internal.retry_job): (the new status or None when it was not
+    retryable, the job's status now or None for an unknown job)."""
+    outcome = conn.execute(job_retry_one, (job_id,)).fetchone()[0]
+    current = conn.execute(job_status_one, (job_id,)).fetchone()
+    return outcome, current[0] if current else None
+
+
+@dataclass
+class QueueStats:
+    """Queue depth per (kind, status), outcomes over a window, the oldest ready job's wait, the live workers."""
+
+    depth: list[tuple[str, str, int]]
+    failed: int
+    finished: int
+    oldest_queued_s: float | None
+    workers: list[tuple[str, list[str] | None, int, datetime]]
+
+    @property
+    def queued(self) -> int:
+        return sum(count for _, status, count in self.depth if status == "queued")
+
+    @property
+    def failure_rate(self) -> float:
+        return self.failed / self.finished if self.finished else 0.0
+
+
+def stats(conn: psycopg.Connection, window: Any) -> QueueStats:
+    """QueueStats over `window` (a timedelta)."""
+    depth = conn.execute(job_depth_many).fetchall()
+    failed, finished = conn.execute(job_window_outcomes_one, (window,)).fetchone()
+    oldest = conn.execute(job_oldest_queued_one).fetchone()[0]
+    workers = conn.execute(worker_seen_many, (window,)).fetchall()
+    return QueueStats(depth=[tuple(row) for row in depth], failed=failed, finished=finished,
+                      oldest_queued_s=float(oldest) if oldest is not None else None,
+                      workers=[tuple(row) for row in workers])

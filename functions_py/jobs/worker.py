@@ -47,7 +47,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from functions_py import config
-from functions_py.db import CONNECT_TIMEOUT_S, describe_target, redact
+from functions_py.db import CONNECT_TIMEOUT_S, async_pool, connect_async, describe_target, redact
 from functions_py.errors import ConfigError, DatabaseUnavailable
 from functions_py.jobs import queue
 from functions_py.jobs.queue import Finished
@@ -230,10 +230,8 @@ class Worker:
         gracefully. Raises DatabaseUnavailable when the database cannot be reached at start."""
         loop = asyncio.get_running_loop()
         await self._check_database()
-        self._pool = AsyncConnectionPool(
-            self.url, min_size=2, max_size=self.config.concurrency + 4,
-            open=False, name=f"worker {self.name}",
-            kwargs={"autocommit": True, "application_name": "supakit worker", "connect_timeout": CONNECT_TIMEOUT_S})
+        self._pool = async_pool(self.url, application_name="supakit worker", min_size=2,
+                                max_size=self.config.concurrency + 4, name=f"worker {self.name}")
         try:
             await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
         except psycopg.OperationalError as error:
@@ -278,8 +276,7 @@ class Worker:
     async def _check_database(self) -> None:
         """Fail fast, with the reason, when the database is unreachable or lacks the queue."""
         try:
-            conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
-                                                         application_name="supakit worker")
+            conn = await connect_async(self.url, application_name="supakit worker")
         except psycopg.Error as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else "no reason given"
             raise DatabaseUnavailable(
@@ -561,9 +558,7 @@ class Worker:
         failures = 0
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(
-                    self.url, autocommit=True, application_name="supakit worker listener",
-                    connect_timeout=CONNECT_TIMEOUT_S)
+                conn = await connect_async(self.url, application_name="supakit worker listener")
                 async with conn:
                     await conn.execute(queue.jobs_listen)
                     await conn.execute(queue.cancels_listen)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from functions_py.db import connect_async
 from functions_py.realtime.pgoutput import Change, Decoder
 from functions_py.realtime.slots import SlotReader
 
@@ -110,9 +111,8 @@ class MessageFeed:
         """realtime.messages' daily partitions (compat's janitor); Supabase's server does the same. On a
         connection of its own: an error on the slot's session would drop the slot."""
         try:
-            async with await psycopg.AsyncConnection.connect(
-                    self.database_url, autocommit=True, connect_timeout=5,
-                    application_name="supakit realtime partitions") as conn:
+            async with await connect_async(self.database_url, application_name="supakit realtime partitions") \
+                    as conn:
                 await conn.execute(PARTITIONS_ENSURE)
         except psycopg.Error as error:
             log.info("realtime: not creating realtime.messages partitions (%s)", str(error).strip())

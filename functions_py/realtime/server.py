@@ -28,6 +28,7 @@ from starlette.websockets import WebSocket
 
 from functions_py import config
 from functions_py.config import Settings
+from functions_py.db import async_pool
 from functions_py.realtime import protocol
 from functions_py.realtime.authorization import Authorizer, ReadAccess
 from functions_py.realtime.channels import Channel, Hub, Outgoing
@@ -121,9 +122,7 @@ class RealtimeServer:
         url = self.settings.database_url
         if url:
             # check: a connection broken by a database restart is replaced before a join uses it
-            self.pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False,
-                                            check=AsyncConnectionPool.check_connection,
-                                            kwargs={"application_name": "supakit realtime authorization"})
+            self.pool = async_pool(url, application_name="supakit realtime authorization", check=True)
             await self.pool.open(wait=True, timeout=10)
             self.authorizer = Authorizer(self.pool)
             self.messages = MessageFeed(url, self._deliver_database_message,

@@ -35,7 +35,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from functions_py.db import redact
+from functions_py.db import connect_async, redact
 from functions_py.errors import EXIT_UNAVAILABLE, SupakitError
 from functions_py.realtime.pgoutput import lsn_to_int
 
@@ -129,8 +129,7 @@ class SlotReader:
 
     async def connect(self, purpose: str) -> psycopg.AsyncConnection:
         """An autocommit connection with the reader's session settings (also for the feed's other work)."""
-        conn = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True, connect_timeout=5,
-                                                     application_name=f"supakit realtime {purpose}")
+        conn = await connect_async(self.database_url, application_name=f"supakit realtime {purpose}")
         if self.session_settings:
             await conn.execute(self.session_settings)  # type: ignore[arg-type]
         return conn

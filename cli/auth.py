@@ -35,8 +35,9 @@ def token(
     email: str = typer.Argument(..., help="The user's e-mail (auth.users)."),
     expires_in: int = typer.Option(3600, "--expires-in", help="Seconds until the token expires."),
 ) -> None:
-    """Print an access token for a user, shaped like GoTrue's, for supabase-js `setSession` / realtime
-    `setAuth` against the local stack."""
+    """Print an access token for a user, shaped like GoTrue's, for Realtime `setAuth`, the edge functions and
+    /rest/v1 (as `Authorization: Bearer`). supabase-js `setSession` needs a refresh token from the local Auth API
+    (/auth/v1), which this stack does not serve yet: it does not work with this token."""
     if expires_in <= 0:
         raise ConfigError(f"--expires-in must be a positive number of seconds, got {expires_in}")
     url = database_url(settings(ctx))

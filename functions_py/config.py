@@ -268,7 +268,8 @@ MAIL_OPTIONS = (
 # The ai.generate job (Anthropic).
 AI_OPTIONS = (
     Option("ai.api_key", None, env="ANTHROPIC_API_KEY", parse=parse_optional, secret=True,
-           doc="Anthropic API key (required by ai.generate jobs)."),
+           doc="Anthropic API key: required by ai.generate jobs (without it they fail permanently, saying so); never "
+               "logged."),
     Option("ai.base_url", None, env="ANTHROPIC_BASE_URL", parse=parse_optional, expected="a URL",
            doc="A different Anthropic API host (the tests' local server)."),
     Option("ai.model", "claude-sonnet-5-5", env="SUPAKIT_AI_MODEL", parse=parse_optional, doc="Model name."),
@@ -282,9 +283,11 @@ AI_OPTIONS = (
 # (read with the others, see Settings.stripe_prices).
 STRIPE_OPTIONS = (
     Option("stripe.secret_key", None, env="STRIPE_SECRET_KEY", parse=parse_optional, secret=True,
-           doc="Stripe API key (sk_test_… / sk_live_…): checkout, portal, sync."),
+           doc="Stripe API key (sk_test_… / sk_live_…) for checkout, portal and sync; missing: those functions answer "
+               "503 and the commands exit 2, saying so."),
     Option("stripe.webhook_secret", None, env="STRIPE_WEBHOOK_SECRET", parse=parse_optional, secret=True,
-           doc="Webhook signing secret (whsec_…)."),
+           doc="Webhook signing secret (whsec_…, from the Dashboard or `stripe listen`); missing: stripe-webhook "
+               "answers 503."),
     Option("stripe.api_base", None, env="STRIPE_API_BASE", parse=parse_http_url, expected="an http(s) URL",
            doc="A different Stripe API host (the tests' local server); unset: api.stripe.com."),
     Option("stripe.site_url", "http://localhost:3000", env="SUPAKIT_SITE_URL", parse=parse_http_url,
@@ -315,7 +318,9 @@ AWS_OPTIONS = (
 
 WORKER_OPTIONS = (
     Option("worker.loop", "auto", env="SUPAKIT_WORKER_LOOP", parse=parse_choice("auto", "asyncio", "uvloop"),
-           expected="auto, asyncio or uvloop", doc="Event loop of `supakit worker` (auto: uvloop when installed)."),
+           expected="auto, asyncio or uvloop",
+           doc="Event loop of `supakit worker` (auto: uvloop when installed, a default dependency except on Windows; "
+               "uvloop when it is not installed: exit 2)."),
 )
 
 OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *REALTIME_OPTIONS, *MAIL_OPTIONS,

@@ -1,7 +1,7 @@
 """One error tree for supakit.
 
 Every class's docstring is its default message; data travels as attributes; every message says what to
-do next. `exit_code` is what the CLI exits with when the error reaches it (README, "Exit codes").
+do next. `exit_code` is what the CLI exits with when the error reaches it (docs/cli.md, "Exit codes").
 """
 
 from __future__ import annotations

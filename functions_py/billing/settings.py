@@ -1,4 +1,4 @@
-"""Stripe settings, from the settings object (functions_py/config.py, STRIPE_OPTIONS; README, "Billing").
+"""Stripe settings, from the settings object (functions_py/config.py, STRIPE_OPTIONS; docs/billing-guide.md).
 Secret values are never logged or printed."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The `provisioning.run` and `provisioning.deprovision` jobs: execute (or resume) one provisioning run.
 
 Payload: `{"run_id": str (uuid)}`, queued by internal.request_provisioning / request_deprovisioning (sql/0012).
-Provider settings come from the environment (functions_py/provisioning/provider.py, README "Provisioning").
+Provider settings come from the environment (functions_py/provisioning/provider.py, docs/provisioning-guide.md).
 """
 
 from __future__ import annotations

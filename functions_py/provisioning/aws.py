@@ -1,7 +1,7 @@
 """The `aws` provider, through boto3: an EC2 instance sized by plan, a Route53 A record, an SES domain identity
 (with its verification TXT record), and the app config in SSM Parameter Store.
 
-Settings (README, "Provisioning"): SUPAKIT_AWS_HOSTED_ZONE_ID (required: the zone customers' subdomains live in),
+Settings (docs/settings.md, `aws`): SUPAKIT_AWS_HOSTED_ZONE_ID (required: the zone customers' subdomains live in),
 SUPAKIT_AWS_AMI_ID (default: the newest Amazon Linux 2023 image Amazon owns in the region),
 SUPAKIT_AWS_SUBNET_ID, SUPAKIT_AWS_SECURITY_GROUP_IDS (comma-separated; optional), SUPAKIT_AWS_REGION (default:
 boto3's own, else us-east-1). Credentials come from boto3's standard chain (AWS_ACCESS_KEY_ID, profiles, roles)

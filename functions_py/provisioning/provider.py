@@ -137,7 +137,7 @@ def provider_name() -> str:
 
 
 def make_provider(name: str, database_url: str) -> Provider:
-    """The provider called `name`, configured from the process's settings (see README, "Provisioning").
+    """The provider called `name`, configured from the process's settings (docs/provisioning-guide.md).
     The providers are found through PROVIDERS, filled in by the modules that define them (no import cycle)."""
     factory = PROVIDERS.get(name) or _import_provider(name)
     return factory(config.current(), database_url)

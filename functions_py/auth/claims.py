@@ -11,10 +11,11 @@ AAL1, AAL2 = "aal1", "aal2"
 SECOND_FACTORS = frozenset({"totp", "phone", "webauthn", "mfa/totp", "mfa/phone", "mfa/webauthn"})
 
 
-def amr_entries(claims: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    """`[(method, unix timestamp)]` as the amr claim: newest first, as GoTrue sorts them."""
+def amr_entries(claims: list[tuple[str, float]]) -> list[dict[str, Any]]:
+    """`[(method, unix time)]` as the amr claim: newest first, as GoTrue sorts them, timestamps in whole
+    seconds."""
     ordered = sorted(claims, key=lambda item: item[1], reverse=True)
-    return [{"method": method, "timestamp": timestamp} for method, timestamp in ordered]
+    return [{"method": method, "timestamp": int(stamp)} for method, stamp in ordered]
 
 
 def aal_for(methods: list[str] | tuple[str, ...]) -> str:

@@ -49,7 +49,7 @@ REFRESH_SELECT_ONE = """
 select rt.id as rt_id, rt.token as rt_token, rt.revoked as rt_revoked, rt.updated_at as rt_updated_at,
   rt.session_id, s.not_after, s.aal,
   (select coalesce(json_agg(json_build_array(c.authentication_method,
-      extract(epoch from c.updated_at)::bigint)), '[]')
+      extract(epoch from c.updated_at))), '[]')
    from auth.mfa_amr_claims as c where c.session_id = s.id) as amr,
   usr.*
 from auth.refresh_tokens as rt
@@ -81,7 +81,7 @@ REFRESH_FAMILY_REVOKE = "update auth.refresh_tokens set revoked = true, updated_
 SESSION_AMR_SELECT = """
 select s.id, s.aal, s.not_after,
   (select coalesce(json_agg(json_build_array(c.authentication_method,
-      extract(epoch from c.updated_at)::bigint)), '[]')
+      extract(epoch from c.updated_at))), '[]')
    from auth.mfa_amr_claims as c where c.session_id = s.id) as amr
 from auth.sessions as s where s.id = %s
 """
@@ -160,7 +160,7 @@ async def _run_hook(context: AuthContext, conn: AsyncConnection, user_id: str, t
 
 
 async def sign_access_token(context: AuthContext, conn: AsyncConnection, user: dict[str, Any], session_id: str,
-                            amr: list[tuple[str, int]], method: str) -> tuple[str, int]:
+                            amr: list[tuple[str, float]], method: str) -> tuple[str, int]:
     """(access token, expires_at) for `user` in session `session_id` with amr claims `amr`."""
     issued = int(time.time())
     token_claims = claim_shape.access_token_claims(
@@ -196,7 +196,7 @@ async def start_session(context: AuthContext, conn: AsyncConnection, user: dict[
             "user_agent": user_agent, "ip": ip, "method": method, "instance": INSTANCE_ID, "token": refresh,
         })).fetchone()
         user = {**user, "last_sign_in_at": row[1]}
-        access, expires_at = await sign_access_token(context, conn, user, session_id, [(method, int(time.time()))],
+        access, expires_at = await sign_access_token(context, conn, user, session_id, [(method, time.time())],
                                                      method)
     return token_response(context, access, expires_at, refresh, user)
 
@@ -214,7 +214,7 @@ async def refresh(context: AuthContext, conn: AsyncConnection, presented: str) -
         if row["not_after"] is not None and dt.datetime.now(dt.UTC) > row["not_after"]:
             raise bad_request("session_expired", "Invalid Refresh Token: Session Expired")
         session_id = str(row["session_id"])
-        amr = [(method, int(stamp)) for method, stamp in row["amr"]]
+        amr = [(method, float(stamp)) for method, stamp in row["amr"]]
         if row["rt_revoked"]:
             child = await (await conn.execute(REFRESH_CHILD_SELECT_ONE, (session_id, presented))).fetchone()
             window = row["rt_updated_at"] + dt.timedelta(seconds=int(context.auth.refresh_token_reuse_interval))
@@ -246,7 +246,7 @@ async def add_method(context: AuthContext, conn: AsyncConnection, user: dict[str
             session = await cur.fetchone()
         if session is None:
             raise forbidden("session_not_found", "Session from session_id claim in JWT does not exist")
-        amr = [(m, int(stamp)) for m, stamp in session["amr"]]
+        amr = [(m, float(stamp)) for m, stamp in session["amr"]]
         aal = claim_shape.aal_for([m for m, _ in amr])
         await conn.execute("update auth.sessions set aal = %s, updated_at = now() where id = %s", (aal, session_id))
         token = new_refresh_token()

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from supabase import create_client
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
 
+from supabase import create_client
 from tests.api_harness import ANON_KEY, SERVICE_KEY, running_api
 from tests.auth_helpers import NO_LIMITS, click, last_mail, seed_users
 

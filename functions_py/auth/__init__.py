@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Routes browsers open without an apikey (the CLI's kong.yml "auth-v1-open*" routes): e-mail links, OAuth
-# redirects and the JWKS.
-OPEN_PATHS = ("/verify", "/callback", "/authorize", "/.well-known/jwks.json")
+# Routes browsers open without an apikey: the CLI's kong.yml "auth-v1-open*" routes (Kong prefix matches on
+# /verify, /callback, /authorize: e-mail links and OAuth redirects), and the public JWKS.
+OPEN_PREFIXES = ("/verify", "/callback", "/authorize")
+OPEN_PATHS = ("/.well-known/jwks.json",)
 
 
 class AuthService:
@@ -27,7 +28,7 @@ class AuthService:
         self.app = AuthApp(self.context)
 
     def needs_key(self, path: str) -> bool:
-        return path not in OPEN_PATHS
+        return not (path.startswith(OPEN_PREFIXES) or path in OPEN_PATHS)
 
     async def start(self) -> None:
         return None

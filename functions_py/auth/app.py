@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -30,6 +31,7 @@ from functions_py.tokens import InvalidToken
 log = logging.getLogger("supakit.auth")
 
 GOTRUE_VERSION = "v2.180.0"
+VERIFIED_CACHE_SIZE = 10_000
 PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly", "github", "gitlab", "google",
              "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
              "twitch", "twitter", "x", "zoom")
@@ -50,13 +52,10 @@ class Authed:
         self.claims, self.user, self.session_id = claims, user, session_id
 
 
-# One round trip for GET /user and friends: the user and whether the claimed session still exists.
-SESSION_EXISTS = "select exists(select 1 from auth.sessions where id = %s)"
-
-
 class AuthApp:
     def __init__(self, context: AuthContext) -> None:
         self.context = context
+        self._verified: dict[str, dict[str, Any]] = {}
         routes = [
             Route("/health", self.health, methods=["GET"]),
             Route("/settings", self.settings, methods=["GET"]),
@@ -134,11 +133,21 @@ class AuthApp:
         header = request.headers.get("authorization") or ""
         if not header.lower().startswith("bearer ") or not header[7:].strip():
             raise AuthError(401, "no_authorization", "This endpoint requires a valid Bearer token")
+        token = header[7:].strip()
+        cached = self._verified.get(token)
+        if cached is not None and cached.get("exp", 0) > time.time():
+            return cached
         try:
-            return self.context.verifier.verify(header[7:].strip())
+            claims = self.context.verifier.verify(token)
         except InvalidToken as error:
             raise forbidden("bad_jwt", f"invalid JWT: unable to parse or verify signature, {error.message}") \
                 from None
+        # Verified tokens are remembered until they expire (GET /user in a loop is what clients do most); only a
+        # token whose signature checked out is ever stored, and the cache is bounded.
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
 
     async def authed(self, request: Request, conn: Any) -> Authed:
         claims = self.bearer_claims(request)
@@ -147,14 +156,17 @@ class AuthApp:
             user_id = uuid.UUID(str(sub))
         except ValueError:
             raise forbidden("bad_jwt", "invalid claim: missing sub claim") from None
-        user = await users.fetch_by_id(conn, user_id)
+        session_id = claims.get("session_id") or None
+        try:
+            if session_id is not None:
+                uuid.UUID(str(session_id))
+        except ValueError:
+            raise forbidden("bad_jwt", "invalid claim: session_id claim must be a UUID") from None
+        user = await users.fetch_with_session(conn, user_id, session_id)
         if user is None:
             raise forbidden("user_not_found", "User from sub claim in JWT does not exist")
-        session_id = claims.get("session_id")
-        if session_id:
-            row = await (await conn.execute(SESSION_EXISTS, (session_id,))).fetchone()
-            if not row[0]:
-                raise forbidden("session_not_found", "Session from session_id claim in JWT does not exist")
+        if session_id is not None and not user["session_exists"]:
+            raise forbidden("session_not_found", "Session from session_id claim in JWT does not exist")
         return Authed(claims, user, session_id)
 
     def require_admin(self, request: Request) -> dict[str, Any]:

@@ -6,6 +6,7 @@ token hook (when configured) has had its say."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -71,6 +72,33 @@ with old as (
   where id = (select session_id from old)
 )
 select token from new
+"""
+# The common refresh in one statement: rotate the presented token when it is active, its session not past
+# not_after and its user not banned, and answer the new token with the user, the session's amr claims and aal.
+# No row: one of those did not hold, and `refresh` looks closer to say which.
+REFRESH_ROTATE_ONE = """
+with old as (
+  update auth.refresh_tokens as rt set revoked = true, updated_at = now()
+  from auth.sessions as s
+  where rt.token = %(presented)s and rt.revoked = false and s.id = rt.session_id
+    and (s.not_after is null or s.not_after > now())
+    and not exists (select 1 from auth.users as b where b.id = s.user_id and b.banned_until > now())
+  returning rt.session_id, rt.token, rt.user_id, s.user_id as owner
+), new as (
+  insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id)
+  select %(instance)s, %(token)s, user_id, false, now(), now(), token, session_id from old
+  returning token, session_id
+), touched as (
+  update auth.sessions set refreshed_at = (now() at time zone 'utc'), updated_at = now()
+  where id = (select session_id from old)
+)
+select new.token as new_token, new.session_id,
+  (select coalesce(json_agg(json_build_array(c.authentication_method,
+      extract(epoch from c.updated_at))), '[]')
+   from auth.mfa_amr_claims as c where c.session_id = new.session_id) as amr,
+  usr.*
+from new
+cross join lateral (""" + USER_SELECT + """ where u.id = (select owner from old)) as usr
 """
 # The active token of a session whose parent is the token just presented (the reuse interval's answer).
 REFRESH_CHILD_SELECT_ONE = """
@@ -190,7 +218,9 @@ async def start_session(context: AuthContext, conn: AsyncConnection, user: dict[
     timebox = int(context.auth.sessions_timebox_s or 0)
     not_after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=timebox) if timebox else None
     user_agent, ip = _client(request)
-    async with conn.transaction():
+    # One statement is atomic on its own; with the hook, the session and the hook's reads share a transaction so a
+    # hook refusal leaves no session behind.
+    async with _atomic(context, conn):
         row = await (await conn.execute(SESSION_CREATE_ONE, {
             "session_id": session_id, "user_id": str(user["id"]), "not_after": not_after,
             "user_agent": user_agent, "ip": ip, "method": method, "instance": INSTANCE_ID, "token": refresh,
@@ -201,8 +231,24 @@ async def start_session(context: AuthContext, conn: AsyncConnection, user: dict[
     return token_response(context, access, expires_at, refresh, user)
 
 
+def _atomic(context: AuthContext, conn: AsyncConnection) -> Any:
+    if context.auth.hook_custom_access_token_enabled or conn.info.transaction_status != 0:
+        return conn.transaction()
+    return contextlib.nullcontext()
+
+
 async def refresh(context: AuthContext, conn: AsyncConnection, presented: str) -> dict[str, Any]:
     """POST /token?grant_type=refresh_token: rotate `presented` (module docstring)."""
+    if not context.auth.hook_custom_access_token_enabled:
+        token = new_refresh_token()
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(REFRESH_ROTATE_ONE, {"presented": presented, "token": token, "instance": INSTANCE_ID})
+            rotated = await cur.fetchone()
+        if rotated is not None:
+            amr = [(method, float(stamp)) for method, stamp in rotated["amr"]]
+            access, expires_at = await sign_access_token(context, conn, rotated, str(rotated["session_id"]), amr,
+                                                         "token_refresh")
+            return token_response(context, access, expires_at, token, rotated)
     for _ in range(3):
         async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(REFRESH_SELECT_ONE, (presented,))

@@ -31,6 +31,10 @@ select u.id, u.aud, u.role, u.email, u.encrypted_password, u.email_confirmed_at,
 from auth.users as u
 """
 USER_SELECT_BY_ID = USER_SELECT + " where u.id = %s"
+# The caller of an authenticated endpoint in one round trip: the user and whether its claimed session exists.
+USER_SELECT_WITH_SESSION = USER_SELECT.replace(
+    "from auth.users as u", ", exists(select 1 from auth.sessions as s where s.id = %s::uuid and s.user_id = u.id)"
+    " as session_exists\nfrom auth.users as u") + " where u.id = %s"
 USER_SELECT_BY_EMAIL = USER_SELECT + (" where lower(u.email) = lower(%s) and u.aud = %s and u.is_sso_user = false"
                                       " and u.deleted_at is null")
 USER_SELECT_BY_PHONE = USER_SELECT + " where u.phone = %s and u.aud = %s"
@@ -135,6 +139,14 @@ def is_banned(row: dict[str, Any]) -> bool:
 async def fetch_by_id(conn: AsyncConnection, user_id: uuid.UUID | str) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(USER_SELECT_BY_ID, (str(user_id),))
+        return await cur.fetchone()
+
+
+async def fetch_with_session(conn: AsyncConnection, user_id: uuid.UUID | str,
+                             session_id: str | None) -> dict[str, Any] | None:
+    """The user, with `session_exists` telling whether session `session_id` (None: none claimed) is theirs."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(USER_SELECT_WITH_SESSION, (session_id, str(user_id)))
         return await cur.fetchone()
 
 

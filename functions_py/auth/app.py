@@ -91,7 +91,7 @@ class AuthApp:
         self.starlette.add_exception_handler(AuthError, self._error)  # type: ignore[arg-type]
         self.starlette.add_exception_handler(OAuthError, self._error)  # type: ignore[arg-type]
         self.starlette.add_exception_handler(404, self._not_found)  # type: ignore[arg-type]
-        self.starlette.add_exception_handler(405, self._not_found)  # type: ignore[arg-type]
+        self.starlette.add_exception_handler(405, self._not_allowed)  # type: ignore[arg-type]
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await self.starlette(scope, receive, send)
@@ -101,8 +101,11 @@ class AuthApp:
         return render(error, request.headers)
 
     async def _not_found(self, request: Request, error: Exception) -> Response:
-        # GoTrue's router answers unknown paths with its 404 error shape
-        return render(AuthError(404, "not_found", "Not Found"), request.headers)
+        # GoTrue's router (chi) answers unknown paths with its default plain-text 404
+        return Response("404 page not found\n", 404, media_type="text/plain; charset=utf-8")
+
+    async def _not_allowed(self, request: Request, error: Exception) -> Response:
+        return Response(status_code=405)
 
     # -- request helpers -----------------------------------------------------------------------------------------
 
@@ -198,14 +201,14 @@ class AuthApp:
         return _json({"keys": []})
 
     async def authorize(self, request: Request) -> Response:
-        provider = request.query_params.get("provider") or "(none)"
-        raise bad_request("provider_disabled",
-                          f"Unsupported provider: {provider} — OAuth providers need their own servers, which "
-                          "supakit's local Auth does not fake; sign in with email locally or use a hosted Supabase "
-                          "project with the provider configured")
+        provider = request.query_params.get("provider") or ""
+        raise bad_request("validation_failed",
+                          f"Unsupported provider: provider {provider or '(none)'} is not enabled. OAuth providers need "
+                          "their own servers, which supakit's local Auth does not fake: sign in with email locally, "
+                          "or use a hosted Supabase project with the provider configured")
 
     async def sso(self, request: Request) -> Response:
-        raise bad_request("sso_provider_not_found", "SAML 2.0 is disabled: SSO needs a hosted Supabase project")
+        raise bad_request("saml_provider_disabled", "SAML 2.0 is disabled: SSO needs a hosted Supabase project")
 
     # -- sign-up and sign-in -------------------------------------------------------------------------------------
 

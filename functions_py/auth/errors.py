@@ -76,12 +76,16 @@ def wants_2024(request_headers: Any) -> bool:
 def render(error: AuthError | OAuthError, request_headers: Any) -> Response:
     """The response for `error` in the shape the client asked for (module docstring)."""
     headers: dict[str, str] = {}
+    versioned = wants_2024(request_headers)
+    if versioned:  # GoTrue echoes the version it answered with on every error
+        headers[API_VERSION_HEADER] = API_VERSION_2024
     if isinstance(error, OAuthError):
-        body: dict[str, Any] = {"error": error.error, "error_description": error.description}
+        body: dict[str, Any] = {"error": error.error}
+        if error.description:  # omitempty
+            body["error_description"] = error.description
         return Response(_json(body), 400, headers, media_type="application/json")
     headers["x-sb-error-code"] = error.code
-    if wants_2024(request_headers):
-        headers[API_VERSION_HEADER] = API_VERSION_2024
+    if versioned:
         body = {"code": error.code, "message": error.message, **error.extra}
     else:
         body = {"code": error.status, "error_code": error.code, "msg": error.message, **error.extra}

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import fnmatch
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import uuid
 from typing import Any
@@ -85,9 +85,29 @@ def new_otp(length: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(length))
 
 
+def _glob(pattern: str) -> re.Pattern[str]:
+    """GoTrue's uri_allow_list glob (gobwas/glob with '.' and '/' as separators): `**` matches anything, `*` and
+    `?` stop at a dot or a slash."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^./]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^./]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
 def redirect_target(context: AuthContext, requested: str | None) -> str:
-    """`requested` when it is the site URL's origin or matches additional_redirect_urls (globs as GoTrue's
-    uri_allow_list), else the site URL (GoTrue falls back silently; utilities.GetReferrer)."""
+    """`requested` when it has the site URL's origin or matches additional_redirect_urls (GoTrue's globs), else
+    the site URL: GoTrue falls back silently (utilities.GetReferrer), so an outside target is never used."""
     site = context.auth.site_url
     if not requested:
         return site
@@ -99,10 +119,7 @@ def redirect_target(context: AuthContext, requested: str | None) -> str:
     if asked.scheme and asked.netloc and (asked.scheme, asked.netloc) == (home.scheme, home.netloc):
         return requested
     for pattern in context.auth.additional_redirect_urls:
-        if requested == pattern or fnmatch.fnmatchcase(requested, pattern) or (
-                pattern.endswith("/**") and requested.startswith(pattern[:-3])):
-            return requested
-        if requested.rstrip("/") == pattern.rstrip("/"):
+        if requested == pattern or _glob(pattern).match(requested):
             return requested
     return site
 

@@ -227,6 +227,16 @@ def parse_duration_s(raw: Any) -> int:
     return int(total)
 
 
+# [auth.email.template.<kind>] subject / content_path, as the Supabase CLI names the kinds.
+AUTH_EMAIL_TEMPLATES = ("invite", "confirmation", "recovery", "magic_link", "email_change", "reauthentication")
+_AUTH_TEMPLATE_OPTIONS = tuple(option for kind in AUTH_EMAIL_TEMPLATES for option in (
+    Option(f"auth.template_{kind}_subject", None, toml=f"auth.email.template.{kind}.subject", parse=parse_optional,
+           expected="a subject line", doc=f"Subject of the {kind} e-mail (GoTrue's default when unset)."),
+    Option(f"auth.template_{kind}_content_path", None, toml=f"auth.email.template.{kind}.content_path",
+           parse=parse_optional, expected="a path to an HTML template, relative to the project",
+           doc=f"Go-template HTML body of the {kind} e-mail (GoTrue's default when unset)."),
+))
+
 # The local Auth API (/auth/v1): supabase/config.toml [auth] keys as the Supabase CLI names them, GOTRUE_* env
 # names as GoTrue reads them; defaults are the CLI's (what `supabase start` runs GoTrue with).
 AUTH_OPTIONS = (
@@ -308,6 +318,7 @@ AUTH_OPTIONS = (
            doc="Sessions end this long after sign-in (not_after)."),
     Option("auth.admin_roles", ("service_role", "supabase_admin"), env="GOTRUE_JWT_ADMIN_ROLES",
            parse=parse_list, expected="a list of roles", doc="JWT roles allowed on the admin API."),
+    *_AUTH_TEMPLATE_OPTIONS,
 )
 
 OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS)

@@ -32,7 +32,7 @@ def last_mail(data_dir: Path, to: str) -> tuple[str, str | None, str | None]:
     found = mails(data_dir, to)
     assert found, f"no mail to {to} in the maildir"
     message = found[-1]
-    body = message.get_content()
+    body = message.get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"(http\S+/verify\?\S+)", body)
     code = re.search(r"code: (\d+)", body)
     return message["Subject"], link[1] if link else None, code[1] if code else None

@@ -3,6 +3,7 @@ logout scopes, e-mail flows clicked from the maildir, the admin API, MFA, and Go
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -11,7 +12,7 @@ import pyotp
 import pytest
 
 from tests.api_harness import ANON_KEY, SECRET, running_api
-from tests.auth_helpers import NO_LIMITS, V2024, click, fragment, last_mail, seed_users
+from tests.auth_helpers import NO_LIMITS, V2024, click, fragment, last_mail, mails, seed_users
 
 
 @pytest.fixture(scope="module")
@@ -352,3 +353,22 @@ def test_email_is_rate_limited_as_gotrue(pg_server, template_db, tmp_path):
             assert (limited.status_code, limited.json()["code"]) == (429, "over_email_send_rate_limit")
     finally:
         pg_server.drop_database(name)
+
+
+def test_config_toml_email_templates_replace_subject_and_body(pg_server, template_db, tmp_path):
+    name = pg_server.create_database(template=template_db)
+    body = tmp_path / "magic_link.html"
+    body.write_text('<h2>Hi {{ .Data.full_name }}</h2><a href="{{ .ConfirmationURL }}">Log in</a> {{ .Token }}')
+    try:
+        seed_users(pg_server.url(name))
+        settings = {**NO_LIMITS, "auth.template_magic_link_subject": "Sign in to {{ .SiteURL }}",
+                    "auth.template_magic_link_content_path": str(body)}
+        with running_api(pg_server.url(name), settings=settings, data_dir=tmp_path) as api:
+            assert post(api, "/otp", {"email": "owner@example.com"}).status_code == 200
+            message = mails(tmp_path, "owner@example.com")[-1]
+    finally:
+        pg_server.drop_database(name)
+    assert message["Subject"] == "Sign in to http://127.0.0.1:3000"
+    rendered = message.get_body(preferencelist=("html",)).get_content()
+    assert "<h2>Hi Olivia Owner</h2>" in rendered and "/auth/v1/verify?token=" in rendered
+    assert re.search(r"</a> \d{6}", rendered), "{{ .Token }} is the 6-digit code"

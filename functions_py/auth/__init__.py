@@ -24,7 +24,8 @@ class AuthService:
         self.context = AuthContext(
             settings=settings, pool=gateway_context.pool, verifier=gateway_context.verifier,
             secret=settings.jwt.secret or LOCAL_JWT_SECRET, external_url=gateway_context.external_url,
-            limiter=RateLimiter(), mailer=Mailer(settings.data_dir / "mail"))
+            limiter=RateLimiter(),
+            mailer=Mailer(settings.data_dir / "mail", auth=settings.auth, project_dir=settings.project_dir))
         self.app = AuthApp(self.context)
 
     def needs_key(self, path: str) -> bool:

@@ -177,7 +177,8 @@ async def send_token_mail(context: AuthContext, conn: AsyncConnection, user: dic
         await _pkce_flow(conn, str(user["id"]), kind, pkce)
     link_token = (PKCE_PREFIX + hashed) if pkce else hashed
     link = None if kind == "reauthentication" else mail.action_link(context.api_url, link_token, kind, redirect_to)
-    await context.mailer.send(kind, email, link=link, otp=otp)
+    await context.mailer.send(kind, email, link=link, otp=otp, TokenHash=hashed, SiteURL=context.auth.site_url,
+                              RedirectTo=redirect_to, Data=user.get("raw_user_meta_data") or {})
 
 
 async def send_email_change(context: AuthContext, conn: AsyncConnection, user: dict[str, Any], new_email: str,
@@ -201,11 +202,14 @@ async def send_email_change(context: AuthContext, conn: AsyncConnection, user: d
             await conn.execute(OTT_UPSERT, (user["id"], "email_change_token_current", hash_current, current))
         await _pkce_flow(conn, str(user["id"]), "email_change", pkce)
     prefix = PKCE_PREFIX if pkce else ""
-    await context.mailer.send("email_change", new_email, otp=otp_new,
+    common = {"SiteURL": context.auth.site_url, "RedirectTo": redirect_to, "NewEmail": new_email,
+              "Data": user.get("raw_user_meta_data") or {}}
+    await context.mailer.send("email_change", new_email, otp=otp_new, TokenHash=hash_new, **common,
                               link=mail.action_link(context.api_url, prefix + hash_new, "email_change", redirect_to))
     if both:
-        await context.mailer.send("email_change", current, otp=otp_current, link=mail.action_link(
-            context.api_url, prefix + hash_current, "email_change", redirect_to))
+        await context.mailer.send("email_change", current, otp=otp_current, TokenHash=hash_current, **common,
+                                  link=mail.action_link(context.api_url, prefix + hash_current, "email_change",
+                                                        redirect_to))
 
 
 def _expired(context: AuthContext, sent_at: dt.datetime | None) -> bool:

@@ -261,6 +261,9 @@ def test_pkce_signup_confirmation_answers_a_code_exchanged_for_a_session(confirm
 def test_anonymous_sign_in_then_link_an_email(world):
     anon = post(world, "/signup", {"data": {}}).json()
     assert anon["user"]["is_anonymous"] is True and claims_of(anon["access_token"])["is_anonymous"] is True
+    no_email = httpx.put(f"{world.url}/auth/v1/user", json={"password": "hunter22"},
+                         headers={"apikey": ANON_KEY, "Authorization": f"Bearer {anon['access_token']}", **V2024})
+    assert (no_email.status_code, no_email.json()["code"]) == (422, "validation_failed")
     linked = httpx.put(f"{world.url}/auth/v1/user", json={"email": "was-anon@example.com"},
                        headers={"apikey": ANON_KEY, "Authorization": f"Bearer {anon['access_token']}", **V2024})
     assert linked.status_code == 200, linked.text
@@ -337,6 +340,10 @@ def test_mfa_totp_enroll_challenge_verify_gives_aal2(world):
     denied = httpx.delete(f"{world.url}/auth/v1/factors/{factor['id']}",
                           headers={"apikey": ANON_KEY, "Authorization": f"Bearer {token}", **V2024})
     assert denied.json()["code"] == "insufficient_aal"
+    password_change = httpx.put(f"{world.url}/auth/v1/user", json={"password": "another-one"},
+                                headers={"apikey": ANON_KEY, "Authorization": f"Bearer {token}", **V2024})
+    assert (password_change.status_code, password_change.json()["code"]) == (401, "insufficient_aal"), \
+        "with a verified factor, an aal1 session may not change the password"
     removed = httpx.delete(f"{world.url}/auth/v1/factors/{factor['id']}", headers={
         "apikey": ANON_KEY, "Authorization": f"Bearer {refreshed.json()['access_token']}", **V2024})
     assert removed.json() == {"id": factor["id"]}

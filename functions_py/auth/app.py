@@ -331,16 +331,56 @@ class AuthApp:
     async def get_user(self, request: Request) -> Response:
         async with self.context.pool.connection() as conn:
             caller = await self.authed(request, conn)
+        audience = caller.claims.get("aud")
+        audience = audience[0] if isinstance(audience, list) and audience else audience
+        if audience != (request.headers.get("x-jwt-aud") or "authenticated"):
+            raise bad_request("validation_failed", "Token audience doesn't match request audience")
         return _json(users.user_json(caller.user))
 
     async def put_user(self, request: Request) -> Response:
+        """PUT /user in GoTrue's order of checks (internal/api/user.go, UserUpdate)."""
         body = await self.body(request)
         async with self.context.pool.connection() as conn:
             caller = await self.authed(request, conn)
             user = caller.user
+            email = users.normalize_email(body.get("email"))
+            password = None if body.get("password") is None else str(body["password"])
+            if email and not users.valid_email(email):
+                raise bad_request("email_address_invalid", "Unable to validate email address: invalid format")
+            if body.get("phone"):
+                raise bad_request("phone_provider_disabled", NO_SMS)
+            if password is not None:
+                weak = passwords.weakness(password, int(self.auth.minimum_password_length),
+                                          self.auth.password_requirements)
+                if weak is not None:
+                    raise weak
             if body.get("app_metadata") is not None:
                 raise forbidden("not_admin", "Updating app_metadata requires admin privileges")
+            changes_email = bool(email) and email != (user["email"] or "")
+            verified_factor = any(f.get("status") == "verified" for f in user.get("factors") or [])
+            if verified_factor and caller.claims.get("aal") != "aal2" and (password or changes_email):
+                raise AuthError(401, "insufficient_aal",
+                                "AAL2 session is required to update email or password when MFA is enabled.")
+            if user["is_anonymous"] and password and not email:
+                raise unprocessable("validation_failed", "Updating password of an anonymous user without an email "
+                                                         "or phone is not allowed")
+            if changes_email and await users.fetch_by_email(conn, email) is not None:
+                raise unprocessable("email_exists", admin.EMAIL_EXISTS)
             sets, args = [], []
+            if password is not None:
+                if self.auth.secure_password_change and await self._needs_reauthentication(conn, caller):
+                    nonce = str(body.get("nonce") or "")
+                    if not nonce:
+                        raise bad_request("reauthentication_needed", "Password update requires reauthentication")
+                    stored = user.get("reauthentication_token") or ""
+                    if not stored or not passwords.same(stored, flows.token_hash(user["email"] or "", nonce)):
+                        raise bad_request("reauthentication_not_valid", "Requested nonce is invalid")
+                    sets.append("reauthentication_token = ''")
+                if password and user["encrypted_password"] and \
+                        await passwords.verify_password(password, user["encrypted_password"]):
+                    raise unprocessable("same_password", "New password should be different from the old password.")
+                sets.append("encrypted_password = %s")
+                args.append(await passwords.hash_password(password) if password else "")
             if isinstance(body.get("data"), dict):
                 merged = dict(user["raw_user_meta_data"] or {})
                 for key, value in body["data"].items():
@@ -350,44 +390,30 @@ class AuthApp:
                         merged[key] = value
                 sets.append("raw_user_meta_data = %s")
                 args.append(json.dumps(merged))
-            if body.get("password") is not None:
-                password = str(body["password"])
-                weak = passwords.weakness(password, int(self.auth.minimum_password_length),
-                                          self.auth.password_requirements)
-                if weak is not None:
-                    raise weak
-                if await passwords.verify_password(password, user["encrypted_password"]):
-                    raise unprocessable("same_password", "New password should be different from the old password.")
-                if self.auth.secure_password_change and not user["is_anonymous"]:
-                    nonce = str(body.get("nonce") or "")
-                    if not nonce:
-                        raise bad_request("reauthentication_needed", "Password update requires reauthentication")
-                    stored = user.get("reauthentication_token") or ""
-                    if not stored or not passwords.same(stored, flows.token_hash(user["email"] or "", nonce)):
-                        raise bad_request("reauthentication_not_valid", "Requested nonce is invalid")
-                    sets.append("reauthentication_token = ''")
-                sets.append("encrypted_password = %s")
-                args.append(await passwords.hash_password(password))
             if sets:
                 await conn.execute(f"update auth.users set {', '.join(sets)}, updated_at = now() where id = %s",
                                    [*args, user["id"]])
-            email = users.normalize_email(body.get("email"))
-            if email and email != (user["email"] or ""):
-                if not users.valid_email(email):
-                    raise bad_request("email_address_invalid", "Unable to validate email address: invalid format")
-                if await users.fetch_by_email(conn, email) is not None:
-                    raise unprocessable("email_exists", admin.EMAIL_EXISTS)
+            if changes_email:
                 if user["is_anonymous"] and self.context.autoconfirm:
+                    # anonymous users add an e-mail with automatic confirmation, like a sign-up; permanent users
+                    # always confirm a change (GoTrue's UserUpdate)
                     async with conn.transaction():
                         await flows.link_email(conn, user["id"], email)
                 else:
                     fresh = await users.fetch_by_id(conn, user["id"])
                     await flows.send_email_change(self.context, conn, fresh or user, email,
                                                   self.redirect_to(request, body), flows.pkce_params(body))
-            if body.get("phone"):
-                raise bad_request("phone_provider_disabled", NO_SMS)
             fresh = await users.fetch_by_id(conn, user["id"])
         return _json(users.user_json(fresh or user))
+
+    async def _needs_reauthentication(self, conn: Any, caller: Authed) -> bool:
+        """GoTrue asks for a nonce unless the current session was created within the last 24 hours."""
+        if not caller.session_id:
+            return True
+        row = await (await conn.execute(
+            "select created_at < now() - interval '24 hours' from auth.sessions where id = %s",
+            (caller.session_id,))).fetchone()
+        return row is None or bool(row[0])
 
     async def logout(self, request: Request) -> Response:
         scope = request.query_params.get("scope") or "global"

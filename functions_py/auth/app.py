@@ -32,6 +32,9 @@ log = logging.getLogger("supakit.auth")
 
 GOTRUE_VERSION = "v2.180.0"
 VERIFIED_CACHE_SIZE = 10_000
+# How GoTrue names an HTTP status in a redirect's `error` (errors.go, oauthErrorMap)
+OAUTH_ERRORS = {400: "invalid_request", 401: "unauthorized_client", 403: "access_denied", 500: "server_error",
+                503: "temporarily_unavailable"}
 PROVIDERS = ("apple", "azure", "bitbucket", "discord", "facebook", "figma", "fly", "github", "gitlab", "google",
              "keycloak", "kakao", "linkedin", "linkedin_oidc", "notion", "spotify", "slack", "slack_oidc", "workos",
              "twitch", "twitter", "x", "zoom")
@@ -556,10 +559,9 @@ class AuthApp:
                     return RedirectResponse(flows.query_redirect(target, {"code": code}), 303)
                 session = await sessions.start_session(self.context, conn, user, "otp", request)
         except AuthError as error:
-            values = {"error": "access_denied" if error.status in (403, 404) else "server_error",
+            values = {"error": OAUTH_ERRORS.get(error.status, "server_error"),
                       "error_code": error.code,
-                      "error_description": "Email link is invalid or has expired" if error.code == "otp_expired"
-                      else error.message}
+                      "error_description": error.message}
             location = flows.query_redirect(target, values) if pkce else flows.fragment_redirect(target, values)
             return RedirectResponse(location, 303)
         values = {"access_token": session["access_token"], "expires_at": session["expires_at"],

@@ -218,8 +218,10 @@ def _expired(context: AuthContext, sent_at: dt.datetime | None) -> bool:
     return dt.datetime.now(dt.UTC) > sent_at + dt.timedelta(seconds=int(context.auth.otp_expiry_s))
 
 
-def otp_invalid() -> AuthError:
-    return forbidden("otp_expired", "Token has expired or is invalid")
+def otp_invalid(link: bool = False) -> AuthError:
+    """GoTrue's 403 otp_expired: worded for a link (token hash) or for a typed code."""
+    return forbidden("otp_expired", "Email link is invalid or has expired" if link else
+                     "Token has expired or is invalid")
 
 
 async def confirm_email(conn: AsyncConnection, user_id: Any) -> None:
@@ -290,13 +292,14 @@ async def verify(context: AuthContext, conn: AsyncConnection, kind: str, *, hash
     else:
         user, resolved = await _find_by_hash(conn, kind, hashed)
         if user is None:
-            raise otp_invalid()
+            raise otp_invalid(link=True)
+    link = hashed is not None
     if resolved.startswith("email_change"):
         if _expired(context, user.get("email_change_sent_at")):
-            raise otp_invalid()
+            raise otp_invalid(link)
         return await _apply_email_change(context, conn, user, resolved)
     if _expired(context, user.get(TOKEN_COLUMNS[resolved][1])):
-        raise otp_invalid()
+        raise otp_invalid(link)
     if users.is_banned(user):
         raise forbidden("user_banned", "User is banned")
     column, _, ott_type = TOKEN_COLUMNS[resolved]

@@ -151,6 +151,13 @@ def test_logout_scopes(world):
     assert refreshed.json()["code"] == "refresh_token_not_found"
     bad = post(world, "/logout?scope=everything", token=a["access_token"])
     assert bad.json()["code"] == "validation_failed"
+    import psycopg
+
+    with psycopg.connect(world.db_url) as conn:
+        actions = {row[0] for row in conn.execute(
+            "select payload ->> 'action' from auth.audit_log_entries where payload ->> 'actor_username' = %s",
+            ("client@example.com",))}
+    assert {"login", "logout"} <= actions, "GoTrue's audit trail is written"
 
 
 def test_bad_input_answers_gotrue_codes(world):

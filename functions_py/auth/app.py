@@ -288,7 +288,8 @@ class AuthApp:
             if not presented or not isinstance(presented, str):
                 raise bad_request("validation_failed", "refresh_token required")
             async with self.context.pool.connection() as conn:
-                return _json(await sessions.refresh(self.context, conn, presented))
+                return _json(await sessions.refresh(self.context, conn, presented, request.client.host if request.client
+                                                     else None))
         if grant == "pkce":
             body = await self.body(request)
             self.context.limiter.check("token_verifications", self.ip(request),

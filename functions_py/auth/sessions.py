@@ -43,6 +43,11 @@ with s as (
 ), u as (
   update auth.users set last_sign_in_at = now() where id = %(user_id)s
   returning last_sign_in_at
+), a as (
+  insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
+  values (%(instance)s, gen_random_uuid(), json_build_object('actor_id', %(user_id)s::text, 'actor_username',
+    %(actor)s::text, 'actor_via_sso', false, 'log_type', 'account', 'action', 'login', 'traits',
+    json_build_object('provider', %(provider)s::text)), now(), coalesce(%(ip)s::text, ''))
 )
 select (select token from t) as token, (select last_sign_in_at from u) as last_sign_in_at
 """
@@ -91,6 +96,12 @@ with old as (
 ), touched as (
   update auth.sessions set refreshed_at = (now() at time zone 'utc'), updated_at = now()
   where id = (select session_id from old)
+), audited as (
+  insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
+  select %(instance)s, gen_random_uuid(), json_build_object('actor_id', owner::text, 'actor_username',
+    (select coalesce(email, phone, '') from auth.users where id = owner), 'actor_via_sso', false,
+    'log_type', 'token', 'action', 'token_refreshed'), now(), coalesce(%(ip)s::text, '')
+  from old
 )
 select new.token as new_token, new.session_id,
   (select coalesce(json_agg(json_build_array(c.authentication_method,
@@ -130,6 +141,12 @@ with old as (
   returning token
 )
 select token from new
+"""
+AUDIT_LOGOUT = """
+insert into auth.audit_log_entries (instance_id, id, payload, created_at, ip_address)
+select %(instance)s, gen_random_uuid(), json_build_object('actor_id', u.id::text, 'actor_username',
+  coalesce(u.email, u.phone, ''), 'actor_via_sso', false, 'log_type', 'account', 'action', 'logout'), now(), ''
+from auth.users as u where u.id = %(user_id)s
 """
 SESSIONS_DELETE_ALL = "delete from auth.sessions where user_id = %s"
 SESSIONS_DELETE_ONE = "delete from auth.sessions where id = %s"
@@ -224,6 +241,8 @@ async def start_session(context: AuthContext, conn: AsyncConnection, user: dict[
         row = await (await conn.execute(SESSION_CREATE_ONE, {
             "session_id": session_id, "user_id": str(user["id"]), "not_after": not_after,
             "user_agent": user_agent, "ip": ip, "method": method, "instance": INSTANCE_ID, "token": refresh,
+            "actor": user.get("email") or user.get("phone") or "",
+            "provider": "anonymous" if user.get("is_anonymous") else "email",
         })).fetchone()
         user = {**user, "last_sign_in_at": row[1]}
         access, expires_at = await sign_access_token(context, conn, user, session_id, [(method, time.time())],
@@ -237,12 +256,14 @@ def _atomic(context: AuthContext, conn: AsyncConnection) -> Any:
     return contextlib.nullcontext()
 
 
-async def refresh(context: AuthContext, conn: AsyncConnection, presented: str) -> dict[str, Any]:
+async def refresh(context: AuthContext, conn: AsyncConnection, presented: str,
+                  ip: str | None = None) -> dict[str, Any]:
     """POST /token?grant_type=refresh_token: rotate `presented` (module docstring)."""
     if not context.auth.hook_custom_access_token_enabled:
         token = new_refresh_token()
         async with conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(REFRESH_ROTATE_ONE, {"presented": presented, "token": token, "instance": INSTANCE_ID})
+            await cur.execute(REFRESH_ROTATE_ONE, {"presented": presented, "token": token, "instance": INSTANCE_ID,
+                                                   "ip": ip})
             rotated = await cur.fetchone()
         if rotated is not None:
             amr = [(method, float(stamp)) for method, stamp in rotated["amr"]]
@@ -304,6 +325,7 @@ async def add_method(context: AuthContext, conn: AsyncConnection, user: dict[str
 
 async def logout(conn: AsyncConnection, user_id: str, session_id: str | None, scope: str) -> None:
     """POST /logout?scope=global|local|others (internal/api/logout.go)."""
+    await conn.execute(AUDIT_LOGOUT, {"instance": INSTANCE_ID, "user_id": user_id})
     if scope == "global" or not session_id:
         await conn.execute(SESSIONS_DELETE_ALL, (user_id,))
     elif scope == "local":

@@ -4,6 +4,7 @@ admin API; and the errors it raises for GoTrue's codes."""
 
 from __future__ import annotations
 
+import httpx
 import pyotp
 import pytest
 from supabase_auth.errors import AuthApiError, AuthWeakPasswordError
@@ -45,6 +46,9 @@ def test_sign_up_confirm_sign_in_refresh_and_sign_out(api):
     assert exchanged.user.email_confirmed_at
     session = supabase.auth.sign_in_with_password({"email": "py-user@example.com", "password": "py-password-1"})
     assert session.user.user_metadata["full_name"] == "Py User"
+    if httpx.get(f"{api.url}/rest/v1/", headers={"apikey": ANON_KEY}).status_code != 404:
+        rows = supabase.table("profiles").select("id, full_name").execute().data
+        assert {"id": session.user.id, "full_name": "Py User"} in rows, "RLS shows the user their own profile"
     refreshed = supabase.auth.refresh_session()
     assert refreshed.session.refresh_token != session.session.refresh_token
     assert supabase.auth.get_user().user.id == session.user.id

@@ -84,9 +84,11 @@ async def create_user(context: AuthContext, conn: AsyncConnection, body: dict[st
     if phone:
         raise bad_request("phone_provider_disabled", "Phone users need an SMS provider, which supakit's local Auth "
                                                      "does not have; create the user with an email")
-    if email and not users.valid_email(email):
+    if not email:
+        raise bad_request("validation_failed", "Cannot create a user without either an email or phone")
+    if not users.valid_email(email):
         raise bad_request("email_address_invalid", "Unable to validate email address: invalid format")
-    if email and await users.fetch_by_email(conn, email):
+    if await users.fetch_by_email(conn, email):
         raise unprocessable("email_exists", EMAIL_EXISTS)
     password = body.get("password")
     hashed = body.get("password_hash") or None
@@ -130,7 +132,7 @@ async def user_or_404(conn: AsyncConnection, user_id: str) -> dict[str, Any]:
     try:
         uuid.UUID(user_id)
     except ValueError:
-        raise not_found("user_not_found", "User not found") from None
+        raise not_found("validation_failed", "user_id must be an UUID") from None
     row = await users.fetch_by_id(conn, user_id)
     if row is None:
         raise not_found("user_not_found", "User not found")

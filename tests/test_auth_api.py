@@ -386,3 +386,59 @@ def test_config_toml_email_templates_replace_subject_and_body(pg_server, templat
     rendered = message.get_body(preferencelist=("html",)).get_content()
     assert "<h2>Hi Olivia Owner</h2>" in rendered and "/auth/v1/verify?token=" in rendered
     assert re.search(r"</a> \d{6}", rendered), "{{ .Token }} is the 6-digit code"
+
+
+def test_resend_mails_a_fresh_confirmation(confirming):
+    post(confirming, "/signup", {"email": "resend@example.com", "password": "hunter22"})
+    _, first, _ = last_mail(confirming.data_dir, "resend@example.com")
+    assert post(confirming, "/resend", {"type": "signup", "email": "resend@example.com"}).json() == {}
+    _, second, _ = last_mail(confirming.data_dir, "resend@example.com")
+    assert second != first
+    assert "error_code=otp_expired" in click(first).headers["location"], "the resent token replaces the first"
+    assert fragment(click(second).headers["location"])["type"] == "signup"
+    bad = post(confirming, "/resend", {"type": "nonsense", "email": "resend@example.com"})
+    assert bad.json()["code"] == "validation_failed"
+
+
+def test_reauthentication_nonce_is_needed_for_an_old_session_with_secure_password_change(
+        pg_server, template_db, tmp_path):
+    import psycopg
+
+    name = pg_server.create_database(template=template_db)
+    url = pg_server.url(name)
+    try:
+        seed_users(url)
+        with running_api(url, settings={**NO_LIMITS, "auth.secure_password_change": True}, data_dir=tmp_path) as api:
+            session = sign_in(api, "owner@example.com")
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("update auth.sessions set created_at = now() - interval '25 hours'")
+            headers = {"apikey": ANON_KEY, "Authorization": f"Bearer {session['access_token']}", **V2024}
+            needed = httpx.put(f"{api.url}/auth/v1/user", json={"password": "changed-1"}, headers=headers)
+            assert (needed.status_code, needed.json()["code"]) == (400, "reauthentication_needed")
+            assert httpx.get(f"{api.url}/auth/v1/reauthenticate", headers=headers).json() == {}
+            subject, link, nonce = last_mail(tmp_path, "owner@example.com")
+            assert subject == "Confirm reauthentication" and link is None and nonce
+            wrong = httpx.put(f"{api.url}/auth/v1/user", json={"password": "changed-1", "nonce": "000000"},
+                              headers=headers)
+            assert wrong.json()["code"] == "reauthentication_not_valid"
+            done = httpx.put(f"{api.url}/auth/v1/user", json={"password": "changed-1", "nonce": nonce},
+                             headers=headers)
+            assert done.status_code == 200, done.text
+            sign_in(api, "owner@example.com", "changed-1")
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_sign_ins_are_rate_limited_per_ip_as_gotrue(pg_server, template_db, tmp_path):
+    name = pg_server.create_database(template=template_db)
+    try:
+        settings = {**NO_LIMITS, "auth.rate_limit_sign_in_sign_ups": 2}
+        with running_api(pg_server.url(name), settings=settings, data_dir=tmp_path) as api:
+            for _ in range(2):
+                answer = post(api, "/token?grant_type=password", {"email": "x@example.com", "password": "nope"})
+                assert answer.status_code == 400
+            limited = post(api, "/token?grant_type=password", {"email": "x@example.com", "password": "nope"})
+            assert (limited.status_code, limited.json()) == (429, {"code": "over_request_rate_limit",
+                                                                   "message": "Request rate limit reached"})
+    finally:
+        pg_server.drop_database(name)

@@ -442,3 +442,21 @@ def test_sign_ins_are_rate_limited_per_ip_as_gotrue(pg_server, template_db, tmp_
                                                                    "message": "Request rate limit reached"})
     finally:
         pg_server.drop_database(name)
+
+
+def test_email_change_is_confirmed_from_both_addresses(world):
+    post(world, "/signup", {"email": "mover@example.com", "password": "hunter22"})
+    session = sign_in(world, "mover@example.com", "hunter22")
+    headers = {"apikey": ANON_KEY, "Authorization": f"Bearer {session['access_token']}", **V2024}
+    changed = httpx.put(f"{world.url}/auth/v1/user", json={"email": "moved@example.com"}, headers=headers).json()
+    assert changed["email"] == "mover@example.com" and changed["new_email"] == "moved@example.com"
+    assert changed["email_change_sent_at"]
+    _, to_new, _ = last_mail(world.data_dir, "moved@example.com")
+    subject, to_old, _ = last_mail(world.data_dir, "mover@example.com")
+    assert subject == "Confirm Email Change"
+    half = click(to_new).headers["location"]
+    assert "message=Confirmation+link+accepted" in half
+    done = fragment(click(to_old).headers["location"])
+    assert done["type"] == "email_change"
+    assert get(world, "/user", token=done["access_token"]).json()["email"] == "moved@example.com"
+    sign_in(world, "moved@example.com", "hunter22")

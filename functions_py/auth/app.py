@@ -4,8 +4,8 @@ the prefix and puts the key's JWT (or the user's) in `Authorization`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import logging
 import time
 import uuid
 from typing import Any
@@ -27,8 +27,6 @@ from functions_py.auth.errors import (
     unprocessable,
 )
 from functions_py.tokens import InvalidToken
-
-log = logging.getLogger("supakit.auth")
 
 GOTRUE_VERSION = "v2.180.0"
 VERIFIED_CACHE_SIZE = 10_000
@@ -653,8 +651,6 @@ class AuthApp:
 def _obfuscated_user(email: str, data: dict[str, Any]) -> dict[str, Any]:
     """GoTrue's sanitizeUser: what a repeated sign-up of a confirmed address answers when confirmations are on, so
     the answer does not tell whether the address is registered."""
-    import datetime as dt
-
     now = dt.datetime.now(dt.UTC)
     return users.user_json({
         "id": uuid.uuid4(), "aud": "authenticated", "role": "authenticated", "email": email, "phone": "",
@@ -665,8 +661,6 @@ def _obfuscated_user(email: str, data: dict[str, Any]) -> dict[str, Any]:
 async def _insert_email_user(conn: Any, email: str, hashed: str, data: dict[str, Any], *,
                              confirmed: bool) -> dict[str, Any]:
     """A new email user with its email identity (signupNewUser + createNewIdentity), confirmed when `confirmed`."""
-    import datetime as dt
-
     user_id = str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC) if confirmed else None
     identity = {"sub": user_id, "email": email, "email_verified": confirmed, "phone_verified": False}

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from functions_py.auth import mail, users
 from functions_py.auth.context import AuthContext
@@ -236,25 +237,19 @@ async def _find_by_hash(conn: AsyncConnection, kind: str, hashed: str) -> tuple[
     candidates = {"email": ["signup", "magiclink"], "email_change": []}.get(kind, [kind])
     for candidate in candidates:
         column = TOKEN_COLUMNS[candidate][0]
-        async with conn.cursor(row_factory=_dict_row()) as cur:
+        async with conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(users.USER_SELECT + f" where u.{column} = %s", (hashed,))
             row = await cur.fetchone()
         if row is not None:
             return row, candidate
     if kind == "email_change":
         for half in ("email_change_token_new", "email_change_token_current"):
-            async with conn.cursor(row_factory=_dict_row()) as cur:
+            async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(users.USER_SELECT + f" where u.{half} = %s", (hashed,))
                 row = await cur.fetchone()
             if row is not None:
                 return row, half
     return None, kind
-
-
-def _dict_row() -> Any:
-    from psycopg.rows import dict_row
-
-    return dict_row
 
 
 async def verify(context: AuthContext, conn: AsyncConnection, kind: str, *, hashed: str | None = None,
@@ -267,7 +262,7 @@ async def verify(context: AuthContext, conn: AsyncConnection, kind: str, *, hash
         assert email is not None and otp is not None
         row = await users.fetch_by_email(conn, email)
         if kind == "email_change" and row is None:
-            async with conn.cursor(row_factory=_dict_row()) as cur:
+            async with conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(users.USER_SELECT + " where lower(u.email_change) = lower(%s)", (email,))
                 row = await cur.fetchone()
         if row is None:

@@ -9,11 +9,12 @@ import datetime as dt
 import html
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyotp
 from psycopg import AsyncConnection
 
-from functions_py.auth import sessions
+from functions_py.auth import sessions, users
 from functions_py.auth.context import AuthContext
 from functions_py.auth.errors import AuthError, forbidden, not_found, unprocessable
 
@@ -60,7 +61,7 @@ async def enroll(context: AuthContext, conn: AsyncConnection, user: dict[str, An
     if not context.auth.mfa_totp_enroll_enabled:
         raise unprocessable("mfa_totp_enroll_not_enabled", "MFA enroll is disabled for TOTP")
     friendly = str(body.get("friendly_name") or "")
-    issuer = str(body.get("issuer") or urlsplit_host(context.external_url))
+    issuer = str(body.get("issuer") or urlsplit(context.external_url).hostname or "localhost")
     rows = await (await conn.execute("select status::text, friendly_name from auth.mfa_factors where user_id = %s",
                                      (user["id"],))).fetchall()
     if friendly and any(name == friendly for _, name in rows):
@@ -76,12 +77,6 @@ async def enroll(context: AuthContext, conn: AsyncConnection, user: dict[str, An
     await conn.execute(FACTOR_INSERT_ONE, (factor_id, user["id"], friendly or None, secret))
     return {"id": factor_id, "type": "totp", "friendly_name": friendly,
             "totp": {"qr_code": _qr_svg(uri), "secret": secret, "uri": uri}}
-
-
-def urlsplit_host(url: str) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname or "localhost"
 
 
 async def _factor(conn: AsyncConnection, user: dict[str, Any], factor_id: str) -> tuple:
@@ -135,9 +130,7 @@ async def verify(context: AuthContext, conn: AsyncConnection, user: dict[str, An
 
 
 async def _user(conn: AsyncConnection, user_id: Any) -> dict[str, Any]:
-    from functions_py.auth.users import fetch_by_id
-
-    row = await fetch_by_id(conn, user_id)
+    row = await users.fetch_by_id(conn, user_id)
     assert row is not None
     return row
 

@@ -323,7 +323,27 @@ AUTH_OPTIONS = (
     *_AUTH_TEMPLATE_OPTIONS,
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS)
+# SMS and WhatsApp through Twilio (functions_py/channels, docs/channels.md): Twilio's own variable names.
+CHANNELS_OPTIONS = (
+    Option("twilio.account_sid", None, env="TWILIO_ACCOUNT_SID", parse=parse_optional,
+           expected="an account SID (AC…)", doc="Twilio account that sends the organizations' SMS and WhatsApp."),
+    Option("twilio.auth_token", None, env="TWILIO_AUTH_TOKEN", parse=parse_optional, secret=True,
+           expected="the account's auth token",
+           doc="Authenticates calls to Twilio and verifies X-Twilio-Signature on the twilio-webhook function."),
+    Option("twilio.api_base", "https://api.twilio.com", env="TWILIO_API_BASE",
+           expected="a URL such as https://api.twilio.com",
+           doc="Where the Twilio SDK sends API calls (a local stand-in in tests)."),
+    Option("twilio.sms_from", None, env="TWILIO_SMS_FROM", parse=parse_optional, expected="an E.164 number",
+           doc="Sender for SMS when the organization has no number in public.channel_senders."),
+    Option("twilio.whatsapp_from", None, env="TWILIO_WHATSAPP_FROM", parse=parse_optional,
+           expected="an E.164 number", doc="Sender for WhatsApp when the organization has none of its own."),
+    Option("twilio.webhook_url", None, env="SUPAKIT_TWILIO_WEBHOOK_URL", parse=parse_optional,
+           expected="the public https URL of /functions/v1/twilio-webhook",
+           doc="The URL Twilio calls (and signs) for inbound messages and status callbacks; default: the URL the "
+               "request arrived at."),
+)
+
+OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS)
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
 

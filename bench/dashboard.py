@@ -57,7 +57,8 @@ values
    '{"id": "evt_bench_applied", "type": "customer.subscription.updated", "data": {"object": {"id": "sub_bench_1"}}}',
    now() - interval '20 minutes', 'applied', 1, null, now() - interval '20 minutes'),
   ('evt_bench_failed', 'invoice.upcoming', now() - interval '10 minutes', 'in_bench_1',
-   '{"id": "evt_bench_failed", "object": "event", "type": "invoice.upcoming", "created": 1700000000, "data": {"object": {"id": "in_bench_1", "object": "invoice"}}}',
+   '{"id": "evt_bench_failed", "object": "event", "type": "invoice.upcoming", "created": 1700000000,
+     "data": {"object": {"id": "in_bench_1", "object": "invoice"}}}',
    null, null, 2, 'could not apply: a deadlock was detected', now() - interval '9 minutes');
 
 insert into public.subscriptions (organization_id, plan_id, status, stripe_subscription_id, stripe_customer_id,

@@ -71,10 +71,15 @@ def test_every_page_renders_in_chromium_and_its_buttons_change_the_database(fres
         server.terminate()
         try:
             server.wait(timeout=15)
+            stopped = True
         except subprocess.TimeoutExpired:
             server.kill()
+            stopped = False
     steps = [json.loads(line) for line in browser.stdout.splitlines() if line.startswith("{")]
     assert browser.returncode == 0, f"the browser run failed:\n{browser.stdout}\n{browser.stderr}"
+    assert stopped, "SIGTERM stops the gateway and the dashboard beside it"
+    served = server.stderr.read()
+    assert f"dashboard on http://127.0.0.1:{board_port}/" in served and "Traceback" not in served, served
     by_step = {step["step"]: step for step in steps}
     shots = {step["name"] for step in steps if step["step"] == "screenshot"}
     assert shots == {"queue", "job-failed", "provisioning", "provisioning-run", "billing", "billing-event", "mail",

@@ -102,7 +102,7 @@ class PythonGenerator:
             return
         inserts = []
         for c in columns:
-            if c.identity == "a" or c.generated == "s":
+            if c.identity == "a":
                 continue
             ts = self.py(c.type_oid) + (" | None" if c.nullable else "")
             optional = c.nullable or c.identity != "" or c.default is not None
@@ -110,7 +110,7 @@ class PythonGenerator:
         self.typed_dict(self.name(relation.schema, relation.name, "Insert"), inserts,
                         doc=f"What an insert into {where} may send.")
         updates = [(c.name, self.py(c.type_oid) + (" | None" if c.nullable else "")) for c in columns
-                   if c.identity != "a" and c.generated != "s"]
+                   if c.identity != "a"]
         self.typed_dict(self.name(relation.schema, relation.name, "Update"), updates, total=False,
                         doc=f"What an update of {where} may send.")
 

@@ -216,7 +216,7 @@ class TypeScriptGenerator:
         for part in ("Insert", "Update"):
             out.line(indent + 2, f"{part}: {{")
             for column in _columns(table):
-                if column.identity == "a" or column.generated == "s":
+                if column.identity == "a":  # postgres-meta: only an identity generated always is `never`
                     out.prop(indent + 4, column.name, "never", optional=True)
                     continue
                 ts = self.ts(column.type_oid) + (" | null" if column.nullable else "")

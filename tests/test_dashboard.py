@@ -145,7 +145,8 @@ def test_replay_and_provisioning_retry_change_the_database(fresh_db: str, tmp_pa
     assert "ok=1" in replayed.headers["location"]
     assert "ok=0" in again.headers["location"] and "already+processed" in again.headers["location"].replace(
         "%20", "+"), "a processed event replays only with force, as the CLI's"
-    assert "ok=1" in retried.headers["location"]
+    assert "ok=1" in retried.headers["location"] and retried.headers["location"].startswith("/provisioning/runs/")
+    assert ROLLED_BACK_RUN not in retried.headers["location"], "the page of the new run comes next"
     assert "ok=0" in twice.headers["location"], "the rolled-back run is no longer the latest"
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("select outcome from internal.stripe_events where id = %s",

@@ -90,6 +90,7 @@ def test_every_page_renders_in_chromium_and_its_buttons_change_the_database(fres
     assert by_step["cancel"]["status"] == "cancelled"
     assert by_step["replay"]["outcome"] == "ignored", by_step["replay"]
     assert "requested a new provisioning run" in by_step["provisioning-retry"]["flash"]
+    assert by_step["provisioning-retry"]["status"] == "pending", "the new run's page comes next"
     with psycopg.connect(fresh_db) as conn:
         status, attempts = conn.execute("select status::text, attempts from internal.jobs where id = %s",
                                         (failed_job,)).fetchone()

@@ -21,6 +21,7 @@ class Outcome:
 
     ok: bool
     message: str
+    path: str | None = None  # where to look next, when not the page the action was taken on
 
 
 async def retry_job(conn: Any, job_id: int) -> Outcome:
@@ -85,4 +86,4 @@ def retry_provisioning(url: str, run_id: UUID) -> Outcome:
             action = f"run {run_id} queued again"
         if new_id is None:
             return Outcome(False, f"nothing to retry for run {run_id}")
-    return Outcome(True, action)
+    return Outcome(True, action, path=f"/provisioning/runs/{new_id}" if new_id != run_id else None)

@@ -136,7 +136,8 @@ def build(config: DashboardConfig) -> Starlette:
         return page(request, "not_found.html", status_code=404, what=what)
 
     def after(path: str, outcome: actions.Outcome) -> RedirectResponse:
-        return RedirectResponse(f"{path}?ok={int(outcome.ok)}&flash={quote(outcome.message)}", status_code=303)
+        return RedirectResponse(f"{outcome.path or path}?ok={int(outcome.ok)}&flash={quote(outcome.message)}",
+                                status_code=303)
 
     # -- queue ------------------------------------------------------------------------------------------------
 

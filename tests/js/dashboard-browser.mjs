@@ -96,7 +96,9 @@ try {
   // retry the rolled-back provisioning run
   await page.goto(base + `/provisioning/runs/${ids.run}`)
   await Promise.all([page.waitForURL(/flash=/), page.click("button[name=retry]")])
-  report("provisioning-retry", { flash: await page.locator(".flash[role=status]").textContent() })
+  report("provisioning-retry", { flash: await page.locator(".flash[role=status]").textContent(),
+    status: await page.locator("#run-status").textContent() })
+  await page.screenshot({ path: join(artifacts, "provisioning-retried.png"), fullPage: true })
 
   expect(errors.length === 0, `no script errors in the pages: ${errors.join("; ")}`)
   report("done")

@@ -18,15 +18,17 @@ app = typer.Typer(no_args_is_help=True, help="Generate code from the database sc
 def types(ctx: typer.Context,
           language: str = typer.Argument(..., help=f"{' or '.join(LANGUAGES)}.", show_default=False),
           schema: list[str] = typer.Option(None, "--schema", "-s",
-                                           help="A schema to include (repeatable; default: the exposed schemas, "
-                                                "PGRST_DB_SCHEMAS / [api] schemas)."),
+                                           help="A schema to include (repeatable or comma-separated; default: the "
+                                                "exposed schemas, PGRST_DB_SCHEMAS / [api] schemas)."),
           output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
           local: bool = typer.Option(False, "--local", help="Accepted as the Supabase CLI spells it; the local "
                                                             "database (or DATABASE_URL) is the source.")) -> None:
     """Print the database's types: `typescript` is supabase-js's `Database` type (as `supabase gen types
     typescript --local` writes it), `python` is TypedDict models for supabase-py."""
     config = settings(ctx)
-    schemas = tuple(schema) if schema else tuple(config.rest.db_schemas)
+    # repeatable or comma-separated, as the Supabase CLI takes it (--schema public,api)
+    named = [part.strip() for value in schema or () for part in value.split(",") if part.strip()]
+    schemas = tuple(named) if named else tuple(config.rest.db_schemas)
     with connect(database_url(config)) as conn:
         text = generate(conn, language, schemas)
     if output is None:

@@ -168,6 +168,8 @@ def test_gen_types_takes_repeatable_schemas_and_refuses_unknown_ones(fresh_db: s
                    env={"DATABASE_URL": fresh_db})
     assert both.returncode == 0, both.stderr
     assert "\n  public: {" in both.stdout and "\n  tg_b: {" in both.stdout and "notes: {" in both.stdout
+    commas = run_cli("gen", "types", "typescript", "--schema", "public,tg_b", env={"DATABASE_URL": fresh_db})
+    assert commas.returncode == 0 and commas.stdout == both.stdout, "a comma-separated list is the same"
     python = run_cli("gen", "types", "python", "-s", "tg_b", env={"DATABASE_URL": fresh_db})
     assert python.returncode == 0 and "class NotesRow(TypedDict):" in python.stdout
     missing = run_cli("gen", "types", "typescript", "--schema", "nope", env={"DATABASE_URL": fresh_db})

@@ -16,10 +16,11 @@ app = typer.Typer(no_args_is_help=True, help="Generate code from the database sc
 
 @app.command()
 def types(ctx: typer.Context,
-          language: str = typer.Argument(..., help=f"{' or '.join(LANGUAGES)}.", show_default=False),
+          language: str = typer.Argument(..., metavar="LANGUAGE", help=f"{' or '.join(LANGUAGES)}.",
+                                         show_default=False),
           schema: list[str] = typer.Option(None, "--schema", "-s",
                                            help="A schema to include (repeatable or comma-separated; default: the "
-                                                "exposed schemas, PGRST_DB_SCHEMAS / [api] schemas)."),
+                                                "exposed schemas, PGRST_DB_SCHEMAS or api.schemas in config.toml)."),
           output: Path = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
           local: bool = typer.Option(False, "--local", help="Accepted as the Supabase CLI spells it; the local "
                                                             "database (or DATABASE_URL) is the source.")) -> None:

@@ -343,7 +343,36 @@ CHANNELS_OPTIONS = (
                "request arrived at."),
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS)
+def parse_rate(raw: Any) -> float:
+    value = float(str(raw).strip())
+    if not 0 <= value <= 1:
+        raise ValueError(raw)
+    return value
+
+
+# The local dashboard (`supakit serve`, functions_py/dashboard): Studio's port; [studio] keys in config.toml.
+DASHBOARD_OPTIONS = (
+    Option("dashboard.enabled", True, env="SUPAKIT_DASHBOARD", toml="studio.enabled", parse=parse_bool,
+           expected="true or false", doc="Serve the local dashboard with `supakit serve`."),
+    Option("dashboard.host", "127.0.0.1", env="SUPAKIT_DASHBOARD_HOST",
+           doc="Interface the dashboard listens on; a non-loopback one needs dashboard.login."),
+    Option("dashboard.port", 54323, env="SUPAKIT_DASHBOARD_PORT", toml="studio.port", parse=parse_port,
+           expected=_PORT, doc="The dashboard's TCP port (the Supabase CLI's Studio port)."),
+    Option("dashboard.login", False, env="SUPAKIT_DASHBOARD_LOGIN", parse=parse_bool, expected="true or false",
+           doc="Ask for the secret key (api.secret_key) before showing anything; required off loopback."),
+    Option("dashboard.poll_s", 2, env="SUPAKIT_DASHBOARD_POLL_S", parse=parse_int(1, 3600),
+           expected="seconds from 1 to 3600", doc="How often the queue page refreshes its counts and list."),
+    # the thresholds of `supakit jobs stats --check`, read from the same variables
+    Option("dashboard.max_queued", 50, env="SUPAKIT_JOBS_MAX_QUEUED", parse=parse_int(0),
+           expected="a number of jobs", doc="Queue alert: more ready jobs waiting than this."),
+    Option("dashboard.max_failure_rate", 0.05, env="SUPAKIT_JOBS_MAX_FAILURE_RATE", parse=parse_rate,
+           expected="a share from 0 to 1, such as 0.05", doc="Queue alert: a higher share of failed jobs in the "
+                                                              "last hour."),
+)
+
+OPTIONS: tuple[Option, ...] = (
+    *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
+)
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
 

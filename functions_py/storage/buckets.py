@@ -133,4 +133,5 @@ def render(row: dict[str, Any]) -> dict[str, Any]:
             out[key] = out[key].isoformat()
     if out.get("owner") is not None:
         out["owner"] = str(out["owner"])
+    out["owner"] = out.get("owner") or ""  # Storage answers "" for a bucket without owner (storage3 expects a str)
     return out

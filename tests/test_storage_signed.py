@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 from storage3.exceptions import StorageApiError
-from supabase import ClientOptions, create_client
 
+from supabase import ClientOptions, create_client
 from tests.api_harness import ANON_KEY, SERVICE_KEY, running_api
 from tests.storage_harness import build_world, object_rows
 

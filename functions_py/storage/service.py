@@ -41,6 +41,7 @@ class StorageService:
     async def start(self) -> None:
         self.backend.prepare()
         self.backend.sweep()
+        self.app.tus.sweep()
 
     async def stop(self) -> None:
         return None

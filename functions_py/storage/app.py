@@ -2,8 +2,8 @@
 the gateway mounts at /storage/v1 (prefix stripped: this app sees `/object/…`, `/bucket/…`).
 
 Every route authenticates as storage-api's jwt plugin does: `Authorization: Bearer <jwt>` verified with the
-project's secret; no token at all is the anon role; a bad token is 400 InvalidJWT. Public and signed-URL routes
-need no token. Errors render through errors.StorageError (HTTP 400 with the real status in `statusCode`).
+project's secret (the anon key is the anon role); a missing or bad token is AccessDenied (statusCode 403) with
+jose's message. Public and signed-URL routes need no token. Errors render through errors.StorageError (HTTP 400 with the real status in `statusCode`).
 """
 
 from __future__ import annotations
@@ -34,10 +34,11 @@ log = logging.getLogger("supakit.storage")
 
 Handler = Callable[[Request, "re.Match[str]"], Awaitable[Response]]
 
-# jsonwebtoken's messages, which storage-api passes through in InvalidJWT
-_JWT_MESSAGES = {"expired": "jwt expired", "bad_signature": "invalid signature", "malformed": "jwt malformed",
-                 "no_role": "jwt malformed", "unsupported_algorithm": "invalid algorithm",
-                 "unknown_key": "no matching key"}
+# jose's messages, which storage-api passes through when it refuses a token
+JOSE_MESSAGES = {"missing": "Invalid Compact JWS", "expired": '"exp" claim timestamp check failed',
+                 "bad_signature": "signature verification failed", "malformed": "Invalid Compact JWS",
+                 "no_role": "Invalid Compact JWS", "unsupported_algorithm": "Unsupported \"alg\" value",
+                 "unknown_key": "no applicable key found in the JSON Web Key Set"}
 
 
 @dataclass
@@ -127,14 +128,15 @@ class StorageApp:
     # -- callers ------------------------------------------------------------------------------------------------
 
     def caller(self, request: Request) -> Caller:
-        header = request.headers.get("authorization")
-        if not header:
-            return Caller("anon", {"role": "anon"})
-        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        """The verified caller; a missing or bad token is storage-api's jwt plugin refusal (AccessDenied with
+        jose's message). The gateway turns an `apikey` alone into the matching JWT, so clients always send one."""
+        header = request.headers.get("authorization") or ""
+        token = re.sub(r"^Bearer\s+", "", header, flags=re.IGNORECASE)
         try:
             claims = self.verifier.verify(token)
         except InvalidToken as error:
-            raise errors.invalid_jwt(_JWT_MESSAGES.get(getattr(error, "reason", ""), "Invalid JWT")) from None
+            raise errors.access_denied(JOSE_MESSAGES.get(getattr(error, "reason", ""), "Invalid Compact JWS")) \
+                from None
         return Caller(str(claims["role"]), claims, token)
 
     @staticmethod

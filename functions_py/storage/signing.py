@@ -47,12 +47,12 @@ class Signer:
         try:
             payload = jwt.decode(token, self.secret, algorithms=["HS256"], options={"verify_aud": False})
         except jwt.ExpiredSignatureError:
-            # storage-api verifies the JWT first, so an expired token is its InvalidJWT "jwt expired"
-            raise errors.invalid_jwt("jwt expired") from None
+            # storage-api verifies the JWT (jose) first: an expired token is InvalidJWT with jose's message
+            raise errors.invalid_jwt('"exp" claim timestamp check failed') from None
         except jwt.InvalidSignatureError:
-            raise errors.invalid_jwt("invalid signature") from None
+            raise errors.invalid_jwt("signature verification failed") from None
         except jwt.InvalidTokenError:
-            raise errors.invalid_jwt("jwt malformed") from None
+            raise errors.invalid_jwt("Invalid Compact JWS") from None
         token_scope = payload.get("scope")
         if token_scope is not None and token_scope != scope:
             raise errors.invalid_signature(f"Token is not scoped for {scope}")

@@ -387,7 +387,8 @@ class StorageApp:
     async def bucket_empty(self, request: Request, m: re.Match[str]) -> Response:
         caller = self.caller(request)
         await self.buckets.empty(caller, self.info_of(request), m["bucket"])
-        return JSONResponse({"message": "Successfully emptied"})
+        # Storage queues the work and says so; here it is done before the answer, with Storage's words
+        return JSONResponse({"message": "Empty bucket has been queued. Completion may take up to an hour."})
 
     # -- the rest -----------------------------------------------------------------------------------------------
 

@@ -150,6 +150,8 @@ $body$;
 -- below `prefix`, the keys starting with prefix || search (case-insensitive), folders as rows with a NULL id,
 -- names relative to `prefix`. Sorted by name (folders among files, lower-cased, C order), or for another column
 -- folders first by name and then files by that column. SECURITY INVOKER: RLS on storage.objects decides.
+-- Name order walks the (bucket_id, lower(name)) index: files in batches, each folder in one step past its keys,
+-- so a page costs about `limits + offsets` index entries whatever the folder holds.
 create or replace function storage.search(
   prefix text,
   bucketname text,
@@ -173,44 +175,116 @@ declare
   v_lower text := pg_catalog.lower(coalesce(prefix, '') || coalesce(search, ''));
   v_skip integer := pg_catalog.length(coalesce(prefix, ''));
   v_limit integer := least(coalesce(limits, 100), 1500);
+  v_offset integer := greatest(coalesce(offsets, 0), 0);
   v_column text := pg_catalog.lower(coalesce(sortcolumn, 'name'));
   v_desc boolean := pg_catalog.lower(coalesce(sortorder, 'asc')) = 'desc';
+  v_upper text;
+  v_seek text;
+  v_inclusive boolean := true;
+  v_emitted integer := 0;
+  v_skipped integer := 0;
+  v_folder text;
+  v_found boolean;
+  v_row record;
 begin
   if v_column not in ('name', 'updated_at', 'created_at', 'last_accessed_at') then
     v_column := 'name';
   end if;
-  return query execute pg_catalog.format(
-    $sql$
-    with matched as (
-      select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata,
-        storage.get_common_prefix(o.name, $1, '/') as folder
+  if v_column <> 'name' or v_desc then
+    return query execute pg_catalog.format(
+      $sql$
+      with matched as (
+        select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata,
+          storage.get_common_prefix(o.name, $1, '/') as folder
+        from storage.objects as o
+        where o.bucket_id = $2
+          and pg_catalog.lower(o.name) collate "C" >= $3
+          and pg_catalog.left(pg_catalog.lower(o.name), pg_catalog.length($3)) = $3
+      ),
+      entries as (
+        select distinct on (m.folder)
+          pg_catalog.rtrim(pg_catalog.substr(m.folder, $4 + 1), '/') as name, null::uuid as id,
+          null::timestamptz as updated_at, null::timestamptz as created_at,
+          null::timestamptz as last_accessed_at, null::jsonb as metadata, pg_catalog.lower(m.folder) as sort_key,
+          0 as kind
+        from matched as m where m.folder is not null
+        union all
+        select pg_catalog.substr(m.name, $4 + 1), m.id, m.updated_at, m.created_at, m.last_accessed_at,
+          m.metadata, pg_catalog.lower(m.name), 1
+        from matched as m where m.folder is null
+      )
+      select e.name, e.id, e.updated_at, e.created_at, e.last_accessed_at, e.metadata from entries as e
+      order by %s
+      limit $5 offset $6
+      $sql$,
+      case
+        when v_column = 'name' then 'e.sort_key collate "C" desc'
+        else 'e.kind, (case when e.kind = 0 then e.sort_key end) collate "C" '
+          || case when v_desc then 'desc' else 'asc' end
+          || ', e.' || pg_catalog.quote_ident(v_column) || case when v_desc then ' desc' else ' asc' end
+      end
+    ) using v_prefix, bucketname, v_lower, v_skip, v_limit, v_offset;
+    return;
+  end if;
+
+  -- name order, ascending: seek through the index
+  if v_lower <> '' then
+    v_upper := pg_catalog.left(v_lower, -1) || pg_catalog.chr(pg_catalog.ascii(pg_catalog.right(v_lower, 1)) + 1);
+  else
+    v_upper := pg_catalog.chr(1114111);  -- above every key in C order, so the bound is always an index condition
+  end if;
+  v_seek := v_lower;
+  while v_emitted < v_limit loop
+    v_found := false;
+    for v_row in
+      select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata
       from storage.objects as o
-      where o.bucket_id = $2
-        and pg_catalog.lower(o.name) collate "C" >= $3
-        and pg_catalog.left(pg_catalog.lower(o.name), pg_catalog.length($3)) = $3
-    ),
-    entries as (
-      select distinct on (m.folder)
-        pg_catalog.rtrim(pg_catalog.substr(m.folder, $4 + 1), '/') as name, null::uuid as id,
-        null::timestamptz as updated_at, null::timestamptz as created_at, null::timestamptz as last_accessed_at,
-        null::jsonb as metadata, pg_catalog.lower(m.folder) as sort_key, 0 as kind
-      from matched as m where m.folder is not null
-      union all
-      select pg_catalog.substr(m.name, $4 + 1), m.id, m.updated_at, m.created_at, m.last_accessed_at, m.metadata,
-        pg_catalog.lower(m.name), 1
-      from matched as m where m.folder is null
-    )
-    select e.name, e.id, e.updated_at, e.created_at, e.last_accessed_at, e.metadata from entries as e
-    order by %s
-    limit $5 offset $6
-    $sql$,
-    case
-      when v_column = 'name' then 'e.sort_key collate "C" ' || case when v_desc then 'desc' else 'asc' end
-      else 'e.kind, (case when e.kind = 0 then e.sort_key end) collate "C" '
-        || case when v_desc then 'desc' else 'asc' end
-        || ', e.' || pg_catalog.quote_ident(v_column) || case when v_desc then ' desc' else ' asc' end
-    end
-  ) using v_prefix, bucketname, v_lower, v_skip, v_limit, coalesce(offsets, 0);
+      where o.bucket_id = bucketname
+        and pg_catalog.lower(o.name) collate "C" >= v_seek
+        and (v_inclusive or pg_catalog.lower(o.name) collate "C" > v_seek)
+        and pg_catalog.lower(o.name) collate "C" < v_upper
+      order by pg_catalog.lower(o.name) collate "C"
+      limit least(v_limit + v_offset - v_emitted - v_skipped, 1000)
+    loop
+      v_found := true;
+      v_folder := storage.get_common_prefix(v_row.name, v_prefix, '/');
+      if v_folder is not null and pg_catalog.lower(pg_catalog.left(v_row.name, pg_catalog.length(v_prefix)))
+        = v_lower then
+        if v_skipped < v_offset then
+          v_skipped := v_skipped + 1;
+        else
+          name := pg_catalog.rtrim(pg_catalog.substr(v_folder, v_skip + 1), '/');
+          id := null;
+          updated_at := null;
+          created_at := null;
+          last_accessed_at := null;
+          metadata := null;
+          return next;
+          v_emitted := v_emitted + 1;
+        end if;
+        -- past every key of this folder: the folder's own prefix with its '/' raised to '0'
+        v_seek := pg_catalog.lower(pg_catalog.left(v_folder, -1)) || pg_catalog.chr(pg_catalog.ascii('/') + 1);
+        v_inclusive := true;
+        exit;
+      end if;
+      if v_skipped < v_offset then
+        v_skipped := v_skipped + 1;
+      else
+        name := pg_catalog.substr(v_row.name, v_skip + 1);
+        id := v_row.id;
+        updated_at := v_row.updated_at;
+        created_at := v_row.created_at;
+        last_accessed_at := v_row.last_accessed_at;
+        metadata := v_row.metadata;
+        return next;
+        v_emitted := v_emitted + 1;
+      end if;
+      v_seek := pg_catalog.lower(v_row.name);
+      v_inclusive := false;
+      exit when v_emitted >= v_limit;
+    end loop;
+    exit when not v_found;
+  end loop;
 end
 $body$;
 

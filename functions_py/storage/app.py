@@ -3,7 +3,8 @@ the gateway mounts at /storage/v1 (prefix stripped: this app sees `/object/…`,
 
 Every route authenticates as storage-api's jwt plugin does: `Authorization: Bearer <jwt>` verified with the
 project's secret (the anon key is the anon role); a missing or bad token is AccessDenied (statusCode 403) with
-jose's message. Public and signed-URL routes need no token. Errors render through errors.StorageError (HTTP 400 with the real status in `statusCode`).
+jose's message. Public and signed-URL routes need no token. Errors render through errors.StorageError (HTTP 400
+with the real status in `statusCode`).
 """
 
 from __future__ import annotations

@@ -158,7 +158,8 @@ class StorageDatabase:
     @contextlib.asynccontextmanager
     async def _transaction(self, rollback: bool) -> AsyncIterator[psycopg.AsyncCursor]:
         try:
-            async with self.pool.connection() as conn:
+            # pipeline mode: BEGIN, the scope and the first statement travel together (one round trip, not three)
+            async with self.pool.connection() as conn, conn.pipeline():
                 if rollback:
                     async with conn.transaction(force_rollback=True), conn.cursor(row_factory=dict_row) as cur:
                         yield cur

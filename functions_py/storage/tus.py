@@ -1,12 +1,13 @@
 """Resumable uploads at /upload/resumable: the TUS 1.0.0 protocol as Storage serves it to tus-js-client and tuspy
 (extensions creation, creation-with-upload, termination).
 
-    POST   /upload/resumable        Upload-Length, Upload-Metadata (bucketName, objectName, contentType,
+    POST   /upload/resumable[/sign] Upload-Length, Upload-Metadata (bucketName, objectName, contentType,
                                     cacheControl, metadata), optional x-upsert → 201, Location …/<upload id>
     HEAD   /upload/resumable/<id>   → Upload-Offset, Upload-Length
     PATCH  /upload/resumable/<id>   Upload-Offset, application/offset+octet-stream body → 204, new Upload-Offset
     DELETE /upload/resumable/<id>   → 204, the partial upload is gone
 
+`/upload/resumable/sign` is the same with a signed upload URL's token in `x-signature` instead of a JWT.
 Creation runs Storage's checks before a byte is accepted: a valid key, the bucket (NoSuchBucket), its MIME types
 and size limit, and the permission test as the caller. Partial bytes live in `<root>/.tus/` (never visible: no row
 exists until the last PATCH completes the upload, which writes the row exactly as a plain upload does). The upload
@@ -127,9 +128,12 @@ class TusApp:
             return Response(status_code=204, headers=self._headers(
                 **{"Tus-Version": TUS_VERSION, "Tus-Extension": EXTENSIONS,
                    "Tus-Max-Size": str(self.storage.objects.global_limit)}))
+        signed = rest == "sign" or rest.startswith("sign/")
+        if signed:
+            rest = rest[len("sign"):].strip("/")
         if not rest:
             if method == "POST":
-                return await self.create(request)
+                return await self.create(request, signed=signed)
             raise errors.route_not_found(method, path)
         if "/" in rest:
             raise errors.no_such_upload()
@@ -148,13 +152,23 @@ class TusApp:
         except (FileNotFoundError, ValueError, TypeError):
             raise errors.no_such_upload() from None
 
+    def _signature(self, request: Request, bucket: str, name: str) -> dict[str, Any]:
+        """The signed upload URL token of `x-signature` (a TUS upload through createSignedUploadUrl's token)."""
+        from functions_py.storage.signing import SCOPE_UPLOAD
+
+        return self.storage.signer.verify(request.headers.get("x-signature"), f"{bucket}/{name}", SCOPE_UPLOAD)
+
     def _check_caller(self, request: Request, upload: TusUpload) -> None:
+        if request.headers.get("x-signature") is not None:
+            payload = self._signature(request, upload.bucket, upload.name)
+            if (payload.get("owner") or None) != upload.owner:
+                raise errors.no_such_upload()
+            return
         caller = self.storage.caller(request)
         if not caller.is_service and (caller.sub or None) != upload.owner:
             raise errors.no_such_upload()
 
-    async def create(self, request: Request) -> Response:
-        caller = self.storage.caller(request)
+    async def create(self, request: Request, *, signed: bool = False) -> Response:
         raw_length = request.headers.get("upload-length")
         if raw_length is None or not raw_length.isdigit():
             raise errors.invalid_request("Upload-Length header is required (deferred lengths are not supported)")
@@ -178,20 +192,30 @@ class TusApp:
                 user_metadata = json.loads(meta["metadata"])
             except ValueError:
                 raise errors.invalid_parameter("metadata") from None
-        upsert = request.headers.get("x-upsert", "").lower() == "true"
+        if signed:
+            payload = self._signature(request, bucket_id, name)
+            owner = payload.get("owner") or None
+            caller = None
+            upsert = bool(payload.get("upsert"))
+        else:
+            caller = self.storage.caller(request)
+            owner = caller.sub
+            upsert = request.headers.get("x-upsert", "").lower() == "true"
         info = UploadInfo(mimetype=mimetype, cache_control=f"max-age={cache}" if cache and cache.isdigit()
                           else (cache or "no-cache"), user_metadata=user_metadata, content_length=length)
-        await objects.can_upload(caller, self.storage.info_of(request), bucket_id, name, upsert=upsert,
-                                 owner=caller.sub, info=info, operation="storage.object.upload_resumable")
+        if caller is not None:  # a signed upload URL passed the permission test when it was signed
+            await objects.can_upload(caller, self.storage.info_of(request), bucket_id, name, upsert=upsert,
+                                     owner=owner, info=info, operation="storage.object.upload_resumable")
         version = str(uuid.uuid4())
         upload = TusUpload(bucket=bucket_id, name=name, version=version, length=length, mimetype=info.mimetype,
-                           cache_control=info.cache_control, upsert=upsert, owner=caller.sub, role=caller.role,
+                           cache_control=info.cache_control, upsert=upsert, owner=owner,
+                           role=caller.role if caller else "authenticated",
                            user_metadata=user_metadata, created=time.time())
         self.directory.mkdir(parents=True, exist_ok=True)
         self._data(version).touch()
         self._info(version).write_text(json.dumps(asdict(upload)))
         upload_id = _upload_id(bucket_id, name, version)
-        location = self._location(request, upload_id)
+        location = self._location(request, ("sign/" if signed else "") + upload_id)
         headers = self._headers(Location=location)
         if request.headers.get("content-type") == "application/offset+octet-stream":
             offset, done = await self._append(request, upload, 0)

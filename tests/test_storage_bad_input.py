@@ -130,3 +130,14 @@ def test_concurrent_upserts_of_one_key_keep_one_row_and_one_file(stack):
         statuses = sorted(pool.map(create, bodies[:6]))
     assert statuses == [200] + [409] * 5
     assert stored_files(root) == all_versions(url)
+
+
+def test_mime_types_compare_as_storage_compares_them():
+    from functions_py.storage.limits import mime_allowed
+
+    assert mime_allowed("image/png", ["image/*"]) and mime_allowed("text/csv", ["text/csv"])
+    assert not mime_allowed("text/plain;charset=UTF-8", ["text/plain"]), "parameters are part of the subtype"
+    assert mime_allowed("text/plain;charset=UTF-8", ["text/*"])
+    assert not mime_allowed("IMAGE/PNG", ["image/png"]) and not mime_allowed("png", ["image/png"])
+    assert not mime_allowed("image/png", ["*/*"]), "storage-api has no */* wildcard"
+    assert mime_allowed("anything", None) and mime_allowed("anything", [])

@@ -17,14 +17,18 @@ from starlette.responses import Response
 class StorageError(Exception):
     """An error Storage answers with its JSON body; `status` is the semantic status (rendered as `statusCode`)."""
 
-    def __init__(self, code: str, status: int, message: str, *, http_status: int | None = None) -> None:
+    def __init__(self, code: str, status: int, message: str, *, http_status: int | None = None,
+                 body: dict | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.message = message
         self.http_status = http_status if http_status is not None else (500 if status == 500 else 400)
+        self._body = body
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict:
+        if self._body is not None:
+            return self._body
         return {"statusCode": str(self.status), "code": self.code, "error": self.code, "message": self.message}
 
     def response(self, *, head: bool = False) -> Response:
@@ -132,8 +136,10 @@ def internal_error(message: str = "Internal server error") -> StorageError:
 
 
 def route_not_found(method: str, path: str) -> StorageError:
-    # Fastify's own 404 for an unknown route keeps the real status
-    return StorageError("NotFound", 404, f"Route {method}:{path} not found", http_status=404)
+    """Fastify's own answer for a route storage-api does not have: the real 404, Fastify's body."""
+    message = f"Route {method}:{path} not found"
+    return StorageError("NotFound", 404, message, http_status=404,
+                        body={"message": message, "error": "Not Found", "statusCode": 404})
 
 
 def from_database(error: psycopg.Error) -> StorageError:

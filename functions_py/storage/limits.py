@@ -55,16 +55,20 @@ def effective_size_limit(global_limit: int, bucket_limit: int | None) -> int:
 
 
 def mime_allowed(mime_type: str, allowed: list[str] | None) -> bool:
-    """Whether `mime_type` (parameters ignored) matches one of `allowed`: exact types, `type/*`, or `*/*`; an
-    empty or null list allows everything."""
+    """Whether `mime_type` passes `allowed` exactly as storage-api's validateMimeType compares them: split at `/`,
+    the type and the subtype compared as written (case and parameters included, so `text/plain;charset=UTF-8` is
+    not `text/plain`), `type/*` accepting any subtype; an empty or null list allows everything."""
     if not allowed:
         return True
-    base = mime_type.split(";", 1)[0].strip().lower()
+    requested = mime_type.split("/")
+    if len(requested) < 2:
+        return False
+    kind, subtype = requested[0], requested[1]
     for pattern in allowed:
-        wanted = pattern.split(";", 1)[0].strip().lower()
-        if wanted == base or wanted == "*/*" or wanted == "*":
-            return True
-        if wanted.endswith("/*") and base.split("/", 1)[0] == wanted[:-2]:
+        wanted = pattern.split("/")
+        if len(wanted) < 2:
+            continue
+        if wanted[0] == kind and wanted[1] in ("*", subtype):
             return True
     return False
 

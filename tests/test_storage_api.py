@@ -90,9 +90,13 @@ def test_errors_have_storages_shape(stack):
     assert bad.json() == {"statusCode": "403", "code": "AccessDenied", "error": "AccessDenied",
                           "message": "Invalid Compact JWS"}
     with pytest.raises(StorageApiError) as refused:
-        client(api, world.tokens["outsider"]).storage.from_(BUCKET).upload(f"{world.group}/x.txt", b"x")
+        client(api, world.tokens["outsider"]).storage.from_(BUCKET).upload(f"{world.group}/x.txt", b"x",
+                                                                          {"content-type": "text/plain"})
     assert refused.value.status == "403"
     assert refused.value.message == "new row violates row-level security policy"
+    with pytest.raises(StorageApiError) as refused:
+        client(api, world.tokens["member"]).storage.from_(BUCKET).upload(f"{world.group}/y.txt", b"y")
+    assert refused.value.status == "415", "storage3's default type text/plain;charset=UTF-8 is not text/plain"
 
 
 def test_listing_moving_copying_and_removing(stack):

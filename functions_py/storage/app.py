@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -115,7 +115,7 @@ class StorageApp:
         await response(scope, receive, send)
 
     async def _dispatch(self, request: Request, method: str, path: str) -> Response:
-        decoded = unquote(path)
+        decoded = path  # ASGI's path is already percent-decoded (once, as Fastify decodes the route's params)
         if "\x00" in decoded:
             raise errors.invalid_key(decoded.replace("\x00", "\\0"))
         for route_method, pattern, handler in self.routes:

@@ -288,6 +288,18 @@ begin
 end
 $body$;
 
+-- Bytes stored per bucket, from the sizes storage-api records in objects.metadata (the dashboard's usage figure).
+create or replace function storage.get_size_by_bucket() returns table (size bigint, bucket_id text)
+language plpgsql stable
+as $body$
+begin
+  return query
+  select pg_catalog.sum((o.metadata ->> 'size')::bigint)::bigint as size, o.bucket_id
+  from storage.objects as o
+  group by o.bucket_id;
+end
+$body$;
+
 create or replace function storage.update_updated_at_column() returns trigger
 language plpgsql
 as $body$
@@ -354,6 +366,7 @@ alter function storage.filename(text) owner to supabase_storage_admin;
 alter function storage.extension(text) owner to supabase_storage_admin;
 alter function storage.operation() owner to supabase_storage_admin;
 alter function storage.get_common_prefix(text, text, text) owner to supabase_storage_admin;
+alter function storage.get_size_by_bucket() owner to supabase_storage_admin;
 alter function storage.search(text, text, integer, integer, text, text, text) owner to supabase_storage_admin;
 alter function storage.update_updated_at_column() owner to supabase_storage_admin;
 alter function storage.enforce_bucket_name_length() owner to supabase_storage_admin;

@@ -142,7 +142,7 @@ class StorageApp:
 
     @staticmethod
     def info_of(request: Request) -> RequestInfo:
-        headers = {k.lower(): v for k, v in request.headers.items() if k.lower() not in ("authorization", "cookie")}
+        headers = {k.lower(): v for k, v in request.headers.items()}  # all of them, as storage-api passes them
         return RequestInfo(request.method, request.url.path, headers)
 
     @staticmethod

@@ -127,7 +127,7 @@ class BucketStore:
 
 def render(row: dict[str, Any]) -> dict[str, Any]:
     """A bucket as Storage's JSON shows it (timestamps in ISO 8601)."""
-    out = dict(row)
+    out = {key: value for key, value in row.items() if key != "owner_id"}  # storage-api's selected columns
     for key in ("created_at", "updated_at"):
         if out.get(key) is not None:
             out[key] = out[key].isoformat()

@@ -120,3 +120,25 @@ def test_listing_moving_copying_and_removing(stack):
     assert [e["name"] for e in files.list(base)] == ["b.txt", "sub"]
     service = create_client(api.url, SERVICE_KEY).storage.from_(BUCKET)
     assert service.download(f"{base}/b.txt") == b"b.txt", "the service role bypasses RLS"
+
+
+def test_list_v2_pages_with_a_cursor_through_files_and_folders(stack):
+    api, world, url = stack
+    files = client(api, world.tokens["manager"]).storage.from_(BUCKET)
+    base = f"{world.group}/v2/"
+    for name in ("a.txt", "b/1.txt", "b/2.txt", "c.txt", "d/1.txt", "e.txt"):
+        files.upload(base + name, b"x", {"content-type": "text/plain"})
+    seen, cursor = [], None
+    while True:
+        options = {"prefix": base, "with_delimiter": True, "limit": 2}
+        if cursor:
+            options["cursor"] = cursor
+        page = files.list_v2(options)
+        seen += [("dir", f.name) for f in page.folders] + [("obj", o.name) for o in page.objects]
+        if not page.hasNext:
+            break
+        cursor = page.nextCursor
+    assert sorted(seen) == [("dir", "b"), ("dir", "d"), ("obj", "a.txt"), ("obj", "c.txt"), ("obj", "e.txt")]
+    flat = files.list_v2({"prefix": base})
+    assert [o.name for o in flat.objects] == ["a.txt", "b/1.txt", "b/2.txt", "c.txt", "d/1.txt", "e.txt"]
+    assert flat.hasNext is False

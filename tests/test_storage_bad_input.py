@@ -141,3 +141,31 @@ def test_mime_types_compare_as_storage_compares_them():
     assert not mime_allowed("IMAGE/PNG", ["image/png"]) and not mime_allowed("png", ["image/png"])
     assert not mime_allowed("image/png", ["*/*"]), "storage-api has no */* wildcard"
     assert mime_allowed("anything", None) and mime_allowed("anything", [])
+
+
+def test_an_object_whose_row_commit_fails_leaves_no_file(stack):
+    api, world, url, root = stack
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("""
+            create function public.tg_fail_at_commit() returns trigger language plpgsql as $$
+            begin
+              if new.name like '%%fail-at-commit%%' then
+                raise exception 'refused at commit' using errcode = 'P0001';
+              end if;
+              return null;
+            end $$;
+            create constraint trigger fail_at_commit after insert or update on storage.objects
+            deferrable initially deferred for each row execute function public.tg_fail_at_commit();
+        """)
+    try:
+        before = stored_files(root)
+        answer = httpx.post(f"{api.url}/storage/v1/object/{BUCKET}/{world.group}/fail-at-commit.txt",
+                            content=b"doomed", headers={**SERVICE, "content-type": "text/plain"})
+        assert answer.status_code == 500 and answer.json()["statusCode"] == "500"
+        assert stored_files(root) == before and temp_files(root) == [], "the new file went with the failed row"
+        assert f"{world.group}/fail-at-commit.txt" not in [r[0] for r in object_rows(url, BUCKET)]
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("drop trigger fail_at_commit on storage.objects; drop function public.tg_fail_at_commit()")

@@ -9,6 +9,7 @@ with the real status in `statusCode`).
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import json
 import logging
@@ -23,12 +24,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from functions_py.storage import errors, limits
-from functions_py.storage.backend import FileBackend
 from functions_py.storage.buckets import BucketStore
-from functions_py.storage.database import Caller, RequestInfo, StorageDatabase
+from functions_py.storage.database import Caller, RequestInfo, fetch_all, object_find_many_names
+from functions_py.storage.listing import list_v2
 from functions_py.storage.objects import ObjectStore
 from functions_py.storage.signing import SCOPE_DOWNLOAD, SCOPE_UPLOAD, Signer
-from functions_py.storage.uploads import RequestUpload, UploadInfo
+from functions_py.storage.uploads import RequestUpload
 from functions_py.tokens import InvalidToken, TokenVerifier
 
 log = logging.getLogger("supakit.storage")
@@ -210,7 +211,7 @@ class StorageApp:
             "Accept-Ranges": "bytes",
         }
         if last_modified is not None:
-            headers["Last-Modified"] = email.utils.format_datetime(last_modified.astimezone(_utc()), usegmt=True)
+            headers["Last-Modified"] = email.utils.format_datetime(last_modified.astimezone(dt.UTC), usegmt=True)
         download = request.query_params.get("download")
         if download is not None:
             headers["Content-Disposition"] = _content_disposition(download)
@@ -255,8 +256,6 @@ class StorageApp:
         return JSONResponse([_jsonable(row) for row in rows])
 
     async def list_v2(self, request: Request, m: re.Match[str]) -> Response:
-        from functions_py.storage.listing import list_v2
-
         caller = self.caller(request)
         body = await self.json_body(request)
         page = await list_v2(self.objects.db, caller, self.info_of(request), m["bucket"], body)
@@ -310,8 +309,6 @@ class StorageApp:
         return JSONResponse({"signedURL": f"/object/sign/{_quote_path(url)}?token={token}"})
 
     async def sign_many(self, request: Request, m: re.Match[str]) -> Response:
-        from functions_py.storage.database import fetch_all, object_find_many_names
-
         caller = self.caller(request)
         body = await self.json_body(request)
         expires_in = _expires_in(body)
@@ -406,12 +403,6 @@ class StorageApp:
 # -- helpers --------------------------------------------------------------------------------------------------------
 
 
-def _utc() -> Any:
-    import datetime as dt
-
-    return dt.UTC
-
-
 def _quote_path(path: str) -> str:
     return quote(path, safe="/!$&'()*+,;=:@-._~")
 
@@ -493,10 +484,3 @@ def _info(row: dict[str, Any]) -> dict[str, Any]:
     })
 
 
-def upload_info(mimetype: str, cache_control: str, user_metadata: dict[str, Any] | None = None,
-                content_length: int | None = None) -> UploadInfo:
-    return UploadInfo(mimetype=mimetype, cache_control=cache_control, user_metadata=user_metadata,
-                      content_length=content_length)
-
-
-__all__ = ["FileBackend", "StorageApp", "StorageDatabase"]

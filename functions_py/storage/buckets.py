@@ -23,7 +23,7 @@ from functions_py.storage.database import (
     fetch_one,
     object_delete_all_in_bucket,
 )
-from functions_py.storage.objects import _owner_uuid
+from functions_py.storage.objects import owner_uuid
 
 SORT_COLUMNS = ("id", "name", "created_at", "updated_at")
 EMPTY_BATCH = 1000
@@ -79,7 +79,7 @@ class BucketStore:
         bucket_type = body.get("type")
         if bucket_type not in (None, "STANDARD", "ANALYTICS", "VECTOR"):
             raise errors.invalid_parameter("type")
-        params = {"id": bucket_id, "name": name, "owner": _owner_uuid(caller.sub), "owner_id": caller.sub,
+        params = {"id": bucket_id, "name": name, "owner": owner_uuid(caller.sub), "owner_id": caller.sub,
                   "public": bool(body.get("public", False)),
                   "file_size_limit": limits.parse_bucket_size(body.get("file_size_limit")),
                   "allowed_mime_types": _types(body.get("allowed_mime_types")), "type": bucket_type}

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from functions_py.storage import errors, limits
 from functions_py.storage.backend import FileBackend, WrittenFile
 from functions_py.storage.database import (
@@ -50,7 +52,8 @@ def _iso_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _owner_uuid(sub: str | None) -> str | None:
+def owner_uuid(sub: str | None) -> str | None:
+    """`objects.owner` / `buckets.owner` (uuid, deprecated in Storage) from the JWT's sub, when it is a uuid."""
     if not sub:
         return None
     try:
@@ -104,7 +107,7 @@ class ObjectStore:
         metadata = None
         if info is not None:
             metadata = {"mimetype": info.mimetype, "contentLength": info.content_length, "size": info.content_length}
-        params = {"bucket": bucket_id, "name": name, "owner": _owner_uuid(owner), "owner_id": owner,
+        params = {"bucket": bucket_id, "name": name, "owner": owner_uuid(owner), "owner_id": owner,
                   "metadata": _jsonb(metadata), "user_metadata": _jsonb(info.user_metadata if info else None),
                   "version": str(uuid.uuid4())}
         async with self.db.as_caller(caller, request, operation, rollback=True) as cur:
@@ -131,7 +134,7 @@ class ObjectStore:
     async def complete(self, bucket_id: str, name: str, written: WrittenFile, info: UploadInfo, *, upsert: bool,
                        owner: str | None) -> StoredObject:
         """Write the row for bytes already in place; on failure the new version's file is removed."""
-        params = {"bucket": bucket_id, "name": name, "owner": _owner_uuid(owner), "owner_id": owner,
+        params = {"bucket": bucket_id, "name": name, "owner": owner_uuid(owner), "owner_id": owner,
                   "metadata": _jsonb(object_metadata(written, info.mimetype, info.cache_control)),
                   "user_metadata": _jsonb(info.user_metadata), "version": written.version}
         replaced = None
@@ -227,7 +230,7 @@ class ObjectStore:
             await self.bucket(target_bucket)
         await self.find(caller, request, bucket_id, source, operation="storage.object.move")
         params = {"bucket": bucket_id, "name": source, "to_bucket": target_bucket, "to_name": destination,
-                  "owner": _owner_uuid(caller.sub), "owner_id": caller.sub}
+                  "owner": owner_uuid(caller.sub), "owner_id": caller.sub}
         async with self.db.as_caller(caller, request, "storage.object.move") as cur:
             await cur.execute(object_lock_key, {"bucket": target_bucket, "name": destination})
             row = await fetch_one(cur, object_move_one, params)
@@ -251,7 +254,7 @@ class ObjectStore:
             raise errors.entity_too_large()
         version = self.backend.copy(row["version"])
         metadata["lastModified"] = _iso_now()
-        params = {"bucket": target_bucket, "name": destination, "owner": _owner_uuid(caller.sub),
+        params = {"bucket": target_bucket, "name": destination, "owner": owner_uuid(caller.sub),
                   "owner_id": caller.sub, "metadata": _jsonb(metadata),
                   "user_metadata": _jsonb(row["user_metadata"] if copy_metadata else user_metadata),
                   "version": version}
@@ -277,8 +280,6 @@ class ObjectStore:
 
 
 def _jsonb(value: Any) -> Any:
-    from psycopg.types.json import Jsonb
-
     return None if value is None else Jsonb(value)
 
 

@@ -1,6 +1,7 @@
 """Storage API throughput and footprint (`python bench/storage.py`), against `supakit serve` in its own process.
 
-Targets (issue 16), printed next to a plain file copy of the same bytes as the floor:
+Targets (issue 16), printed next to a plain file copy of the same bytes as the floor (transfers go over a plain
+socket, so the figure is the server's, not the Python HTTP client's):
 - upload and download of one 100 MB object on loopback: each at least 200 MB/s;
 - the server's RSS grows by less than 50 MB while 1 GB streams through it (uploads and downloads);
 - listing a folder of 10,000 objects (`POST /object/list`, 100 entries a page): p50 under 20 ms.
@@ -74,25 +75,60 @@ def payload(size_mb: int):
         yield block
 
 
-def upload(client: httpx.Client, base: str, key: str, size_mb: int) -> float:
+def _raw_request(base: str, head: str, body_mb: int = 0) -> tuple[int, int]:
+    """One HTTP/1.1 request over a plain socket (so the client's own cost stays out of the figure): the status and
+    the number of body bytes received."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(head.encode())
+        block = os.urandom(CHUNK) if body_mb else b""
+        for _ in range(body_mb):
+            sock.sendall(block)
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        header = b""
+        while b"\r\n\r\n" not in header:
+            got = sock.recv(65536)
+            if not got:
+                raise RuntimeError("connection closed before the response")
+            header += got
+        raw_head, _, rest = header.partition(b"\r\n\r\n")
+        status = int(raw_head.split(b" ", 2)[1])
+        length = 0
+        for line in raw_head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        received = len(rest)
+        while received < length:
+            got = sock.recv_into(view)
+            if not got:
+                break
+            received += got
+        return status, received
+
+
+def _head(method: str, path: str, extra: str = "") -> str:
+    return (f"{method} {path} HTTP/1.1\r\nHost: bench\r\napikey: {SERVICE_KEY}\r\n"
+            f"Authorization: Bearer {SERVICE_KEY}\r\nConnection: close\r\n{extra}\r\n")
+
+
+def upload(base: str, key: str, size_mb: int) -> float:
     started = time.perf_counter()
-    answer = client.post(f"{base}/storage/v1/object/{BUCKET}/{key}", content=payload(size_mb),
-                         headers={**HEADERS, "content-type": "application/octet-stream", "x-upsert": "true",
-                                  "content-length": str(size_mb * MB)})
+    status, _ = _raw_request(base, _head("POST", f"/storage/v1/object/{BUCKET}/{key}",
+                                         f"Content-Type: application/octet-stream\r\nx-upsert: true\r\n"
+                                         f"Content-Length: {size_mb * MB}\r\n"), size_mb)
     elapsed = time.perf_counter() - started
-    if answer.status_code != 200:
-        raise RuntimeError(f"upload failed: {answer.status_code} {answer.text}")
+    if status != 200:
+        raise RuntimeError(f"upload failed: {status}")
     return size_mb / elapsed
 
 
-def download(client: httpx.Client, base: str, key: str) -> float:
+def download(base: str, key: str) -> float:
     started = time.perf_counter()
-    received = 0
-    with client.stream("GET", f"{base}/storage/v1/object/{BUCKET}/{key}", headers=HEADERS) as answer:
-        if answer.status_code != 200:
-            raise RuntimeError(f"download failed: {answer.status_code}")
-        for chunk in answer.iter_raw(CHUNK):
-            received += len(chunk)
+    status, received = _raw_request(base, _head("GET", f"/storage/v1/object/{BUCKET}/{key}"))
+    if status != 200:
+        raise RuntimeError(f"download failed: {status}")
     return received / MB / (time.perf_counter() - started)
 
 
@@ -150,10 +186,10 @@ def main() -> int:
                 if created.status_code != 200:
                     raise RuntimeError(f"bucket: {created.text}")
                 floor = file_copy_floor(cluster.scratch, OBJECT_MB)
-                upload(client, base, "warmup.bin", 4)
-                download(client, base, "warmup.bin")
-                up = statistics.median(upload(client, base, "big.bin", OBJECT_MB) for _ in range(3))
-                down = statistics.median(download(client, base, "big.bin") for _ in range(3))
+                upload(base, "warmup.bin", 4)
+                download(base, "warmup.bin")
+                up = statistics.median(upload(base, "big.bin", OBJECT_MB) for _ in range(3))
+                down = statistics.median(download(base, "big.bin") for _ in range(3))
                 print(f"{OBJECT_MB} MB object   floor (file copy) {floor:8.0f} MB/s")
                 print(f"{'':16} upload            {up:8.0f} MB/s  ({up / floor:.2f} x floor; target >= "
                       f"{TARGET_MB_S:.0f})")
@@ -168,8 +204,8 @@ def main() -> int:
                 streamed = 0
                 with PeakRss(server.pid) as peak:
                     while streamed < TOTAL_MB:
-                        upload(client, base, "stream.bin", OBJECT_MB)
-                        download(client, base, "stream.bin")
+                        upload(base, "stream.bin", OBJECT_MB)
+                        download(base, "stream.bin")
                         streamed += 2 * OBJECT_MB
                 growth = peak.peak - before
                 print(f"RSS while {streamed} MB streamed: {before:.0f} MB before, peak {peak.peak:.0f} MB "

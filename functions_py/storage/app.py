@@ -393,8 +393,9 @@ class StorageApp:
     async def render_image(self, request: Request, m: re.Match[str]) -> Response:
         # Supabase runs imgproxy beside Storage for this; storage-api answers the same error when the feature
         # is off for a project.
-        raise errors.not_supported("Image Transformation (not available in the local Storage; serve the "
-                                   "original with /object/… or use hosted Supabase)")
+        raise errors.StorageError("NotSupported", 409, "Image transformation is not available in the local "
+                                  "Storage (Supabase runs imgproxy for it): download the original from "
+                                  "/object/… instead, or use hosted Supabase")
 
     async def status(self, request: Request, m: re.Match[str]) -> Response:
         return Response(b"", status_code=200)

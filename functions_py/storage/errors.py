@@ -145,8 +145,11 @@ def route_not_found(method: str, path: str) -> StorageError:
 def from_database(error: psycopg.Error) -> StorageError:
     """A PostgreSQL error as storage-api's database layer translates it (src/storage/database/errors.ts)."""
     sqlstate = getattr(error, "sqlstate", None)
+    diag = getattr(error, "diag", None)
+    message = (diag.message_primary if diag else None) or str(error)
     if sqlstate == "42501":
-        return rls_violation()
+        return access_denied("new row violates row-level security policy" if "row-level security" in message
+                             else message)
     if sqlstate == "23505":
         return resource_already_exists()
     if sqlstate == "23503":
@@ -155,5 +158,9 @@ def from_database(error: psycopg.Error) -> StorageError:
         return StorageError("ResourceLocked", 423, "The resource is locked")
     if sqlstate == "57014":
         return StorageError("DatabaseTimeout", 544, "The connection to the database timed out", http_status=544)
-    diag = getattr(error, "diag", None)
-    return StorageError("DatabaseError", 500, (diag.message_primary if diag else None) or str(error))
+    if sqlstate == "25006":
+        return StorageError("DatabaseReadOnly", 503,
+                            "The database is currently in read-only mode. Please try again later.")
+    if sqlstate == "22P02":
+        return invalid_parameter("value", message or "Invalid value format or type conversion failed")
+    return StorageError("DatabaseError", 500, f"database error, code: {sqlstate}")

@@ -60,4 +60,4 @@ def serve(
         info(f"{service.prefix} on http://{host}:{port}{service.prefix}")
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
-                server_header=False, ws_max_size=ws_max_size)
+                ws_max_size=ws_max_size, **gateway.uvicorn_options())

@@ -236,7 +236,127 @@ STORAGE_OPTIONS = (
            doc="HS256 key for signed URLs (default: the JWT secret, as Storage signs with the project's secret)."),
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS)
+def parse_duration_s(raw: Any) -> int:
+    """Seconds from an integer or a Go duration string as the Supabase CLI writes them ("1s", "60s", "1h", "5m")."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int | float):
+        return int(raw)
+    text = str(raw).strip().lower()
+    units = {"h": 3600, "m": 60, "s": 1}
+    if text.isdigit():
+        return int(text)
+    total, number = 0.0, ""
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in units and number:
+            total += float(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(raw)
+    if number:
+        raise ValueError(raw)
+    return int(total)
+
+
+# [auth.email.template.<kind>] subject / content_path, as the Supabase CLI names the kinds.
+AUTH_EMAIL_TEMPLATES = ("invite", "confirmation", "recovery", "magic_link", "email_change", "reauthentication")
+_AUTH_TEMPLATE_OPTIONS = tuple(option for kind in AUTH_EMAIL_TEMPLATES for option in (
+    Option(f"auth.template_{kind}_subject", None, toml=f"auth.email.template.{kind}.subject", parse=parse_optional,
+           expected="a subject line", doc=f"Subject of the {kind} e-mail (GoTrue's default when unset)."),
+    Option(f"auth.template_{kind}_content_path", None, toml=f"auth.email.template.{kind}.content_path",
+           parse=parse_optional, expected="a path to an HTML template, relative to the project",
+           doc=f"Go-template HTML body of the {kind} e-mail (GoTrue's default when unset)."),
+))
+
+# The local Auth API (/auth/v1): supabase/config.toml [auth] keys as the Supabase CLI names them, GOTRUE_* env
+# names as GoTrue reads them; defaults are the CLI's (what `supabase start` runs GoTrue with).
+AUTH_OPTIONS = (
+    Option("auth.site_url", "http://127.0.0.1:3000", env="GOTRUE_SITE_URL", toml="auth.site_url",
+           doc="Where e-mail links land when no allowed redirect_to is given."),
+    Option("auth.additional_redirect_urls", (), env="GOTRUE_URI_ALLOW_LIST", toml="auth.additional_redirect_urls",
+           parse=parse_list, expected="a list of URLs (globs allowed)", doc="Other allowed redirect_to targets."),
+    Option("auth.enable_signup", True, env="GOTRUE_ENABLE_SIGNUP", toml="auth.enable_signup", parse=parse_bool,
+           expected="true or false", doc="Whether new users may sign up."),
+    Option("auth.enable_anonymous_sign_ins", False, env="GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED",
+           toml="auth.enable_anonymous_sign_ins", parse=parse_bool, expected="true or false",
+           doc="Whether signInAnonymously() is allowed."),
+    Option("auth.enable_manual_linking", False, env="GOTRUE_SECURITY_MANUAL_LINKING_ENABLED",
+           toml="auth.enable_manual_linking", parse=parse_bool, expected="true or false", doc="Manual linking."),
+    Option("auth.minimum_password_length", 6, env="GOTRUE_PASSWORD_MIN_LENGTH",
+           toml="auth.minimum_password_length", parse=parse_int(6, 72), expected="a length from 6 to 72",
+           doc="Shortest password accepted."),
+    Option("auth.password_requirements", "", env="GOTRUE_PASSWORD_REQUIRED_CHARACTERS",
+           toml="auth.password_requirements",
+           parse=parse_choice("", "letters_digits", "lower_upper_letters_digits",
+                              "lower_upper_letters_digits_symbols"),
+           expected='"", letters_digits, lower_upper_letters_digits or lower_upper_letters_digits_symbols',
+           doc="Characters every password must contain."),
+    Option("auth.enable_refresh_token_rotation", True, env="GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED",
+           toml="auth.enable_refresh_token_rotation", parse=parse_bool, expected="true or false",
+           doc="Revoke a refresh token's whole family when a revoked token is reused."),
+    Option("auth.refresh_token_reuse_interval", 10, env="GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL",
+           toml="auth.refresh_token_reuse_interval", parse=parse_int(0), expected="seconds",
+           doc="How long a just-rotated refresh token still returns the current one."),
+    Option("auth.secure_password_change", False, env="GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION",
+           toml="auth.email.secure_password_change", parse=parse_bool, expected="true or false",
+           doc="A password change needs a recent sign-in or a reauthentication nonce."),
+    Option("auth.enable_confirmations", False, env="SUPAKIT_AUTH_ENABLE_CONFIRMATIONS",
+           toml="auth.email.enable_confirmations", parse=parse_bool, expected="true or false",
+           doc="Sign-up needs the e-mailed link before the first sign-in (GoTrue's mailer_autoconfirm off)."),
+    Option("auth.double_confirm_changes", True, env="GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED",
+           toml="auth.email.double_confirm_changes", parse=parse_bool, expected="true or false",
+           doc="An e-mail change is confirmed from both the old and the new address."),
+    Option("auth.email_max_frequency_s", 1, env="GOTRUE_SMTP_MAX_FREQUENCY", toml="auth.email.max_frequency",
+           parse=parse_duration_s, expected='a duration such as "1s" or "60s"',
+           doc="Least time between two e-mails of one kind to one user."),
+    Option("auth.otp_length", 6, env="GOTRUE_MAILER_OTP_LENGTH", toml="auth.email.otp_length",
+           parse=parse_int(6, 10), expected="6 to 10 digits", doc="Digits in e-mailed one-time codes."),
+    Option("auth.otp_expiry_s", 3600, env="GOTRUE_MAILER_OTP_EXP", toml="auth.email.otp_expiry",
+           parse=parse_int(1, 86400), expected="seconds up to 86400", doc="Lifetime of e-mailed links and codes."),
+    Option("auth.enable_email_signup", True, env="GOTRUE_EXTERNAL_EMAIL_ENABLED", toml="auth.email.enable_signup",
+           parse=parse_bool, expected="true or false", doc="Whether the email provider is enabled."),
+    Option("auth.rate_limit_email_sent", 2, env="GOTRUE_RATE_LIMIT_EMAIL_SENT", toml="auth.rate_limit.email_sent",
+           parse=parse_int(0), expected="e-mails per hour", doc="E-mails sent per hour (whole instance)."),
+    Option("auth.rate_limit_anonymous_users", 30, env="GOTRUE_RATE_LIMIT_ANONYMOUS_USERS",
+           toml="auth.rate_limit.anonymous_users", parse=parse_int(0), expected="sign-ins per hour per IP",
+           doc="Anonymous sign-ins per hour per IP address."),
+    Option("auth.rate_limit_token_refresh", 150, env="GOTRUE_RATE_LIMIT_TOKEN_REFRESH",
+           toml="auth.rate_limit.token_refresh", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="Token refreshes per 5 minutes per IP address."),
+    Option("auth.rate_limit_sign_in_sign_ups", 30, env="GOTRUE_RATE_LIMIT_SIGN_IN_SIGN_UPS",
+           toml="auth.rate_limit.sign_in_sign_ups", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="Sign-ins and sign-ups per 5 minutes per IP address."),
+    Option("auth.rate_limit_token_verifications", 30, env="GOTRUE_RATE_LIMIT_VERIFY",
+           toml="auth.rate_limit.token_verifications", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="OTP and magic-link verifications per 5 minutes per IP address."),
+    Option("auth.hook_custom_access_token_enabled", False, env="GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_ENABLED",
+           toml="auth.hook.custom_access_token.enabled", parse=parse_bool, expected="true or false",
+           doc="Run the custom access token hook before every token is signed."),
+    Option("auth.hook_custom_access_token_uri", None, env="GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI",
+           toml="auth.hook.custom_access_token.uri", parse=parse_optional,
+           expected="pg-functions://postgres/<schema>/<function>", doc="The custom access token hook."),
+    Option("auth.mfa_max_enrolled_factors", 10, env="GOTRUE_MFA_MAX_ENROLLED_FACTORS",
+           toml="auth.mfa.max_enrolled_factors", parse=parse_int(1, 100), expected="a number of factors",
+           doc="Factors one user may enroll."),
+    Option("auth.mfa_totp_enroll_enabled", True, env="GOTRUE_MFA_TOTP_ENROLL_ENABLED",
+           toml="auth.mfa.totp.enroll_enabled", parse=parse_bool, expected="true or false",
+           doc="Whether users may enroll TOTP factors (GoTrue's default)."),
+    Option("auth.mfa_totp_verify_enabled", True, env="GOTRUE_MFA_TOTP_VERIFY_ENABLED",
+           toml="auth.mfa.totp.verify_enabled", parse=parse_bool, expected="true or false",
+           doc="Whether TOTP factors may be verified."),
+    Option("auth.sessions_timebox_s", 0, env="GOTRUE_SESSIONS_TIMEBOX", toml="auth.sessions.timebox",
+           parse=parse_duration_s, expected='a duration such as "24h" (0: none)',
+           doc="Sessions end this long after sign-in (not_after)."),
+    Option("auth.maildir", None, env="SUPAKIT_MAILDIR", parse=parse_optional, expected="a directory",
+           doc="Where auth mails are written (default: <data dir>/mail, the email.send job's maildir)."),
+    Option("auth.admin_roles", ("service_role", "supabase_admin"), env="GOTRUE_JWT_ADMIN_ROLES",
+           parse=parse_list, expected="a list of roles", doc="JWT roles allowed on the admin API."),
+    *_AUTH_TEMPLATE_OPTIONS,
+)
+
+OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS)
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
 

@@ -11,6 +11,7 @@ is expected. Secrets are read here and nowhere else; `describe()` masks them and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,25 @@ def parse_secret(raw: Any) -> str:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_size(raw: Any) -> int:
+    """A byte count: a number, or a number with a unit as the Supabase CLI writes them (`50MiB`, `200MB`)."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int):
+        value = raw
+    else:
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(raw))
+        if not match or match.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError(raw)
+        value = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
 # The Supabase CLI's local keys: the same defaults, so a frontend `.env` written for `supabase start` works unchanged.
 LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH"
 LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"
@@ -201,6 +221,19 @@ REST_OPTIONS = (
     Option("rest.openapi_mode", "follow-privileges", env="PGRST_OPENAPI_MODE",
            parse=parse_choice("follow-privileges", "ignore-privileges", "disabled"),
            expected="follow-privileges, ignore-privileges or disabled", doc="PostgREST openapi-mode."),
+)
+
+# The local Storage API (/storage/v1): Supabase Storage's own limits, [storage] in config.toml as the CLI names it.
+STORAGE_OPTIONS = (
+    Option("storage.file_size_limit", 50 * 1024 * 1024, env="SUPAKIT_STORAGE_FILE_SIZE_LIMIT",
+           toml="storage.file_size_limit", parse=parse_size, expected="a size such as 50MiB, 200MB or 1048576",
+           doc="Largest object any upload path accepts (Storage's global limit; a bucket's file_size_limit may "
+               "only lower it)."),
+    Option("storage.root", None, env="SUPAKIT_STORAGE_ROOT", parse=parse_optional, expected="a directory",
+           doc="Where the local Storage keeps object bytes (default: <data dir>/storage)."),
+    Option("storage.signing_secret", "", env="SUPAKIT_STORAGE_SIGNING_SECRET", parse=parse_secret, secret=True,
+           expected="a secret of at least 32 characters",
+           doc="HS256 key for signed URLs (default: the JWT secret, as Storage signs with the project's secret)."),
 )
 
 def parse_duration_s(raw: Any) -> int:
@@ -371,7 +404,7 @@ DASHBOARD_OPTIONS = (
 )
 
 OPTIONS: tuple[Option, ...] = (
-    *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
+    *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
 )
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"

@@ -191,9 +191,10 @@ def test_a_run_whose_holder_is_killed_again_and_again_ends_active_with_every_res
         ("role", "schema", "hosts", "credentials", "app", "maildir"), True)
     assert (tmp_path / "provisioning" / "hosts").read_text().count(str(org["id"])) == 1, "one hosts line"
     assert [s[1] for s in steps(conn, run_id)] == ["succeeded"] * 5
-    job = conn.execute("select status::text, attempts, lease_losses from internal.jobs"
-                       " where kind = 'provisioning.run' and organization_id = %s", (org["id"],)).fetchone()
-    assert job == ("succeeded", 1, 3), "three crashes, three lease losses, one handler attempt"
+    job = "select {} from internal.jobs where kind = 'provisioning.run' and organization_id = %s"
+    assert conn.execute(job.format("status::text, attempts"), (org["id"],)).fetchone() == ("succeeded", 1), \
+        "three crashes spent no handler attempt"
+    assert conn.execute(job.format("lease_losses"), (org["id"],)).fetchone() == (3,), "but count 3 lease losses"
 
 
 @pytest.mark.slow

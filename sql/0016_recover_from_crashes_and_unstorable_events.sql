@@ -1,4 +1,5 @@
--- 0016_count_lease_losses_and_end_saga_runs: a crash is not a handler failure, and a saga's run always ends.
+-- 0016_recover_from_crashes_and_unstorable_events: a crash is not a handler failure, a saga's run always ends, and a
+-- signed Stripe event PostgreSQL cannot store is still recorded (issue 20 items 2 and 7).
 -- 1. A lost lease (the worker was killed, or hung past its lease) no longer spends one of the job's attempts. The
 --    reaper gives the attempt back and counts the loss in `lease_losses`, which has its own, higher limit
 --    (`max_lease_losses`, default 10): a job whose handler never failed is retried after a crash, while a job that
@@ -13,6 +14,9 @@
 --    request never returns a run nobody will finish.
 -- 3. The saga changes state through the functions below instead of raw updates (issue 13): each checks that the
 --    run is in the phase the write belongs to, so an executor that lost the run cannot record progress on it.
+-- 4. A verified Stripe event holding what jsonb cannot (a \u0000 escape, an unpaired surrogate) is stored as the
+--    webhook could clean it (U+FFFD in their place), not applied, and recorded as failed with the reason, so
+--    `supakit billing events --failed` lists it and `supakit billing replay` applies the stored copy once checked.
 
 -- ---------------------------------------------------------------------------------------------------------
 -- tables
@@ -453,6 +457,41 @@ begin
 end;
 $$;
 
+-- ---------------------------------------------------------------------------------------------------------
+-- functions: Stripe events jsonb cannot hold
+-- ---------------------------------------------------------------------------------------------------------
+
+-- Store `event` (the webhook's cleaned copy of a verified event) once, without applying it, and record `problem` as
+-- the failure. A redelivery counts another attempt; an event already processed answers 'duplicate'.
+create function internal.receive_unstorable_stripe_event(event jsonb, problem text)
+returns table (outcome text, error text, attempts integer)
+language plpgsql
+volatile
+set search_path = ''
+as $$
+#variable_conflict use_column
+declare
+  stored internal.stripe_events;
+begin
+  insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
+  values (
+    event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event
+  )
+  on conflict (id) do nothing;
+  select * into stored from internal.stripe_events as e where e.id = event ->> 'id' for update;
+  if stored.processed_at is not null then
+    return query select 'duplicate'::text, null::text, stored.attempts;
+    return;
+  end if;
+  update internal.stripe_events as e
+  set error = left(problem, 2000), attempts = e.attempts + 1, last_attempt_at = now()
+  where e.id = stored.id;
+  return query select 'unstorable'::text, left(problem, 2000), stored.attempts + 1;
+end;
+$$;
+
+revoke all on function internal.receive_unstorable_stripe_event(jsonb, text) from public;
 revoke all on function internal.reap_expired_leases() from public;
 revoke all on function internal.retry_job(bigint) from public;
 revoke all on function internal.tg_provisioning_runs__check_transition() from public;

@@ -4,6 +4,8 @@ compensation, so no run stays `running` with the organization's resources left b
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from functions_py.provisioning.local import LocalProvider
 from functions_py.provisioning.provider import RetryableStepError, StepContext
+from functions_py.provisioning.saga import execute_run
 from tests.provisioning_helpers import emails, infra, make_org, request, run_row, run_saga, steps
 
 
@@ -165,3 +168,48 @@ def test_a_job_that_succeeded_leaves_a_finished_run_alone(conn, fresh_db, local_
     conn.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token]))
     assert run_row(conn, run_id)["status"] == "succeeded"
     assert conn.execute("select count(*) from internal.jobs where kind = 'provisioning.run'").fetchone()[0] == 1
+
+
+class SlowInstance(LocalProvider):
+    """The local provider whose instance step blocks until the test lets it go."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def create_instance(self, ctx: StepContext) -> dict:
+        self.entered.set()
+        assert self.release.wait(30), "the test never let the step go"
+        return super().create_instance(ctx)
+
+
+def test_a_cancelled_executor_keeps_the_run_locked_until_its_provider_call_returns(conn, fresh_db, local_env):
+    """A thread cannot be interrupted: a saga cancelled (job cancelled, lease lost) while its provider makes a
+    resource must not let another executor in (a compensation) before the call is over, or that resource leaks."""
+    org = make_org(conn)
+    run_id = request(conn, org["id"])
+    provider = SlowInstance.from_env(fresh_db)
+
+    def lock_is_free() -> bool:
+        with psycopg.connect(fresh_db, autocommit=True) as other:
+            key = "hashtextextended('supakit.provisioning.run:' || %s::text, 0)"
+            if other.execute(f"select pg_try_advisory_lock({key})", (org["id"],)).fetchone()[0]:
+                other.execute(f"select pg_advisory_unlock({key})", (org["id"],))
+                return True
+            return False
+
+    async def main() -> None:
+        task = asyncio.create_task(execute_run(fresh_db, run_id, provider=provider, final_attempt=False))
+        assert await asyncio.to_thread(provider.entered.wait, 30)
+        task.cancel()
+        await asyncio.sleep(0)  # deliver the cancellation
+        assert not await asyncio.to_thread(lock_is_free), "the lock is held while the provider call runs"
+        assert not task.done()
+        provider.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await asyncio.to_thread(lock_is_free), "and let go once it returned"
+
+    asyncio.run(main())
+    assert role_exists(conn, org["id"]), "the call finished its resource"
+    assert steps(conn, run_id)[0][:2] == ("instance", "running"), "left in flight: the next executor resumes it"

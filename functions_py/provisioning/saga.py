@@ -21,6 +21,7 @@ A run (public.provisioning_runs, created by internal.request_provisioning / requ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -207,6 +208,22 @@ class _Saga:
         if message:
             self._echo(message, row["name"])
 
+    async def _provider_call(self, method: str, *args: Any) -> Any:
+        """Call a provider method in a thread. Cancelled meanwhile (its job cancelled, its lease lost, the worker
+        stopping), the saga still waits for the call to return before it lets go of the organization's lock: a
+        thread cannot be interrupted, and another executor must not undo a resource this call is still making."""
+        call = asyncio.ensure_future(asyncio.to_thread(getattr(self.provider, method), *args))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            while not call.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.shield(call)
+            if not call.cancelled() and call.exception() is None:
+                log.warning("provisioning run %s: %s returned after the run was stopped; the next executor finds "
+                            "its resource by the step's idempotency key", self.run["id"], method)
+            raise
+
     async def _steps(self) -> list[dict[str, Any]]:
         return await (await self.conn.execute(STEP_SELECT_MANY, (self.run["id"],))).fetchall()
 
@@ -263,7 +280,7 @@ class _Saga:
                    definition.name)
         ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
         try:
-            output = await asyncio.to_thread(getattr(self.provider, definition.do), ctx)
+            output = await self._provider_call(definition.do, ctx)
             if self.delay:
                 await asyncio.sleep(self.delay)
         except Exception as error:  # noqa: BLE001 - every failure is recorded and classified
@@ -301,7 +318,7 @@ class _Saga:
             await self._step_compensation(row, "compensating", "undoing step")
             ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
             try:
-                await asyncio.to_thread(getattr(self.provider, definition.undo), ctx, row["output"])
+                await self._provider_call(definition.undo, ctx, row["output"])
             except Exception as error:  # noqa: BLE001
                 await self._notes(ctx, row["name"])
                 message = _message(error)
@@ -336,7 +353,7 @@ class _Saga:
             key = (resources.get(source) or {}).get("idempotency_key") or row["idempotency_key"]
             ctx = StepContext(self.customer, key, dict(resources))
             try:
-                await asyncio.to_thread(getattr(self.provider, definition.do), ctx, resources.get(source))
+                await self._provider_call(definition.do, ctx, resources.get(source))
             except Exception as error:  # noqa: BLE001
                 await self._notes(ctx, definition.name)
                 message = _message(error)

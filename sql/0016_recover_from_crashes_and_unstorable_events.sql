@@ -224,6 +224,9 @@ $$;
 comment on function internal.end_provisioning_run_of_job(bigint, text, text) is
 'called when a provisioning job ends: a run it leaves live is rolled back (by a new job) or failed';
 
+-- The trigger must not wedge the queue: it runs inside the reaper's one statement for every expired job and inside
+-- workers' acks, so an unexpected error here is reported as a warning (the run stays as it was) instead of failing
+-- those statements over and over. Transient conflicts still raise: the statement is retried.
 create function internal.tg_jobs__end_provisioning_run()
 returns trigger
 language plpgsql
@@ -231,7 +234,15 @@ security definer
 set search_path = ''
 as $$
 begin
-  perform internal.end_provisioning_run_of_job(new.id, new.status::text, new.error);
+  begin
+    perform internal.end_provisioning_run_of_job(new.id, new.status::text, new.error);
+  exception
+    when serialization_failure or deadlock_detected or lock_not_available then
+      raise;
+    when others then
+      raise warning 'job %: could not end its provisioning run: % (SQLSTATE %)', new.id, sqlerrm, sqlstate
+        using hint = 'Look at the run with `supakit provision status`; `supakit provision retry` re-queues it.';
+  end;
   return null;
 end;
 $$;

@@ -532,3 +532,16 @@ when (
   and old.status is distinct from new.status
 )
 execute function internal.tg_jobs__end_provisioning_run();
+
+-- ---------------------------------------------------------------------------------------------------------
+-- data: runs the defect already stranded
+-- ---------------------------------------------------------------------------------------------------------
+
+-- A live run whose job already ended (or was pruned, which only happens to finished jobs) ends now, as it would have.
+select internal.end_provisioning_run_of_job(r.job_id, coalesce(j.status::text, 'and was pruned'), j.error)
+from public.provisioning_runs as r
+left join internal.jobs as j on r.job_id = j.id
+where
+  r.status in ('pending', 'running', 'compensating')
+  and r.job_id is not null
+  and (j.id is null or j.status in ('succeeded', 'failed', 'cancelled'));

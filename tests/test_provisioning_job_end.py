@@ -5,6 +5,7 @@ compensation, so no run stays `running` with the organization's resources left b
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from functions_py.provisioning.local import LocalProvider
 from functions_py.provisioning.provider import RetryableStepError, StepContext
 from functions_py.provisioning.saga import execute_run
+from tests.conftest import ROOT, migrator
 from tests.provisioning_helpers import emails, infra, make_org, request, run_row, run_saga, steps
 
 
@@ -213,3 +215,36 @@ def test_a_cancelled_executor_keeps_the_run_locked_until_its_provider_call_retur
     asyncio.run(main())
     assert role_exists(conn, org["id"]), "the call finished its resource"
     assert steps(conn, run_id)[0][:2] == ("instance", "running"), "left in flight: the next executor resumes it"
+
+
+def test_migrating_to_0016_ends_the_runs_the_defect_already_stranded(empty_db, tmp_path):
+    """Databases that ran the old accounting hold runs left `running` by a failed job, or `pending` with their job
+    pruned; sql/0016 ends them as the trigger would have."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "supabase" / "compat", project / "supabase" / "compat")
+    shutil.copytree(ROOT / "policies", project / "policies")
+    (project / "sql").mkdir()
+    for path in sorted((ROOT / "sql").glob("*.sql")):
+        if path.name < "0016":
+            shutil.copy(path, project / "sql")
+    migrator(empty_db, project).migrate()
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        first, second = make_org(conn), make_org(conn)
+        stranded = request(conn, first["id"])  # as issue 20 saw it: a step done, the job failed, the run running
+        conn.execute("update public.provisioning_runs set status = 'running', started_at = now() where id = %s",
+                     (stranded,))
+        conn.execute("insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key,"
+                     " status) values (%s, %s, 1, 'instance', %s, 'succeeded')",
+                     (stranded, first["id"], f"{stranded}:instance"))
+        job_id = run_row(conn, stranded)["job_id"]
+        fail_for_good(conn, job_id, "lease expired: the worker w stopped heart-beating")
+        orphaned = request(conn, second["id"])  # pending, its job pruned
+        conn.execute("delete from internal.jobs where id = %s", (run_row(conn, orphaned)["job_id"],))
+
+        shutil.copy(next((ROOT / "sql").glob("0016_*.sql")), project / "sql")
+        migrator(empty_db, project).migrate()
+
+        assert run_row(conn, stranded)["status"] == "compensating", "its done step will be undone"
+        assert job_of(conn, stranded)[1:] == ("provisioning.run", "queued")
+        assert run_row(conn, orphaned)["status"] == "rolled_back"
+        assert "ended and was pruned" in run_row(conn, orphaned)["error"]

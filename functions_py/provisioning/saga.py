@@ -16,6 +16,10 @@ A run (public.provisioning_runs, created by internal.request_provisioning / requ
   recorded in customer_infrastructure.resources; a failure leaves the run `failed` for a retry.
 - Every action goes to public.provisioning_logs. E-mails and the infrastructure record follow the run's status by
   SQL trigger (sql/0012).
+- Every write is a SQL function of sql/0016 (start_provisioning_step, succeed_provisioning_step, ...), which checks
+  the run is still in the phase the write belongs to. When the run's job ends without finishing it (a permanent
+  error, too many lost leases, a cancel), SQL ends the run: rolled back at once if no step started, else
+  `compensating` with a new job that lands here and undoes every step made (the one in flight included).
 """
 
 from __future__ import annotations
@@ -245,6 +249,8 @@ class _Saga:
                 await self.conn.execute(RUN_START, {"id": run["id"], "provider": self.provider.name, "names": names})
                 self._echo(f"{run['kind']} run started with provider {self.provider.name}")
                 await self._refresh()
+                if self.run["status"] in FINISHED:  # ended meanwhile (its job ended: sql/0016)
+                    return RunOutcome(run["id"], run["kind"], self.run["status"])
             if run["kind"] == "provision":
                 return await self._provision()
             return await self._deprovision()

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -39,6 +39,7 @@ class TestServer:
 
     admin_url: str
     supabase_native: bool = False
+    embedded: EmbeddedPostgres | None = field(default=None, compare=False, repr=False)  # None: not ours to restart
 
     def url(self, dbname: str) -> str:
         return with_dbname(self.admin_url, dbname)
@@ -80,7 +81,7 @@ def pg_server() -> Iterator[TestServer]:
     server = EmbeddedPostgres(data_dir, free_port(), extra_settings=TEST_SERVER_SETTINGS)
     status, _ = server.start()
     try:
-        yield TestServer(admin_url=status.url)
+        yield TestServer(admin_url=status.url, embedded=server)
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)

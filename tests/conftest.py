@@ -7,6 +7,8 @@
 - A template database migrated once (compat, sql/, policies/), then per test either
   `db`       a connection inside a transaction rolled back at the end (fast, the default), or
   `fresh_db` the URL of a fresh database cloned from the template (several connections, real commits).
+- Factories (tests/factories.py): `make_user`, `make_organization`, `add_member`, `make_project` bound to `db`;
+  code with its own connection (fresh_db, committed worlds) calls `factories.user(conn, ...)` and the rest directly.
 """
 
 from __future__ import annotations

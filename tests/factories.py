@@ -17,7 +17,8 @@ user_insert_one = (
     " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s,"
     " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, now(), now(), now())"
 )
-organization_insert_one = "insert into public.organizations (name, slug) values (%s, %s) returning id"
+organization_insert_one = ("insert into public.organizations (id, name, slug, created_by)"
+                           " values (coalesce(%s, gen_random_uuid()), %s, %s, %s) returning id")
 membership_insert_one = "insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)"
 project_insert_one = "insert into public.projects (organization_id, name) values (%s, %s) returning id"
 
@@ -31,10 +32,12 @@ def user(conn: psycopg.Connection, email: str | None = None, user_id: uuid.UUID 
 
 
 def organization(conn: psycopg.Connection, name: str | None = None, slug: str | None = None,
-                 owner: uuid.UUID | None = None) -> uuid.UUID:
+                 owner: uuid.UUID | None = None, *, org_id: uuid.UUID | str | None = None,
+                 created_by: uuid.UUID | None = None) -> uuid.UUID:
     """An organization (inserted as the superuser, as the seeds do); `owner` becomes its owner."""
     tag = uuid.uuid4().hex[:10]
-    org_id, = conn.execute(organization_insert_one, (name or f"Organization {tag}", slug or f"org-{tag}")).fetchone()
+    org_id, = conn.execute(organization_insert_one, (org_id, name or f"Organization {tag}", slug or f"org-{tag}",
+                                                     created_by)).fetchone()
     if owner is not None:
         membership(conn, org_id, owner, "owner")
     return org_id

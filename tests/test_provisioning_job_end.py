@@ -222,7 +222,9 @@ def test_migrating_to_0016_ends_the_runs_the_defect_already_stranded(empty_db, t
     pruned; sql/0016 ends them as the trigger would have."""
     project = tmp_path / "project"
     shutil.copytree(ROOT / "supabase" / "compat", project / "supabase" / "compat")
-    shutil.copytree(ROOT / "policies", project / "policies")
+    # The old database: migrations before 0016, no policies (today's policies need today's migrations; set-up runs
+    # as the superuser, which they do not restrict). The upgrade below brings 0016, everything after it and policies.
+    (project / "policies").mkdir()
     (project / "sql").mkdir()
     for path in sorted((ROOT / "sql").glob("*.sql")):
         if path.name < "0016":
@@ -241,7 +243,11 @@ def test_migrating_to_0016_ends_the_runs_the_defect_already_stranded(empty_db, t
         orphaned = request(conn, second["id"])  # pending, its job pruned
         conn.execute("delete from internal.jobs where id = %s", (run_row(conn, orphaned)["job_id"],))
 
-        shutil.copy(next((ROOT / "sql").glob("0016_*.sql")), project / "sql")
+        for path in sorted((ROOT / "sql").glob("*.sql")):
+            if path.name >= "0016":
+                shutil.copy(path, project / "sql")
+        shutil.rmtree(project / "policies")
+        shutil.copytree(ROOT / "policies", project / "policies")
         migrator(empty_db, project).migrate()
 
         assert run_row(conn, stranded)["status"] == "compensating", "its done step will be undone"

@@ -46,11 +46,13 @@ SIGNATURES: dict[str, dict[str, str]] = {
     "message_activity": {"org_id": "uuid", "since": "date", "until": "date"},
     "organization_entitlements": {"org_id": "uuid"},
     "provisioning_status": {"org_id": "uuid"},
+    "bind_channel_contact": {"conversation_id": "uuid", "channel": "text", "address": "text", "display_name": "text"},
+    "request_reply_suggestion": {"message_id": "uuid"},
 }
 DEFAULTED = {
     ("invite_member", "role"), ("organization_audit_log", "max_rows"), ("organization_audit_log", "before_id"),
     ("request_generation", "app_type"), ("request_generation", "org_id"), ("start_direct_conversation", "org_id"),
-    ("message_activity", "since"), ("message_activity", "until"),
+    ("message_activity", "since"), ("message_activity", "until"), ("bind_channel_contact", "display_name"),
 }
 CALLERS = ("owner", "member", "removed", "outsider")
 # The world's ids an argument may name, by the index test_* pass to real_id().

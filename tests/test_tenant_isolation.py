@@ -132,13 +132,15 @@ FOREIGN_RPCS = {
     "cancel_generation": "select * from public.cancel_generation(%(its_generation)s)",
     "organization_entitlements": "select * from public.organization_entitlements(%(org)s)",
     "provisioning_status": "select public.provisioning_status(%(org)s)",
+    "bind_channel_contact": "select * from public.bind_channel_contact(%(its_conversation)s, 'sms', '+15550001234')",
+    "request_reply_suggestion": "select public.request_reply_suggestion(%(its_message)s)",
 }
 # Every exposed RPC is attacked above, or names no organization of others: create_organization makes a new one
 # for the caller; current_user_organizations and unread_counts read the caller's own rows (the read property).
 SELF_ONLY_RPCS = {"create_organization", "current_user_organizations", "unread_counts"}
 
 # The ids of the other side that an attack names; the error-equality property replaces them with random ones.
-FOREIGN_IDS = ("org", "its_member", "project", "its_invitation", "its_conversation", "its_generation")
+FOREIGN_IDS = ("org", "its_member", "project", "its_invitation", "its_conversation", "its_generation", "its_message")
 # accept_invitation takes a bearer secret (244 random bits), not an id: whoever holds a real token was handed the
 # link, and is told that it is addressed to someone else (never its state; sql/0017). So it is left out there.
 NOT_ID_NAMED = {"accept_invitation"}
@@ -198,6 +200,7 @@ class World:
     attacker: uuid.UUID
     conversations: dict[uuid.UUID, uuid.UUID]  # organization -> its group conversation
     generations: dict[uuid.UUID, dict[uuid.UUID, uuid.UUID]]  # organization -> {requester: generation}
+    messages: dict[uuid.UUID, uuid.UUID] | None = None  # organization -> a message in its group conversation
 
     def orgs_of(self, user: uuid.UUID) -> set[uuid.UUID]:
         return {org for org, members in self.members.items() if user in members}
@@ -242,6 +245,7 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
                 [(orgs[org], projects[orgs[org]][p], f"Task {i}", None if who is None else users[who])
                  for i, (org, p, who) in enumerate(spec.tasks)])
     conversations = {}
+    messages: dict[uuid.UUID, uuid.UUID] = {}
     for org, founder in spec.founders.items():
         conversations[orgs[org]], = db.execute(
             "insert into public.conversations (organization_id, title, created_by) values (%s, 'All hands', %s)"
@@ -252,6 +256,8 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
                             " on conflict do nothing", [(conversations[orgs[org]], users[u]) for u in everyone])
             cur.executemany("insert into public.messages (conversation_id, sender_id, body) values (%s, %s, 'Hi')",
                             [(conversations[orgs[org]], users[u]) for u in everyone])
+        messages[orgs[org]], = db.execute("select id from public.messages where conversation_id = %s limit 1",
+                                          (conversations[orgs[org]],)).fetchone()
     generations: dict[uuid.UUID, dict[uuid.UUID, uuid.UUID]] = {org: {} for org in orgs}
     for org, user in spec.roles:
         generations[orgs[org]][users[user]], = db.execute(
@@ -271,7 +277,8 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
                 "select * from public.invite_member(%s, %s)", (orgs[org], f"invitee-{tag}-{org}@example.com"),
             ).fetchone()
         invitations[orgs[org]] = (invitation_id, token)
-    return World(users, orgs, projects, members, invitations, users[spec.attacker], conversations, generations)
+    return World(users, orgs, projects, members, invitations, users[spec.attacker], conversations, generations,
+                 messages)
 
 
 @contextmanager
@@ -331,6 +338,7 @@ def foreign_params(world: World, org: uuid.UUID) -> dict[str, object]:
         "email": f"accomplice-{uuid.uuid4().hex[:8]}@example.com",
         "its_invitation": invitation_id, "its_token": token, "strangers": world.strangers,
         "its_conversation": world.conversations[org],
+        "its_message": (world.messages or {}).get(org) or uuid.uuid4(),
         # the attacker's own generation there when they were a member (a removed member), else someone's
         "its_generation": world.generations[org].get(world.attacker) or next(iter(world.generations[org].values())),
     }

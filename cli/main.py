@@ -12,6 +12,7 @@ from cli import (
     billing,
     configuration,
     db,
+    gen,
     jobs,
     lint,
     migrate,
@@ -35,6 +36,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(realtime.app, name="realtime")
 app.add_typer(billing.app, name="billing")
 app.add_typer(provision.app, name="provision")
+app.add_typer(gen.app, name="gen")
 app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)

@@ -11,6 +11,7 @@ is expected. Secrets are read here and nowhere else; `describe()` masks them and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -158,6 +159,25 @@ def parse_address(raw: Any) -> str:
 
     value = str(raw).strip()
     if "@" not in parseaddr(value)[1]:
+        raise ValueError(raw)
+    return value
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_size(raw: Any) -> int:
+    """A byte count: a number, or a number with a unit as the Supabase CLI writes them (`50MiB`, `200MB`)."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int):
+        value = raw
+    else:
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(raw))
+        if not match or match.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError(raw)
+        value = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if value < 1:
         raise ValueError(raw)
     return value
 
@@ -323,6 +343,19 @@ WORKER_OPTIONS = (
                "uvloop when it is not installed: exit 2)."),
 )
 
+# The local Storage API (/storage/v1): Supabase Storage's own limits, [storage] in config.toml as the CLI names it.
+STORAGE_OPTIONS = (
+    Option("storage.file_size_limit", 50 * 1024 * 1024, env="SUPAKIT_STORAGE_FILE_SIZE_LIMIT",
+           toml="storage.file_size_limit", parse=parse_size, expected="a size such as 50MiB, 200MB or 1048576",
+           doc="Largest object any upload path accepts (Storage's global limit; a bucket's file_size_limit may "
+               "only lower it)."),
+    Option("storage.root", None, env="SUPAKIT_STORAGE_ROOT", parse=parse_optional, expected="a directory",
+           doc="Where the local Storage keeps object bytes (default: <data dir>/storage)."),
+    Option("storage.signing_secret", "", env="SUPAKIT_STORAGE_SIGNING_SECRET", parse=parse_secret, secret=True,
+           expected="a secret of at least 32 characters",
+           doc="HS256 key for signed URLs (default: the JWT secret, as Storage signs with the project's secret)."),
+)
+
 def parse_duration_s(raw: Any) -> int:
     """Seconds from an integer or a Go duration string as the Supabase CLI writes them ("1s", "60s", "1h", "5m")."""
     if isinstance(raw, bool):
@@ -443,9 +476,58 @@ AUTH_OPTIONS = (
     *_AUTH_TEMPLATE_OPTIONS,
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *AUTH_OPTIONS, *REALTIME_OPTIONS,
-                               *MAIL_OPTIONS, *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS,
-                               *WORKER_OPTIONS)
+# SMS and WhatsApp through Twilio (functions_py/channels, docs/channels.md): Twilio's own variable names.
+CHANNELS_OPTIONS = (
+    Option("twilio.account_sid", None, env="TWILIO_ACCOUNT_SID", parse=parse_optional,
+           expected="an account SID (AC…)", doc="Twilio account that sends the organizations' SMS and WhatsApp."),
+    Option("twilio.auth_token", None, env="TWILIO_AUTH_TOKEN", parse=parse_optional, secret=True,
+           expected="the account's auth token",
+           doc="Authenticates calls to Twilio and verifies X-Twilio-Signature on the twilio-webhook function."),
+    Option("twilio.api_base", "https://api.twilio.com", env="TWILIO_API_BASE",
+           expected="a URL such as https://api.twilio.com",
+           doc="Where the Twilio SDK sends API calls (a local stand-in in tests)."),
+    Option("twilio.sms_from", None, env="TWILIO_SMS_FROM", parse=parse_optional, expected="an E.164 number",
+           doc="Sender for SMS when the organization has no number in public.channel_senders."),
+    Option("twilio.whatsapp_from", None, env="TWILIO_WHATSAPP_FROM", parse=parse_optional,
+           expected="an E.164 number", doc="Sender for WhatsApp when the organization has none of its own."),
+    Option("twilio.webhook_url", None, env="SUPAKIT_TWILIO_WEBHOOK_URL", parse=parse_optional,
+           expected="the public https URL of /functions/v1/twilio-webhook",
+           doc="The URL Twilio calls (and signs) for inbound messages and status callbacks; default: the URL the "
+               "request arrived at."),
+)
+
+def parse_rate(raw: Any) -> float:
+    value = float(str(raw).strip())
+    if not 0 <= value <= 1:
+        raise ValueError(raw)
+    return value
+
+
+# The local dashboard (`supakit serve`, functions_py/dashboard): Studio's port; [studio] keys in config.toml.
+DASHBOARD_OPTIONS = (
+    Option("dashboard.enabled", True, env="SUPAKIT_DASHBOARD", toml="studio.enabled", parse=parse_bool,
+           expected="true or false", doc="Serve the local dashboard with `supakit serve`."),
+    Option("dashboard.host", "127.0.0.1", env="SUPAKIT_DASHBOARD_HOST",
+           doc="Interface the dashboard listens on; a non-loopback one needs dashboard.login."),
+    Option("dashboard.port", 54323, env="SUPAKIT_DASHBOARD_PORT", toml="studio.port", parse=parse_port,
+           expected=_PORT, doc="The dashboard's TCP port (the Supabase CLI's Studio port)."),
+    Option("dashboard.login", False, env="SUPAKIT_DASHBOARD_LOGIN", parse=parse_bool, expected="true or false",
+           doc="Ask for the secret key (api.secret_key) before showing anything; required off loopback."),
+    Option("dashboard.poll_s", 2, env="SUPAKIT_DASHBOARD_POLL_S", parse=parse_int(1, 3600),
+           expected="seconds from 1 to 3600", doc="How often the queue page refreshes its counts and list."),
+    # the thresholds of `supakit jobs stats --check`, read from the same variables
+    Option("dashboard.max_queued", 50, env="SUPAKIT_JOBS_MAX_QUEUED", parse=parse_int(0),
+           expected="a number of jobs", doc="Queue alert: more ready jobs waiting than this."),
+    Option("dashboard.max_failure_rate", 0.05, env="SUPAKIT_JOBS_MAX_FAILURE_RATE", parse=parse_rate,
+           expected="a share from 0 to 1, such as 0.05", doc="Queue alert: a higher share of failed jobs in the "
+                                                              "last hour."),
+)
+
+OPTIONS: tuple[Option, ...] = (
+    *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
+    *REALTIME_OPTIONS, *MAIL_OPTIONS, *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS,
+    *WORKER_OPTIONS,
+)
 STRIPE_PRICE_PREFIX = "STRIPE_PRICE_"
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"

@@ -13,6 +13,10 @@ run_request_one = "select internal.request_provisioning(%s, %s)"
 deprovision_request_one = "select internal.request_deprovisioning(%s, %s)"
 run_retry_one = "select run_id, action from internal.retry_provisioning(%s)"
 status_get_one = "select public.provisioning_status(%s)"
+run_organization_one = "select organization_id from public.provisioning_runs where id = %s"
+run_latest_one = """
+select id, kind, status from public.provisioning_runs where organization_id = %s order by created_at desc, id limit 1
+"""
 
 
 def find_organization(conn: psycopg.Connection, org: str) -> UUID | None:
@@ -42,3 +46,15 @@ def retry(conn: psycopg.Connection, org_id: UUID) -> tuple[UUID | None, str]:
 def status(conn: psycopg.Connection, org_id: UUID) -> dict[str, Any]:
     """public.provisioning_status: the infrastructure, the latest run with its steps, and its recent logs."""
     return conn.execute(status_get_one, (org_id,)).fetchone()[0]
+
+
+def run_organization(conn: psycopg.Connection, run_id: UUID) -> UUID | None:
+    """The organization of a run, None for an unknown run."""
+    row = conn.execute(run_organization_one, (run_id,)).fetchone()
+    return row[0] if row else None
+
+
+def latest_run(conn: psycopg.Connection, org_id: UUID) -> tuple[UUID, str, str] | None:
+    """(id, kind, status) of the organization's latest run, None when it has none."""
+    row = conn.execute(run_latest_one, (org_id,)).fetchone()
+    return (row[0], row[1], row[2]) if row else None

@@ -646,6 +646,9 @@ begin
   if receive_channel_message.channel not in ('sms', 'whatsapp') then
     raise exception 'channel % is not sms or whatsapp', receive_channel_message.channel using errcode = '22023';
   end if;
+  -- Twilio retries and replays arrive concurrently: one request per MessageSid at a time, so the second sees the
+  -- first's committed row below (a new statement, a new snapshot) and answers `duplicate`.
+  perform pg_advisory_xact_lock(hashtextextended('supakit.twilio_sid:' || receive_channel_message.twilio_sid, 0));
   select * into existing from public.message_deliveries as d where d.twilio_sid = receive_channel_message.twilio_sid;
   if found then
     return jsonb_build_object('outcome', 'duplicate', 'message_id', existing.message_id,

@@ -496,6 +496,145 @@ end;
 $$;
 
 --
+-- Name: channel_contacts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."channel_contacts" (
+    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "channel" "text" NOT NULL,
+    "address" "text" NOT NULL,
+    "display_name" "text",
+    "conversation_id" "uuid",
+    "opted_out_at" timestamp with time zone,
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "address_is_e164" CHECK (("address" ~ '^\+[1-9][0-9]{6,14}$'::"text")),
+    CONSTRAINT "channel_is_known" CHECK (("channel" = ANY (ARRAY['sms'::"text", 'whatsapp'::"text"]))),
+    CONSTRAINT "display_name_is_short" CHECK ((("display_name" IS NULL) OR ("char_length"("display_name") <= 200)))
+);
+
+--
+-- Name: TABLE "channel_contacts"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."channel_contacts" IS 'an external person reached by SMS or WhatsApp, bound to at most one conversation of the organization';
+
+--
+-- Name: COLUMN "channel_contacts"."opted_out_at"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."channel_contacts"."opted_out_at" IS 'set when the contact texts STOP (or another opt-out keyword), cleared by START: nothing is sent while set';
+
+--
+-- Name: bind_channel_contact("uuid", "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text" DEFAULT NULL::"text") RETURNS "public"."channel_contacts"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $_$
+#variable_conflict use_column
+declare
+  org uuid;
+  contact public.channel_contacts;
+begin
+  select c.organization_id into org from public.conversations as c where c.id = bind_channel_contact.conversation_id;
+  if org is null or not internal.has_org_role(org, '{owner,admin,manager}') then
+    raise exception 'only managers and above of the conversation''s organization bind it to a contact'
+      using errcode = '42501';
+  end if;
+  if bind_channel_contact.channel is null or bind_channel_contact.channel not in ('sms', 'whatsapp') then
+    raise exception 'channel must be sms or whatsapp' using errcode = '22023';
+  end if;
+  if bind_channel_contact.address is null or bind_channel_contact.address !~ '^\+[1-9][0-9]{6,14}$' then
+    raise exception 'the address must be a phone number in E.164 form, such as +15551234567' using errcode = '22023';
+  end if;
+  if char_length(coalesce(bind_channel_contact.display_name, '')) > 200 then
+    raise exception 'the display name must be at most 200 characters' using errcode = '22023';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended(
+    'supakit.contact:' || org::text || bind_channel_contact.channel || bind_channel_contact.address, 0
+  ));
+  insert into public.channel_contacts (organization_id, channel, address, display_name)
+  values (org, bind_channel_contact.channel, bind_channel_contact.address, bind_channel_contact.display_name)
+  on conflict (organization_id, channel, address) do nothing;
+  select * into contact from public.channel_contacts as c
+  where c.organization_id = org and c.channel = bind_channel_contact.channel and c.address = bind_channel_contact.address;
+  if contact.conversation_id = bind_channel_contact.conversation_id then
+    return contact;
+  end if;
+  if contact.conversation_id is not null then
+    raise exception 'this contact is already bound to another conversation' using errcode = 'PT409';
+  end if;
+  if exists (select 1 from public.channel_contacts as c where c.conversation_id = bind_channel_contact.conversation_id)
+    then
+    raise exception 'this conversation is already bound to another contact' using errcode = 'PT409';
+  end if;
+  update public.channel_contacts as c
+  set conversation_id = bind_channel_contact.conversation_id,
+    display_name = coalesce(bind_channel_contact.display_name, c.display_name), updated_at = now()
+  where c.id = contact.id
+  returning * into contact;
+  return contact;
+end;
+$_$;
+
+--
+-- Name: message_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."message_deliveries" (
+    "message_id" "uuid" NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "conversation_id" "uuid" NOT NULL,
+    "contact_id" "uuid",
+    "channel" "text" NOT NULL,
+    "direction" "text" NOT NULL,
+    "status" "text" NOT NULL,
+    "twilio_sid" "text",
+    "error_code" "text",
+    "error_message" "text",
+    "media" "jsonb" DEFAULT '[]'::"jsonb" NOT NULL,
+    "status_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "channel_is_known" CHECK (("channel" = ANY (ARRAY['sms'::"text", 'whatsapp'::"text"]))),
+    CONSTRAINT "direction_is_known" CHECK (("direction" = ANY (ARRAY['inbound'::"text", 'outbound'::"text"]))),
+    CONSTRAINT "inbound_is_received" CHECK ((("direction" = 'inbound'::"text") = ("status" = 'received'::"text"))),
+    CONSTRAINT "media_is_an_array" CHECK (("jsonb_typeof"("media") = 'array'::"text")),
+    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'sending'::"text", 'sent'::"text", 'delivered'::"text", 'read'::"text", 'undelivered'::"text", 'failed'::"text", 'received'::"text"])))
+);
+
+--
+-- Name: TABLE "message_deliveries"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."message_deliveries" IS 'the SMS/WhatsApp side of a message: direction, Twilio MessageSid, delivery status (forward only), errors, media';
+
+--
+-- Name: COLUMN "message_deliveries"."media"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."message_deliveries"."media" IS 'inbound media as Twilio sent it: [{"url": MediaUrlN, "content_type": MediaContentTypeN}]';
+
+--
+-- Name: broadcast_delivery("public"."message_deliveries"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."broadcast_delivery"("delivery" "public"."message_deliveries") RETURNS "void"
+    LANGUAGE "sql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+  select realtime.send(
+    jsonb_build_object(
+      'message_id', delivery.message_id, 'channel', delivery.channel, 'direction', delivery.direction,
+      'status', delivery.status, 'error_code', delivery.error_code, 'error_message', delivery.error_message
+    ),
+    'message_delivery', 'conversation:' || delivery.conversation_id::text, true
+  )
+$$;
+
+--
 -- Name: generations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -637,6 +776,91 @@ $$;
 COMMENT ON FUNCTION "internal"."change_member_role"("org_id" "uuid", "user_id" "uuid", "new_role" "public"."org_role") IS 'changes a member''s role: owners change anyone, admins the roles below owner; nobody raises their own role';
 
 --
+-- Name: channel_allowance("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."channel_allowance"("org_id" "uuid") RETURNS TABLE("plan_id" "text", "plan_name" "text", "channels" boolean, "ai_replies" boolean, "monthly_limit" integer, "sent_this_month" integer)
+    LANGUAGE "sql" STABLE SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+  select p.id, p.name, p.features ? 'channels', p.features ? 'ai_replies', p.channel_messages_monthly_limit,
+    (
+      select count(*)::integer from public.message_deliveries as d
+      where d.organization_id = channel_allowance.org_id and d.direction = 'outbound'
+        and d.created_at >= date_trunc('month', now(), 'UTC')
+    )
+  from internal.organization_plan(channel_allowance.org_id) as o
+  inner join public.plans as p on p.id = o.plan_id
+$$;
+
+--
+-- Name: channel_outbound("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."channel_outbound"("message_id" "uuid") RETURNS "jsonb"
+    LANGUAGE "sql" STABLE SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+  select jsonb_build_object(
+    'message_id', d.message_id, 'channel', d.channel, 'to', c.address, 'body', m.body, 'status', d.status,
+    'twilio_sid', d.twilio_sid, 'from', (
+      select s.address from public.channel_senders as s
+      where s.organization_id = d.organization_id and s.channel = d.channel
+      order by s.created_at, s.id limit 1
+    ),
+    'opted_out', c.opted_out_at is not null
+  )
+  from public.message_deliveries as d
+  inner join public.messages as m on m.id = d.message_id
+  inner join public.channel_contacts as c on c.id = d.contact_id
+  where d.message_id = channel_outbound.message_id and d.direction = 'outbound' and m.deleted_at is null
+$$;
+
+--
+-- Name: channel_status_follows("text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."channel_status_follows"("current" "text", "next" "text") RETURNS boolean
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select case
+    when current in ('undelivered', 'failed', 'read', 'received') then false
+    when current = 'delivered' then next = 'read'
+    else internal.channel_status_rank(next) > internal.channel_status_rank(current)
+  end
+$$;
+
+--
+-- Name: channel_status_from_twilio("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."channel_status_from_twilio"("twilio_status" "text") RETURNS "text"
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select case lower(coalesce(twilio_status, ''))
+    when 'accepted' then 'queued' when 'scheduled' then 'queued' when 'queued' then 'queued'
+    when 'sending' then 'sending' when 'sent' then 'sent' when 'delivered' then 'delivered' when 'read' then 'read'
+    when 'undelivered' then 'undelivered' when 'failed' then 'failed' when 'canceled' then 'failed'
+  end
+$$;
+
+--
+-- Name: channel_status_rank("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."channel_status_rank"("status" "text") RETURNS integer
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select case status
+    when 'queued' then 0 when 'sending' then 1 when 'sent' then 2 when 'delivered' then 3 when 'read' then 4
+    when 'undelivered' then 5 when 'failed' then 5 else -1
+  end
+$$;
+
+--
 -- Name: check_message_attachments("uuid", "jsonb"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -687,10 +911,14 @@ CREATE TABLE "internal"."jobs" (
     "started_at" timestamp with time zone,
     "finished_at" timestamp with time zone,
     "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "lease_losses" integer DEFAULT 0 NOT NULL,
+    "max_lease_losses" integer DEFAULT 10 NOT NULL,
     CONSTRAINT "attempts_within_max" CHECK ((("attempts" >= 0) AND ("attempts" <= "max_attempts"))),
     CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['succeeded'::"internal"."job_status", 'failed'::"internal"."job_status", 'cancelled'::"internal"."job_status"])) = ("finished_at" IS NOT NULL))),
     CONSTRAINT "kind_is_dotted_name" CHECK (("kind" ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::"text")),
+    CONSTRAINT "lease_losses_not_negative" CHECK (("lease_losses" >= 0)),
     CONSTRAINT "max_attempts_is_positive" CHECK ((("max_attempts" >= 1) AND ("max_attempts" <= 100))),
+    CONSTRAINT "max_lease_losses_is_positive" CHECK ((("max_lease_losses" >= 1) AND ("max_lease_losses" <= 1000))),
     CONSTRAINT "running_has_started" CHECK ((("status" <> 'running'::"internal"."job_status") OR ("started_at" IS NOT NULL))),
     CONSTRAINT "running_iff_leased" CHECK ((("status" = 'running'::"internal"."job_status") = (("lease_owner" IS NOT NULL) AND ("lease_token" IS NOT NULL) AND ("lease_expires_at" IS NOT NULL))))
 )
@@ -725,6 +953,18 @@ COMMENT ON COLUMN "internal"."jobs"."dedupe_key" IS 'unique among unfinished job
 --
 
 COMMENT ON COLUMN "internal"."jobs"."cancel_requested_at" IS 'set by cancel on a running job; the worker stops it and marks it cancelled';
+
+--
+-- Name: COLUMN "jobs"."lease_losses"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."jobs"."lease_losses" IS 'how often a worker lost this job''s lease (killed or hung): counted here, not in attempts';
+
+--
+-- Name: COLUMN "jobs"."max_lease_losses"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."jobs"."max_lease_losses" IS 'the job fails when lease_losses reaches this (a job that takes down every worker that runs it)';
 
 --
 -- Name: claim_jobs("text", integer, "text"[], integer); Type: FUNCTION; Schema: internal; Owner: -
@@ -775,6 +1015,45 @@ CREATE FUNCTION "internal"."claim_jobs_v2"("worker" "text", "batch_size" integer
 $$;
 
 --
+-- Name: compensate_provisioning_step(bigint, "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."compensate_provisioning_step"("step_id" bigint, "status" "text", "message" "text", "error" "text" DEFAULT NULL::"text") RETURNS "void"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  step public.provisioning_steps;
+begin
+  if status not in ('compensating', 'compensated', 'compensation_failed') then
+    raise exception 'compensate_provisioning_step: % is not a compensation status', status using errcode = '22023';
+  end if;
+  run := internal.provisioning_step_run(step_id, 'compensating');
+  update public.provisioning_steps as s
+  set status = compensate_provisioning_step.status,
+    error = coalesce(left(compensate_provisioning_step.error, 4000), s.error),
+    compensated_at = case when compensate_provisioning_step.status = 'compensated' then now() else s.compensated_at end
+  where s.id = step_id
+  returning * into step;
+  if status = 'compensating' then
+    update public.provisioning_runs as r set current_step = step.name where r.id = run.id;
+  end if;
+  if message is not null then
+    perform internal.log_provisioning(
+      run.id, step.name, case when status = 'compensation_failed' then 'error' else 'info' end, message
+    );
+  end if;
+  if status = 'compensation_failed' then
+    perform internal.move_provisioning_run(
+      run.id, 'failed', 'rollback stopped: the undo of step ' || step.name || ' failed', 'error',
+      left('undo of step ' || step.name || ' failed: ' || coalesce(error, 'unknown error'), 2000), step.name
+    );
+  end if;
+end;
+$$;
+
+--
 -- Name: complete_jobs(bigint[], "uuid"[], "jsonb"[]); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -788,6 +1067,49 @@ CREATE FUNCTION "internal"."complete_jobs"("ids" bigint[], "tokens" "uuid"[], "r
   from unnest(ids, tokens, results) as c (id, token, result)
   where j.id = c.id and j.lease_token = c.token and j.status = 'running'
   returning j.id
+$$;
+
+--
+-- Name: complete_reply_suggestion("uuid", "text", "text", integer, integer); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."complete_reply_suggestion"("suggestion_id" "uuid", "body" "text", "model" "text", "input_tokens" integer, "output_tokens" integer) RETURNS "void"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  suggestion public.reply_suggestions;
+begin
+  update public.reply_suggestions as s
+  set status = 'ready', body = complete_reply_suggestion.body, model = complete_reply_suggestion.model,
+    input_tokens = complete_reply_suggestion.input_tokens, output_tokens = complete_reply_suggestion.output_tokens,
+    error_message = null, updated_at = now()
+  where s.id = complete_reply_suggestion.suggestion_id and s.status = 'queued'
+  returning * into suggestion;
+  if not found then
+    return;  -- already written by an earlier attempt (at-least-once), or dismissed
+  end if;
+  if suggestion.requested_by is not null then
+    insert into public.usage_counters as u
+      (organization_id, user_id, period, period_start, generations, input_tokens, output_tokens)
+    select suggestion.organization_id, suggestion.requested_by, p.period, p.start, 1,
+      coalesce(suggestion.input_tokens, 0), coalesce(suggestion.output_tokens, 0)
+    from (values
+      ('day', (now() at time zone 'UTC')::date),
+      ('month', date_trunc('month', now() at time zone 'UTC')::date)
+    ) as p (period, start)
+    on conflict (organization_id, user_id, period, period_start) do update
+    set generations = u.generations + 1, input_tokens = u.input_tokens + excluded.input_tokens,
+      output_tokens = u.output_tokens + excluded.output_tokens, updated_at = now();
+  end if;
+  perform realtime.send(
+    jsonb_build_object(
+      'suggestion_id', suggestion.id, 'message_id', suggestion.message_id, 'status', suggestion.status,
+      'body', suggestion.body
+    ),
+    'reply_suggestion', 'conversation:' || suggestion.conversation_id::text || ':staff', true
+  );
+end;
 $$;
 
 --
@@ -909,6 +1231,34 @@ end;
 $_$;
 
 --
+-- Name: current_user_has_staff_topic("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."current_user_has_staff_topic"("topic" "text") RETURNS boolean
+    LANGUAGE "plpgsql" STABLE SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $_$
+declare
+  conversation_id uuid;
+begin
+  if topic is null
+    or topic !~ '^conversation:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}:staff$' then
+    return false;
+  end if;
+  conversation_id := substr(topic, 14, 36)::uuid;
+  return exists (
+    select 1 from public.conversations as c
+    inner join public.memberships as m on m.organization_id = c.organization_id and m.user_id = (select auth.uid())
+    where c.id = conversation_id and m.role <> 'client'
+      and (m.role in ('owner', 'admin') or exists (
+        select 1 from public.conversation_participants as p
+        where p.conversation_id = c.id and p.user_id = m.user_id
+      ))
+  );
+end;
+$_$;
+
+--
 -- Name: current_user_org_ids("public"."org_role"[]); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -921,6 +1271,93 @@ CREATE FUNCTION "internal"."current_user_org_ids"("roles" "public"."org_role"[] 
   where m.user_id = (select auth.uid())
     and (roles is null or m.role = any(roles))
 $$;
+
+--
+-- Name: end_provisioning_run_of_job(bigint, "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."end_provisioning_run_of_job"("job_id" bigint, "job_status" "text", "job_error" "text" DEFAULT NULL::"text") RETURNS "text"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  why text;
+  next_job bigint;
+begin
+  select * into run from public.provisioning_runs as r
+  where r.job_id = end_provisioning_run_of_job.job_id and r.status in ('pending', 'running', 'compensating');
+  if run.id is null then
+    return null;
+  end if;
+  -- serialised with request_provisioning / request_deprovisioning of the organization
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || run.organization_id::text, 0));
+  select * into run from public.provisioning_runs as r where r.id = run.id for update;
+  if run.status not in ('pending', 'running', 'compensating') then
+    return null;
+  end if;
+  why := left(format('its job %s ended %s%s', end_provisioning_run_of_job.job_id, job_status,
+    coalesce(': ' || job_error, '')), 1800);
+  if run.kind = 'deprovision' or run.status = 'compensating' then
+    -- a teardown has nothing to compensate; a compensation cannot be compensated: what is left is left, and said
+    -- (steps in flight say it too; a retry resumes them)
+    update public.provisioning_steps as s
+    set status = case s.status when 'running' then 'failed' else 'compensation_failed' end,
+      finished_at = case s.status when 'running' then now() else s.finished_at end,
+      error = left('in flight when ' || why, 4000)
+    where s.run_id = run.id and s.status in ('running', 'compensating');
+    update public.provisioning_runs as r
+    set status = 'failed', started_at = coalesce(r.started_at, now()), finished_at = now(),
+      error = left(case when run.kind = 'deprovision' then 'teardown stopped: ' else 'rollback stopped: ' end
+        || why, 2000)
+    where r.id = run.id;
+    perform internal.log_provisioning(
+      run.id, run.current_step, 'error',
+      'run failed: ' || why || '; resources may be left; fix the cause and run `supakit provision retry`'
+    );
+    return 'failed';
+  end if;
+  if not exists (
+    select 1 from public.provisioning_steps as s where s.run_id = run.id and s.status <> 'pending'
+  ) then
+    -- no step ever started, so nothing was made: the run is rolled back as it stands, through the usual states
+    if run.status = 'pending' then
+      update public.provisioning_runs as r set status = 'running', started_at = now() where r.id = run.id;
+    end if;
+    update public.provisioning_runs as r set status = 'compensating', error = left('rolling back: ' || why, 2000)
+    where r.id = run.id;
+    update public.provisioning_runs as r
+    set status = 'rolled_back', finished_at = now(),
+      error = left('rolled back before any step started: ' || why, 2000)
+    where r.id = run.id;
+    perform internal.log_provisioning(run.id, null, 'error', 'rolled back before any step started: ' || why);
+    return 'rolled_back';
+  end if;
+  -- work was done: undo it, in a new job (the worker that took this one is gone). A step in flight may have made
+  -- part of its resource: it is failed, and failed steps are undone too.
+  update public.provisioning_steps as s
+  set status = 'failed', finished_at = now(), error = left('in flight when ' || why, 4000)
+  where s.run_id = run.id and s.status = 'running';
+  update public.provisioning_runs as r
+  set status = 'compensating', error = left('rolling back: ' || why, 2000)
+  where r.id = run.id;
+  next_job := internal.enqueue_job(
+    'provisioning.run', jsonb_build_object('run_id', run.id), run.organization_id, null, 0, now(), 5,
+    'provisioning:' || run.organization_id::text
+  );
+  update public.provisioning_runs as r set job_id = next_job where r.id = run.id;
+  perform internal.log_provisioning(
+    run.id, run.current_step, 'error', 'rolling back: ' || why, jsonb_build_object('job_id', next_job)
+  );
+  return 'compensating';
+end;
+$$;
+
+--
+-- Name: FUNCTION "end_provisioning_run_of_job"("job_id" bigint, "job_status" "text", "job_error" "text"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."end_provisioning_run_of_job"("job_id" bigint, "job_status" "text", "job_error" "text") IS 'called when a provisioning job ends: a run it leaves live is rolled back (by a new job) or failed';
 
 --
 -- Name: enqueue_email("text", "text", "jsonb", "uuid", "text"); Type: FUNCTION; Schema: internal; Owner: -
@@ -1032,6 +1469,44 @@ begin
   where j.id = job_id and j.lease_token = token and j.status = 'running'
   returning j.status into outcome;
   return outcome;
+end;
+$$;
+
+--
+-- Name: fail_provisioning_step(bigint, "text", boolean); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."fail_provisioning_step"("step_id" bigint, "message" "text", "for_good" boolean) RETURNS "text"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  step public.provisioning_steps;
+begin
+  run := internal.provisioning_step_run(step_id, 'running');
+  if not for_good then
+    update public.provisioning_steps as s set error = left(message, 4000) where s.id = step_id
+    returning * into step;
+    perform internal.log_provisioning(run.id, step.name, 'warning', 'step failed, will be retried: ' || message);
+    return run.status;
+  end if;
+  update public.provisioning_steps as s
+  set status = 'failed', error = left(message, 4000), finished_at = now()
+  where s.id = step_id
+  returning * into step;
+  if run.kind = 'provision' then
+    perform internal.move_provisioning_run(
+      run.id, 'compensating', 'step ' || step.name || ' failed for good: ' || message || '; rolling back', 'error',
+      left('step ' || step.name || ' failed: ' || message, 2000), step.name
+    );
+    return 'compensating';
+  end if;
+  perform internal.move_provisioning_run(
+    run.id, 'failed', 'step ' || step.name || ' failed: ' || message || '; request deprovisioning again once fixed',
+    'error', left('step ' || step.name || ' failed: ' || message, 2000), step.name
+  );
+  return 'failed';
 end;
 $$;
 
@@ -1207,6 +1682,21 @@ CREATE FUNCTION "internal"."lock_stripe_object"("object_id" "text") RETURNS "voi
 $$;
 
 --
+-- Name: log_provisioning("uuid", "text", "text", "text", "jsonb"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."log_provisioning"("run_id" "uuid", "step_name" "text", "level" "text", "message" "text", "data" "jsonb" DEFAULT '{}'::"jsonb") RETURNS "void"
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  insert into public.provisioning_logs (run_id, organization_id, step_name, level, message, data)
+  select r.id, r.organization_id, log_provisioning.step_name, coalesce(log_provisioning.level, 'info'),
+    left(log_provisioning.message, 4000), coalesce(log_provisioning.data, '{}')
+  from public.provisioning_runs as r
+  where r.id = log_provisioning.run_id
+$$;
+
+--
 -- Name: mark_jobs_cancelled(bigint[], "uuid"[]); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1220,6 +1710,27 @@ CREATE FUNCTION "internal"."mark_jobs_cancelled"("ids" bigint[], "tokens" "uuid"
   from unnest(ids, tokens) as r (id, token)
   where j.id = r.id and j.lease_token = r.token and j.status = 'running'
   returning j.id
+$$;
+
+--
+-- Name: move_provisioning_run("uuid", "text", "text", "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."move_provisioning_run"("run_id" "uuid", "status" "text", "message" "text", "level" "text" DEFAULT 'info'::"text", "error" "text" DEFAULT NULL::"text", "current_step" "text" DEFAULT NULL::"text") RETURNS "void"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+begin
+  update public.provisioning_runs as r
+  set status = move_provisioning_run.status, error = coalesce(move_provisioning_run.error, r.error),
+    current_step = move_provisioning_run.current_step,
+    finished_at = case when move_provisioning_run.status in ('succeeded', 'rolled_back', 'failed') then now() end
+  where r.id = move_provisioning_run.run_id;
+  if not found then
+    raise exception 'no provisioning run %', run_id using errcode = 'P0002';
+  end if;
+  perform internal.log_provisioning(run_id, null, level, message);
+end;
 $$;
 
 --
@@ -1392,6 +1903,82 @@ end;
 $$;
 
 --
+-- Name: provisioning_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."provisioning_runs" (
+    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "kind" "text" DEFAULT 'provision'::"text" NOT NULL,
+    "plan_id" "text" NOT NULL,
+    "provider" "text",
+    "reason" "text" DEFAULT 'manual'::"text" NOT NULL,
+    "status" "text" DEFAULT 'pending'::"text" NOT NULL,
+    "current_step" "text",
+    "job_id" bigint,
+    "error" "text",
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "started_at" timestamp with time zone,
+    "finished_at" timestamp with time zone,
+    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text", 'failed'::"text"])) = ("finished_at" IS NOT NULL))),
+    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text"]))),
+    CONSTRAINT "provider_is_a_slug" CHECK (("provider" ~ '^[a-z][a-z0-9_]*$'::"text")),
+    CONSTRAINT "started_unless_pending" CHECK ((("status" = 'pending'::"text") = ("started_at" IS NULL))),
+    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'compensating'::"text", 'rolled_back'::"text", 'failed'::"text"])))
+);
+
+--
+-- Name: TABLE "provisioning_runs"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."provisioning_runs" IS 'one attempt to build (kind provision) or tear down (kind deprovision) an organization''s infrastructure';
+
+--
+-- Name: COLUMN "provisioning_runs"."provider"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."provider" IS 'set by the worker when it starts the run (SUPAKIT_PROVISIONING_PROVIDER)';
+
+--
+-- Name: COLUMN "provisioning_runs"."status"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."status" IS 'pending -> running (a worker took it) -> succeeded; running -> compensating (a step failed for good) -> rolled_back (every done step undone) | failed (an undo failed too: resources may be left, retry); a deprovision run goes running -> failed when a step fails (nothing to compensate); failed -> compensating on retry';
+
+--
+-- Name: COLUMN "provisioning_runs"."job_id"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
+
+--
+-- Name: provisioning_step_run(bigint, "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."provisioning_step_run"("step_id" bigint, "phase" "text") RETURNS "public"."provisioning_runs"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+begin
+  select r.* into run from public.provisioning_runs as r
+  join public.provisioning_steps as s on s.run_id = r.id
+  where s.id = step_id
+  for update of r;
+  if run.id is null then
+    raise exception 'no provisioning step %', step_id using errcode = 'P0002';
+  end if;
+  if run.status <> phase then
+    raise exception 'provisioning run % is %, not %: this executor no longer owns it', run.id, run.status, phase
+      using errcode = '55000', hint = 'Its job ended and the run was ended with it; the executor stops here.';
+  end if;
+  return run;
+end;
+$$;
+
+--
 -- Name: prune_jobs(integer, integer); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1433,12 +2020,19 @@ begin
     for update skip locked
   )
   update internal.jobs as j
-  set status = case when j.attempts < j.max_attempts and j.cancel_requested_at is null
-      then 'queued'::internal.job_status
+  set status = case
       when j.cancel_requested_at is not null then 'cancelled'::internal.job_status
-      else 'failed'::internal.job_status end,
-    finished_at = case when j.attempts < j.max_attempts and j.cancel_requested_at is null then null else now() end,
-    error = 'lease expired: the worker ' || j.lease_owner || ' stopped heart-beating',
+      when j.lease_losses + 1 >= j.max_lease_losses then 'failed'::internal.job_status
+      else 'queued'::internal.job_status end,
+    finished_at = case when j.cancel_requested_at is null and j.lease_losses + 1 < j.max_lease_losses then null
+      else now() end,
+    attempts = greatest(j.attempts - 1, 0),
+    lease_losses = j.lease_losses + 1,
+    error = case when j.cancel_requested_at is null and j.lease_losses + 1 >= j.max_lease_losses
+      then 'lease lost ' || (j.lease_losses + 1) || ' times (max_lease_losses): every worker that ran it died or '
+      || 'hung; the last was ' || j.lease_owner
+      else 'lease expired: the worker ' || j.lease_owner || ' stopped heart-beating (lease loss '
+        || (j.lease_losses + 1) || ' of ' || j.max_lease_losses || '; the attempt is not counted)' end,
     lease_owner = null, lease_token = null, lease_expires_at = null
   from expired
   where j.id = expired.id
@@ -1446,6 +2040,104 @@ begin
   if found then
     perform pg_notify('supakit_jobs', '');  -- requeued jobs are ready now: wake idle workers
   end if;
+end;
+$$;
+
+--
+-- Name: receive_channel_message("text", "text", "text", "text", "text", "jsonb", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."receive_channel_message"("channel" "text", "to_address" "text", "from_address" "text", "twilio_sid" "text", "body" "text", "media" "jsonb" DEFAULT '[]'::"jsonb", "profile_name" "text" DEFAULT NULL::"text") RETURNS "jsonb"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+#variable_conflict use_column
+declare
+  existing public.message_deliveries;
+  sender public.channel_senders;
+  contact public.channel_contacts;
+  conv_id uuid;
+  stored_id uuid;
+  keyword text := upper(btrim(coalesce(receive_channel_message.body, '')));
+  opt text;
+  allowance record;
+begin
+  if receive_channel_message.channel not in ('sms', 'whatsapp') then
+    raise exception 'channel % is not sms or whatsapp', receive_channel_message.channel using errcode = '22023';
+  end if;
+  -- Twilio retries and replays arrive concurrently: one request per MessageSid at a time, so the second sees the
+  -- first's committed row below (a new statement, a new snapshot) and answers `duplicate`.
+  perform pg_advisory_xact_lock(hashtextextended('supakit.twilio_sid:' || receive_channel_message.twilio_sid, 0));
+  select * into existing from public.message_deliveries as d where d.twilio_sid = receive_channel_message.twilio_sid;
+  if found then
+    return jsonb_build_object('outcome', 'duplicate', 'message_id', existing.message_id,
+      'conversation_id', existing.conversation_id);
+  end if;
+  select * into sender from public.channel_senders as s
+  where s.channel = receive_channel_message.channel and s.address = receive_channel_message.to_address;
+  if not found then
+    insert into internal.channel_unrouted (twilio_sid, channel, to_address, from_address, body)
+    values (receive_channel_message.twilio_sid, receive_channel_message.channel, receive_channel_message.to_address,
+      receive_channel_message.from_address, left(coalesce(receive_channel_message.body, ''), 10000))
+    on conflict (twilio_sid) do nothing;
+    return jsonb_build_object('outcome', 'unrouted');
+  end if;
+  -- one contact's messages are routed one at a time (a new contact's conversation is created once)
+  perform pg_advisory_xact_lock(hashtextextended(
+    'supakit.contact:' || sender.organization_id::text || receive_channel_message.channel
+    || receive_channel_message.from_address, 0
+  ));
+  insert into public.channel_contacts (organization_id, channel, address, display_name)
+  values (sender.organization_id, receive_channel_message.channel, receive_channel_message.from_address,
+    nullif(left(btrim(coalesce(receive_channel_message.profile_name, '')), 200), ''))
+  on conflict (organization_id, channel, address) do nothing;
+  select * into contact from public.channel_contacts as c
+  where c.organization_id = sender.organization_id and c.channel = receive_channel_message.channel
+    and c.address = receive_channel_message.from_address;
+  conv_id := contact.conversation_id;
+  if conv_id is null then
+    insert into public.conversations (organization_id, kind, title)
+    values (sender.organization_id, 'support',
+      left(coalesce(contact.display_name, contact.address) || ' (' || receive_channel_message.channel || ')', 200))
+    returning id into conv_id;
+    insert into public.conversation_participants (conversation_id, user_id, role)
+    select conv_id, m.user_id, 'member' from public.memberships as m
+    where m.organization_id = sender.organization_id and m.role in ('owner', 'admin', 'manager')
+    on conflict do nothing;
+    update public.channel_contacts as c set conversation_id = conv_id, updated_at = now()
+    where c.id = contact.id;
+  end if;
+  if keyword in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT') then
+    opt := 'out';
+    update public.channel_contacts as c set opted_out_at = coalesce(c.opted_out_at, now()), updated_at = now()
+    where c.id = contact.id;
+  elsif keyword in ('START', 'YES', 'UNSTOP') then
+    opt := 'in';
+    update public.channel_contacts as c set opted_out_at = null, updated_at = now() where c.id = contact.id;
+  end if;
+  insert into public.messages (conversation_id, body)
+  values (conv_id, case
+    when char_length(btrim(coalesce(receive_channel_message.body, ''))) > 0 then left(receive_channel_message.body, 10000)
+    else format('[%s attachment%s]', jsonb_array_length(coalesce(receive_channel_message.media, '[]')),
+      case when jsonb_array_length(coalesce(receive_channel_message.media, '[]')) = 1 then '' else 's' end)
+  end)
+  returning id into stored_id;
+  insert into public.message_deliveries (
+    message_id, organization_id, conversation_id, contact_id, channel, direction, status, twilio_sid, media
+  )
+  values (stored_id, sender.organization_id, conv_id, contact.id, receive_channel_message.channel,
+    'inbound', 'received', receive_channel_message.twilio_sid, coalesce(receive_channel_message.media, '[]'));
+  if opt is null then
+    select * into allowance from internal.channel_allowance(sender.organization_id);
+    if coalesce(allowance.ai_replies, false) then
+      begin
+        perform internal.request_reply_suggestion(stored_id, null);
+      exception when sqlstate 'PT429' then
+        null;  -- over quota: the message is stored; staff can ask again later
+      end;
+    end if;
+  end if;
+  return jsonb_build_object('outcome', 'stored', 'message_id', stored_id, 'conversation_id', conv_id, 'opt', opt);
 end;
 $$;
 
@@ -1473,6 +2165,100 @@ begin
     return;
   end if;
   return query select * from internal.process_stripe_event(stored.id);
+end;
+$$;
+
+--
+-- Name: receive_unstorable_stripe_event("jsonb", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."receive_unstorable_stripe_event"("event" "jsonb", "problem" "text") RETURNS TABLE("outcome" "text", "error" "text", "attempts" integer)
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+#variable_conflict use_column
+declare
+  stored internal.stripe_events;
+begin
+  insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
+  values (
+    event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event
+  )
+  on conflict (id) do nothing;
+  select * into stored from internal.stripe_events as e where e.id = event ->> 'id' for update;
+  if stored.processed_at is not null then
+    return query select 'duplicate'::text, null::text, stored.attempts;
+    return;
+  end if;
+  update internal.stripe_events as e
+  set error = left(problem, 2000), attempts = e.attempts + 1, last_attempt_at = now()
+  where e.id = stored.id;
+  return query select 'unstorable'::text, left(problem, 2000), stored.attempts + 1;
+end;
+$$;
+
+--
+-- Name: record_channel_send("uuid", "text", "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."record_channel_send"("message_id" "uuid", "twilio_sid" "text", "twilio_status" "text", "error_code" "text" DEFAULT NULL::"text", "error_message" "text" DEFAULT NULL::"text") RETURNS "text"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  target text := coalesce(
+    internal.channel_status_from_twilio(record_channel_send.twilio_status),
+    case when record_channel_send.error_code is not null then 'failed' end
+  );
+  delivery public.message_deliveries;
+begin
+  update public.message_deliveries as d
+  set twilio_sid = coalesce(d.twilio_sid, record_channel_send.twilio_sid),
+    status = case when target is not null and internal.channel_status_follows(d.status, target) then target
+      else d.status end,
+    error_code = coalesce(record_channel_send.error_code, d.error_code),
+    error_message = coalesce(left(record_channel_send.error_message, 1000), d.error_message),
+    status_at = now()
+  where d.message_id = record_channel_send.message_id and d.direction = 'outbound'
+  returning * into delivery;
+  if not found then
+    return null;
+  end if;
+  perform internal.broadcast_delivery(delivery);
+  return delivery.status;
+end;
+$$;
+
+--
+-- Name: record_channel_status("text", "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."record_channel_status"("twilio_sid" "text", "twilio_status" "text", "error_code" "text" DEFAULT NULL::"text", "error_message" "text" DEFAULT NULL::"text") RETURNS "text"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  target text := internal.channel_status_from_twilio(record_channel_status.twilio_status);
+  delivery public.message_deliveries;
+begin
+  select * into delivery from public.message_deliveries as d where d.twilio_sid = record_channel_status.twilio_sid
+  for update;
+  if not found then
+    return 'unknown';
+  end if;
+  if delivery.direction <> 'outbound' or target is null
+    or not internal.channel_status_follows(delivery.status, target) then
+    return 'stale';
+  end if;
+  update public.message_deliveries as d
+  set status = target, status_at = now(),
+    error_code = coalesce(nullif(record_channel_status.error_code, ''), d.error_code),
+    error_message = coalesce(left(nullif(record_channel_status.error_message, ''), 1000), d.error_message)
+  where d.message_id = delivery.message_id
+  returning * into delivery;
+  perform internal.broadcast_delivery(delivery);
+  return 'applied';
 end;
 $$;
 
@@ -1547,6 +2333,42 @@ begin
   end if;
   return query select * from internal.process_stripe_event(event_id);
 end;
+$$;
+
+--
+-- Name: reply_suggestion_context("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") RETURNS "jsonb"
+    LANGUAGE "sql" STABLE SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+  select jsonb_build_object(
+    'suggestion_id', s.id, 'status', s.status, 'organization', o.name, 'conversation', c.title,
+    'messages', coalesce((
+      select jsonb_agg(jsonb_build_object('from', h.side, 'body', h.body, 'at', h.created_at) order by h.created_at)
+      from (
+        select case
+            when m.sender_id is null then 'customer'
+            when exists (
+              select 1 from public.memberships as mm
+              where mm.organization_id = m.organization_id and mm.user_id = m.sender_id and mm.role <> 'client'
+            ) then 'staff'
+            else 'customer'
+          end as side,
+          m.body, m.created_at
+        from public.messages as m
+        where m.conversation_id = s.conversation_id and m.deleted_at is null
+          and m.created_at <= (select t.created_at from public.messages as t where t.id = s.message_id)
+        order by m.created_at desc
+        limit 20
+      ) as h
+    ), '[]')
+  )
+  from public.reply_suggestions as s
+  inner join public.conversations as c on c.id = s.conversation_id
+  inner join public.organizations as o on o.id = s.organization_id
+  where s.id = reply_suggestion_context.suggestion_id
 $$;
 
 --
@@ -1756,6 +2578,76 @@ $$;
 COMMENT ON FUNCTION "internal"."request_provisioning"("org_id" "uuid", "reason" "text") IS 'queue one provisioning run and its provisioning.run job for an organization; idempotent under concurrency';
 
 --
+-- Name: request_reply_suggestion("uuid", "uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid", "requested_by" "uuid") RETURNS json
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  message public.messages;
+  plan record;
+  allowance record;
+  used_today integer;
+  used_this_month integer;
+  day_start timestamptz := date_trunc('day', now(), 'UTC');
+  month_start timestamptz := date_trunc('month', now(), 'UTC');
+  refused_message text;
+  created public.reply_suggestions;
+begin
+  select * into message from public.messages as m where m.id = request_reply_suggestion.message_id;
+  if not found or message.deleted_at is not null then
+    raise exception 'message % does not exist', request_reply_suggestion.message_id using errcode = '22023';
+  end if;
+  select * into allowance from internal.channel_allowance(message.organization_id);
+  if not coalesce(allowance.ai_replies, false) then
+    raise exception 'the % plan does not include AI-suggested replies', coalesce(allowance.plan_name, 'current')
+      using errcode = 'PT403', hint = 'Upgrade to a plan with AI replies.';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('supakit.quota:' || message.organization_id::text, 0));
+  select * into plan from internal.organization_plan(message.organization_id);
+  select
+    coalesce(sum(n) filter (where created_at >= day_start), 0), coalesce(sum(n), 0)
+  into used_today, used_this_month
+  from (
+    select g.created_at, 1 as n from public.generations as g
+    where g.organization_id = message.organization_id and g.created_at >= least(day_start, month_start)
+      and g.status not in ('failed', 'cancelled')
+    union all
+    select s.created_at, 1 from public.reply_suggestions as s
+    where s.organization_id = message.organization_id and s.created_at >= least(day_start, month_start)
+      and s.status <> 'failed'
+  ) as used;
+  if plan.daily_generation_limit is not null and used_today >= plan.daily_generation_limit then
+    refused_message := format('daily limit reached: the %s plan allows %s generations a day', plan.plan_name,
+      plan.daily_generation_limit);
+  elsif plan.monthly_generation_limit is not null and used_this_month >= plan.monthly_generation_limit then
+    refused_message := format('monthly limit reached: the %s plan allows %s generations a month', plan.plan_name,
+      plan.monthly_generation_limit);
+  end if;
+  if refused_message is not null then
+    if requested_by is null or nullif(current_setting('request.method', true), '') is null then
+      raise exception using message = refused_message, errcode = 'PT429', hint = 'Wait for the reset, or upgrade the plan.';
+    end if;
+    perform set_config('response.status', '429', true);
+    return internal.postgrest_error_body('PT429', refused_message, null, 'Wait for the reset, or upgrade the plan.');
+  end if;
+  insert into public.reply_suggestions (organization_id, conversation_id, message_id, requested_by)
+  values (message.organization_id, message.conversation_id, message.id, request_reply_suggestion.requested_by)
+  returning * into created;
+  update public.reply_suggestions as s
+  set job_id = internal.enqueue_job(
+    'ai.suggest_reply', jsonb_build_object('suggestion_id', created.id), message.organization_id,
+    request_reply_suggestion.requested_by, plan.queue_priority
+  )
+  where s.id = created.id
+  returning * into created;
+  return to_json(created);
+end;
+$$;
+
+--
 -- Name: retry_job(bigint); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1764,7 +2656,8 @@ CREATE FUNCTION "internal"."retry_job"("job_id" bigint) RETURNS "internal"."job_
     SET "search_path" TO ''
     AS $$
   update internal.jobs as j
-  set status = 'queued', attempts = 0, run_at = now(), finished_at = null, cancel_requested_at = null
+  set status = 'queued', attempts = 0, lease_losses = 0, run_at = now(), finished_at = null,
+    cancel_requested_at = null
   where j.id = job_id and j.status in ('failed', 'cancelled')
   returning j.status
 $$;
@@ -1910,6 +2803,66 @@ end;
 $$;
 
 --
+-- Name: start_provisioning_run("uuid", "text", "text"[]); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."start_provisioning_run"("run_id" "uuid", "provider" "text", "step_names" "text"[]) RETURNS "text"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+begin
+  update public.provisioning_runs as r
+  set status = 'running', provider = start_provisioning_run.provider, started_at = now()
+  where r.id = start_provisioning_run.run_id and r.status = 'pending'
+  returning * into run;
+  if run.id is null then
+    return (select r.status from public.provisioning_runs as r where r.id = start_provisioning_run.run_id);
+  end if;
+  insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key)
+  select run.id, run.organization_id, s.ordinal, s.name, run.id::text || ':' || s.name
+  from unnest(step_names) with ordinality as s (name, ordinal)
+  on conflict on constraint provisioning_steps_run_id_ordinal_key do nothing;
+  perform internal.log_provisioning(
+    run.id, null, 'info', run.kind || ' run started with provider ' || run.provider,
+    jsonb_build_object('plan', run.plan_id, 'steps', to_jsonb(step_names))
+  );
+  return run.status;
+end;
+$$;
+
+--
+-- Name: start_provisioning_step(bigint); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."start_provisioning_step"("step_id" bigint) RETURNS integer
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  step public.provisioning_steps;
+  resumed boolean;
+begin
+  run := internal.provisioning_step_run(step_id, 'running');
+  select * into step from public.provisioning_steps as s where s.id = step_id;
+  resumed := step.status = 'running';
+  update public.provisioning_steps as s
+  set status = 'running', attempts = s.attempts + 1, started_at = coalesce(s.started_at, now()), error = null
+  where s.id = step_id
+  returning * into step;
+  update public.provisioning_runs as r set current_step = step.name where r.id = run.id;
+  perform internal.log_provisioning(
+    run.id, step.name, 'info',
+    case when resumed then 'resuming step (it was in flight when its worker stopped)' else 'step started' end
+    || ', attempt ' || step.attempts
+  );
+  return step.attempts;
+end;
+$$;
+
+--
 -- Name: stripe_id("jsonb"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1964,6 +2917,37 @@ CREATE FUNCTION "internal"."stripe_time"("epoch" "text") RETURNS timestamp with 
     SET "search_path" TO ''
     AS $$
   select to_timestamp(nullif(epoch, '')::double precision)
+$$;
+
+--
+-- Name: succeed_provisioning_step(bigint, "jsonb", "jsonb"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."succeed_provisioning_step"("step_id" bigint, "output" "jsonb", "record" "jsonb" DEFAULT NULL::"jsonb") RETURNS "void"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  step public.provisioning_steps;
+begin
+  run := internal.provisioning_step_run(step_id, 'running');
+  update public.provisioning_steps as s
+  set status = 'succeeded', output = succeed_provisioning_step.output, finished_at = now(), error = null
+  where s.id = step_id
+  returning * into step;
+  if run.kind = 'provision' then
+    update public.customer_infrastructure as i
+    set resources = i.resources || jsonb_build_object(step.name, coalesce(record, output, '{}')),
+      provider = run.provider,
+      subdomain = coalesce(output ->> 'subdomain', i.subdomain),
+      public_address = coalesce(output ->> 'public_address', i.public_address),
+      updated_at = now()
+    where i.organization_id = run.organization_id;
+  end if;
+  perform internal.log_provisioning(run.id, step.name, 'info', 'step done',
+    case when run.kind = 'provision' then coalesce(output, '{}') else '{}' end);
+end;
 $$;
 
 --
@@ -2232,6 +3216,74 @@ begin
       using errcode = '22023', hint = 'See the comments on internal.job_status for the legal transitions.';
   end if;
   return new;
+end;
+$$;
+
+--
+-- Name: tg_jobs__end_provisioning_run(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_jobs__end_provisioning_run"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  begin
+    perform internal.end_provisioning_run_of_job(new.id, new.status::text, new.error);
+  exception
+    when serialization_failure or deadlock_detected or lock_not_available then
+      raise;
+    when others then
+      raise warning 'job %: could not end its provisioning run: % (SQLSTATE %)', new.id, sqlerrm, sqlstate
+        using hint = 'Look at the run with `supakit provision status`; `supakit provision retry` re-queues it.';
+  end;
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_jobs__fail_channel_delivery(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_jobs__fail_channel_delivery"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  perform internal.record_channel_send(
+    (new.payload ->> 'message_id')::uuid, null, 'failed', coalesce(
+      (select d.error_code from public.message_deliveries as d where d.message_id = (new.payload ->> 'message_id')::uuid),
+      'job_failed'
+    ),
+    coalesce(new.error, 'delivery failed')
+  );
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_jobs__fail_reply_suggestion(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_jobs__fail_reply_suggestion"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  suggestion public.reply_suggestions;
+begin
+  update public.reply_suggestions as s
+  set status = 'failed', error_message = left(coalesce(new.error, 'the suggestion could not be written'), 1000),
+    updated_at = now()
+  where s.id = (new.payload ->> 'suggestion_id')::uuid and s.status = 'queued'
+  returning * into suggestion;
+  if found then
+    perform realtime.send(
+      jsonb_build_object('suggestion_id', suggestion.id, 'message_id', suggestion.message_id, 'status', 'failed'),
+      'reply_suggestion', 'conversation:' || suggestion.conversation_id::text || ':staff', true
+    );
+  end if;
+  return null;
 end;
 $$;
 
@@ -2517,6 +3569,55 @@ end;
 $$;
 
 --
+-- Name: tg_messages__route_to_channel(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_messages__route_to_channel"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  contact public.channel_contacts;
+  allowance record;
+begin
+  if new.sender_id is null then
+    return null;
+  end if;
+  select * into contact from public.channel_contacts as c where c.conversation_id = new.conversation_id;
+  if not found then
+    return null;
+  end if;
+  if contact.opted_out_at is not null then
+    raise exception '% opted out of % messages on %; nothing can be sent until they text START', contact.address,
+      contact.channel, to_char(contact.opted_out_at at time zone 'UTC', 'YYYY-MM-DD')
+      using errcode = 'P0001', hint = 'Reach them another way, or wait for them to opt in again.';
+  end if;
+  -- one organization's senders take the last unit of the monthly allowance one at a time
+  perform pg_advisory_xact_lock(hashtextextended('supakit.channels:' || new.organization_id::text, 0));
+  select * into allowance from internal.channel_allowance(new.organization_id);
+  if not coalesce(allowance.channels, false) then
+    raise exception 'the % plan does not include SMS and WhatsApp messaging', coalesce(allowance.plan_name, 'current')
+      using errcode = 'PT403', hint = 'Upgrade to a plan with channels to message this contact.';
+  end if;
+  if allowance.monthly_limit is not null and allowance.sent_this_month >= allowance.monthly_limit then
+    raise exception 'monthly limit reached: the % plan allows % SMS/WhatsApp messages a month; it resets at % UTC',
+      allowance.plan_name, allowance.monthly_limit,
+      to_char((date_trunc('month', now(), 'UTC') + interval '1 month') at time zone 'UTC', 'YYYY-MM-DD HH24:MI')
+      using errcode = 'PT429', hint = 'Wait for the reset, or upgrade the plan.';
+  end if;
+  insert into public.message_deliveries (
+    message_id, organization_id, conversation_id, contact_id, channel, direction, status
+  )
+  values (new.id, new.organization_id, new.conversation_id, contact.id, contact.channel, 'outbound', 'queued');
+  perform internal.enqueue_job(
+    'channel.send', jsonb_build_object('message_id', new.id), new.organization_id, new.sender_id, 0, now(), 8,
+    'channel.send:' || new.id::text
+  );
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_pin_organization(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -2610,11 +3711,12 @@ begin
   end if;
   if (old.status, new.status) not in (
     ('pending', 'running'),
+    ('pending', 'failed'),  -- a deprovision run whose job ended before it started (0016)
     ('running', 'succeeded'),
-    ('running', 'compensating'),  -- a provision step failed for good: undo the done ones
-    ('running', 'failed'),  -- a deprovision step failed (nothing to compensate)
+    ('running', 'compensating'),  -- a provision step failed for good, or its job ended: undo the done ones
+    ('running', 'failed'),  -- a deprovision step failed, or its job ended (nothing to compensate)
     ('compensating', 'rolled_back'),
-    ('compensating', 'failed'),  -- an undo failed
+    ('compensating', 'failed'),  -- an undo failed, or the compensation's job ended
     ('failed', 'compensating'),  -- retry the compensation of a provision run
     ('failed', 'running')  -- retry a deprovision run
   ) then
@@ -2962,6 +4064,26 @@ $$;
 COMMENT ON FUNCTION "public"."accept_invitation"("token" "text") IS 'joins the organization of a pending, unexpired invitation sent to the caller''s e-mail address; body: internal.accept_invitation';
 
 --
+-- Name: bind_channel_contact("uuid", "text", "text", "text"); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION "public"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text" DEFAULT NULL::"text") RETURNS "public"."channel_contacts"
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  select * from internal.bind_channel_contact(
+    bind_channel_contact.conversation_id, bind_channel_contact.channel, bind_channel_contact.address,
+    bind_channel_contact.display_name
+  )
+$$;
+
+--
+-- Name: FUNCTION "bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text"); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION "public"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text") IS 'binds a conversation to an SMS/WhatsApp contact (managers and above); body: internal.bind_channel_contact';
+
+--
 -- Name: cancel_generation("uuid"); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -3101,7 +4223,7 @@ $$;
 -- Name: message_activity("uuid", "date", "date"); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION "public"."message_activity"("org_id" "uuid", "since" "date" DEFAULT NULL::"date", "until" "date" DEFAULT NULL::"date") RETURNS TABLE("conversation_id" "uuid", "day" "date", "messages" bigint, "deleted" bigint, "senders" bigint)
+CREATE FUNCTION "public"."message_activity"("org_id" "uuid", "since" "date" DEFAULT NULL::"date", "until" "date" DEFAULT NULL::"date") RETURNS TABLE("conversation_id" "uuid", "day" "date", "messages" bigint, "deleted" bigint, "senders" bigint, "channel" "text", "direction" "text", "delivered" bigint, "failed" bigint)
     LANGUAGE "plpgsql" STABLE
     SET "search_path" TO ''
     AS $$
@@ -3118,15 +4240,24 @@ begin
   end if;
   return query
   select m.conversation_id, (m.created_at at time zone 'UTC')::date, count(*), count(m.deleted_at),
-    count(distinct m.sender_id)
+    count(distinct m.sender_id), coalesce(d.channel, 'in_app'), d.direction,
+    count(*) filter (where d.status in ('delivered', 'read')),
+    count(*) filter (where d.status in ('failed', 'undelivered'))
   from public.messages as m
+  left join public.message_deliveries as d on d.message_id = m.id
   where m.organization_id = org_id
     and m.created_at >= (first_day::timestamp at time zone 'UTC')
     and m.created_at < ((last_day + 1)::timestamp at time zone 'UTC')
-  group by 1, 2
-  order by 2, 1;
+  group by 1, 2, 6, 7
+  order by 2, 1, 6, 7;
 end;
 $$;
+
+--
+-- Name: FUNCTION "message_activity"("org_id" "uuid", "since" "date", "until" "date"); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION "public"."message_activity"("org_id" "uuid", "since" "date", "until" "date") IS 'per conversation, UTC day, channel (in_app, sms, whatsapp) and direction: messages, deleted, senders, delivered, failed (owners and admins)';
 
 --
 -- Name: organization_audit_log("uuid", integer, bigint); Type: FUNCTION; Schema: public; Owner: -
@@ -3260,6 +4391,36 @@ $$;
 --
 
 COMMENT ON FUNCTION "public"."request_generation"("prompt" "text", "app_type" "text", "org_id" "uuid") IS 'request an AI generation; returns the generation row as JSON; over quota: HTTP 429 with PT429 (see sql/0008); body: internal.request_generation';
+
+--
+-- Name: request_reply_suggestion("uuid"); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") RETURNS json
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  caller uuid := (select auth.uid());
+begin
+  -- the message must be visible to the caller (RLS on messages), and the caller staff in its organization
+  if caller is null or not exists (
+    select 1 from public.messages as m
+    where m.id = request_reply_suggestion.message_id
+      and (select internal.has_org_role(m.organization_id, '{owner,admin,manager,member,assistant}'))
+  ) then
+    raise exception 'only the organization''s staff taking part in the conversation can ask for a suggested reply'
+      using errcode = '42501';
+  end if;
+  return internal.request_reply_suggestion(request_reply_suggestion.message_id, caller);
+end;
+$$;
+
+--
+-- Name: FUNCTION "request_reply_suggestion"("message_id" "uuid"); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") IS 'asks for an AI-suggested reply to a message (staff; plans with ai_replies; counted with generations)';
 
 --
 -- Name: revoke_invitation("uuid"); Type: FUNCTION; Schema: public; Owner: -
@@ -3417,6 +4578,25 @@ ALTER TABLE "internal"."audit_log" ALTER COLUMN "id" ADD GENERATED ALWAYS AS IDE
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: channel_unrouted; Type: TABLE; Schema: internal; Owner: -
+--
+
+CREATE TABLE "internal"."channel_unrouted" (
+    "twilio_sid" "text" NOT NULL,
+    "channel" "text" NOT NULL,
+    "to_address" "text" NOT NULL,
+    "from_address" "text" NOT NULL,
+    "body" "text" DEFAULT ''::"text" NOT NULL,
+    "received_at" timestamp with time zone DEFAULT "now"() NOT NULL
+);
+
+--
+-- Name: TABLE "channel_unrouted"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON TABLE "internal"."channel_unrouted" IS 'inbound messages to a number in no channel_senders row';
 
 --
 -- Name: jobs_id_seq; Type: SEQUENCE; Schema: internal; Owner: -
@@ -3627,6 +4807,26 @@ CREATE TABLE "public"."billing_customers" (
 --
 
 COMMENT ON TABLE "public"."billing_customers" IS 'the Stripe customer of each organization, created on the first checkout; deleted_at: customer.deleted arrived';
+
+--
+-- Name: channel_senders; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."channel_senders" (
+    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "channel" "text" NOT NULL,
+    "address" "text" NOT NULL,
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "address_is_e164" CHECK (("address" ~ '^\+[1-9][0-9]{6,14}$'::"text")),
+    CONSTRAINT "channel_is_known" CHECK (("channel" = ANY (ARRAY['sms'::"text", 'whatsapp'::"text"])))
+);
+
+--
+-- Name: TABLE "channel_senders"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."channel_senders" IS 'the Twilio numbers an organization sends from and receives on (one organization per number and channel); written by operators with the service role';
 
 --
 -- Name: conversation_participants; Type: TABLE; Schema: public; Owner: -
@@ -3884,6 +5084,8 @@ CREATE TABLE "public"."plans" (
     "active" boolean DEFAULT true NOT NULL,
     "stripe_synced_at" timestamp with time zone,
     "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "channel_messages_monthly_limit" integer,
+    CONSTRAINT "channel_messages_monthly_limit_is_not_negative" CHECK ((("channel_messages_monthly_limit" IS NULL) OR ("channel_messages_monthly_limit" >= 0))),
     CONSTRAINT "currency_is_iso_4217" CHECK (("currency" ~ '^[a-z]{3}$'::"text")),
     CONSTRAINT "features_is_an_array" CHECK (("jsonb_typeof"("features") = 'array'::"text")),
     CONSTRAINT "id_is_a_slug" CHECK (("id" ~ '^[a-z][a-z0-9_]*$'::"text")),
@@ -3939,6 +5141,12 @@ COMMENT ON COLUMN "public"."plans"."active" IS 'offered for new checkouts; exist
 --
 
 COMMENT ON COLUMN "public"."plans"."stripe_synced_at" IS 'created time of the last product/price event applied to the plan';
+
+--
+-- Name: COLUMN "plans"."channel_messages_monthly_limit"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."plans"."channel_messages_monthly_limit" IS 'outbound SMS/WhatsApp messages an organization may send per UTC month, when the plan has the `channels` feature; null: unlimited';
 
 --
 -- Name: profiles; Type: TABLE; Schema: public; Owner: -
@@ -4037,56 +5245,6 @@ ALTER TABLE "public"."provisioning_logs" ALTER COLUMN "id" ADD GENERATED ALWAYS 
 );
 
 --
--- Name: provisioning_runs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE "public"."provisioning_runs" (
-    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
-    "organization_id" "uuid" NOT NULL,
-    "kind" "text" DEFAULT 'provision'::"text" NOT NULL,
-    "plan_id" "text" NOT NULL,
-    "provider" "text",
-    "reason" "text" DEFAULT 'manual'::"text" NOT NULL,
-    "status" "text" DEFAULT 'pending'::"text" NOT NULL,
-    "current_step" "text",
-    "job_id" bigint,
-    "error" "text",
-    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    "started_at" timestamp with time zone,
-    "finished_at" timestamp with time zone,
-    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text", 'failed'::"text"])) = ("finished_at" IS NOT NULL))),
-    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text"]))),
-    CONSTRAINT "provider_is_a_slug" CHECK (("provider" ~ '^[a-z][a-z0-9_]*$'::"text")),
-    CONSTRAINT "started_unless_pending" CHECK ((("status" = 'pending'::"text") = ("started_at" IS NULL))),
-    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'compensating'::"text", 'rolled_back'::"text", 'failed'::"text"])))
-);
-
---
--- Name: TABLE "provisioning_runs"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE "public"."provisioning_runs" IS 'one attempt to build (kind provision) or tear down (kind deprovision) an organization''s infrastructure';
-
---
--- Name: COLUMN "provisioning_runs"."provider"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."provisioning_runs"."provider" IS 'set by the worker when it starts the run (SUPAKIT_PROVISIONING_PROVIDER)';
-
---
--- Name: COLUMN "provisioning_runs"."status"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."provisioning_runs"."status" IS 'pending -> running (a worker took it) -> succeeded; running -> compensating (a step failed for good) -> rolled_back (every done step undone) | failed (an undo failed too: resources may be left, retry); a deprovision run goes running -> failed when a step fails (nothing to compensate); failed -> compensating on retry';
-
---
--- Name: COLUMN "provisioning_runs"."job_id"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."provisioning_runs"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
-
---
 -- Name: provisioning_steps; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -4142,6 +5300,35 @@ ALTER TABLE "public"."provisioning_steps" ALTER COLUMN "id" ADD GENERATED ALWAYS
     NO MAXVALUE
     CACHE 1
 );
+
+--
+-- Name: reply_suggestions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."reply_suggestions" (
+    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "conversation_id" "uuid" NOT NULL,
+    "message_id" "uuid" NOT NULL,
+    "requested_by" "uuid",
+    "status" "text" DEFAULT 'queued'::"text" NOT NULL,
+    "body" "text",
+    "model" "text",
+    "input_tokens" integer,
+    "output_tokens" integer,
+    "error_message" "text",
+    "job_id" bigint,
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "ready_has_body" CHECK ((("status" <> ALL (ARRAY['ready'::"text", 'dismissed'::"text"])) OR ("body" IS NOT NULL))),
+    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'ready'::"text", 'failed'::"text", 'dismissed'::"text"])))
+);
+
+--
+-- Name: TABLE "reply_suggestions"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."reply_suggestions" IS 'an AI-suggested reply to a message, for the organization''s staff only; never sent by itself';
 
 --
 -- Name: subscriptions; Type: TABLE; Schema: public; Owner: -
@@ -4261,6 +5448,13 @@ ALTER TABLE ONLY "internal"."audit_log"
     ADD CONSTRAINT "audit_log_pkey" PRIMARY KEY ("id");
 
 --
+-- Name: channel_unrouted channel_unrouted_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."channel_unrouted"
+    ADD CONSTRAINT "channel_unrouted_pkey" PRIMARY KEY ("twilio_sid");
+
+--
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
 --
 
@@ -4338,6 +5532,41 @@ ALTER TABLE ONLY "public"."billing_customers"
     ADD CONSTRAINT "billing_customers_stripe_customer_id_key" UNIQUE ("stripe_customer_id");
 
 --
+-- Name: channel_contacts channel_contacts_conversation_id_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_contacts"
+    ADD CONSTRAINT "channel_contacts_conversation_id_key" UNIQUE ("conversation_id");
+
+--
+-- Name: channel_contacts channel_contacts_organization_id_channel_address_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_contacts"
+    ADD CONSTRAINT "channel_contacts_organization_id_channel_address_key" UNIQUE ("organization_id", "channel", "address");
+
+--
+-- Name: channel_contacts channel_contacts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_contacts"
+    ADD CONSTRAINT "channel_contacts_pkey" PRIMARY KEY ("id");
+
+--
+-- Name: channel_senders channel_senders_channel_address_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_senders"
+    ADD CONSTRAINT "channel_senders_channel_address_key" UNIQUE ("channel", "address");
+
+--
+-- Name: channel_senders channel_senders_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_senders"
+    ADD CONSTRAINT "channel_senders_pkey" PRIMARY KEY ("id");
+
+--
 -- Name: conversation_participants conversation_participants_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4406,6 +5635,20 @@ ALTER TABLE ONLY "public"."invoices"
 
 ALTER TABLE ONLY "public"."memberships"
     ADD CONSTRAINT "memberships_pkey" PRIMARY KEY ("organization_id", "user_id");
+
+--
+-- Name: message_deliveries message_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."message_deliveries"
+    ADD CONSTRAINT "message_deliveries_pkey" PRIMARY KEY ("message_id");
+
+--
+-- Name: message_deliveries message_deliveries_twilio_sid_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."message_deliveries"
+    ADD CONSTRAINT "message_deliveries_twilio_sid_key" UNIQUE ("twilio_sid");
 
 --
 -- Name: messages messages_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -4504,6 +5747,13 @@ ALTER TABLE ONLY "public"."provisioning_steps"
 
 ALTER TABLE ONLY "public"."provisioning_steps"
     ADD CONSTRAINT "provisioning_steps_run_id_ordinal_key" UNIQUE ("run_id", "ordinal");
+
+--
+-- Name: reply_suggestions reply_suggestions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."reply_suggestions"
+    ADD CONSTRAINT "reply_suggestions_pkey" PRIMARY KEY ("id");
 
 --
 -- Name: subscriptions subscriptions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -4612,6 +5862,12 @@ CREATE INDEX "stripe_events_failed_idx" ON "internal"."stripe_events" USING "btr
 CREATE INDEX "stripe_events_object_id_idx" ON "internal"."stripe_events" USING "btree" ("object_id");
 
 --
+-- Name: channel_senders_organization_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "channel_senders_organization_id_idx" ON "public"."channel_senders" USING "btree" ("organization_id");
+
+--
 -- Name: conversation_participants_user_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4690,6 +5946,30 @@ CREATE INDEX "invoices_stripe_subscription_id_idx" ON "public"."invoices" USING 
 CREATE INDEX "memberships_user_id_idx" ON "public"."memberships" USING "btree" ("user_id");
 
 --
+-- Name: message_deliveries_contact_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "message_deliveries_contact_id_idx" ON "public"."message_deliveries" USING "btree" ("contact_id");
+
+--
+-- Name: message_deliveries_conversation_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "message_deliveries_conversation_id_idx" ON "public"."message_deliveries" USING "btree" ("conversation_id");
+
+--
+-- Name: message_deliveries_organization_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "message_deliveries_organization_id_idx" ON "public"."message_deliveries" USING "btree" ("organization_id");
+
+--
+-- Name: message_deliveries_outbound_month_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "message_deliveries_outbound_month_idx" ON "public"."message_deliveries" USING "btree" ("organization_id", "created_at") WHERE ("direction" = 'outbound'::"text");
+
+--
 -- Name: messages_conversation_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4766,6 +6046,30 @@ CREATE INDEX "provisioning_runs_organization_id_created_at_idx" ON "public"."pro
 --
 
 CREATE INDEX "provisioning_steps_organization_id_idx" ON "public"."provisioning_steps" USING "btree" ("organization_id");
+
+--
+-- Name: reply_suggestions_conversation_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "reply_suggestions_conversation_id_idx" ON "public"."reply_suggestions" USING "btree" ("conversation_id");
+
+--
+-- Name: reply_suggestions_message_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "reply_suggestions_message_id_idx" ON "public"."reply_suggestions" USING "btree" ("message_id");
+
+--
+-- Name: reply_suggestions_organization_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "reply_suggestions_organization_id_created_at_idx" ON "public"."reply_suggestions" USING "btree" ("organization_id", "created_at");
+
+--
+-- Name: reply_suggestions_requested_by_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "reply_suggestions_requested_by_idx" ON "public"."reply_suggestions" USING "btree" ("requested_by");
 
 --
 -- Name: subscriptions_organization_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -4850,6 +6154,24 @@ CREATE TRIGGER "_100_refuse_truncate" BEFORE TRUNCATE ON "internal"."audit_log" 
 --
 
 CREATE TRIGGER "_500_sync_generation" AFTER UPDATE OF "status" ON "internal"."jobs" FOR EACH ROW WHEN ((("new"."kind" = 'ai.generate'::"text") AND ("old"."status" IS DISTINCT FROM "new"."status"))) EXECUTE FUNCTION "internal"."tg_jobs__sync_generation"();
+
+--
+-- Name: jobs _510_fail_channel_delivery; Type: TRIGGER; Schema: internal; Owner: -
+--
+
+CREATE TRIGGER "_510_fail_channel_delivery" AFTER UPDATE OF "status" ON "internal"."jobs" FOR EACH ROW WHEN ((("new"."kind" = 'channel.send'::"text") AND ("new"."status" = 'failed'::"internal"."job_status") AND ("old"."status" IS DISTINCT FROM "new"."status"))) EXECUTE FUNCTION "internal"."tg_jobs__fail_channel_delivery"();
+
+--
+-- Name: jobs _520_fail_reply_suggestion; Type: TRIGGER; Schema: internal; Owner: -
+--
+
+CREATE TRIGGER "_520_fail_reply_suggestion" AFTER UPDATE OF "status" ON "internal"."jobs" FOR EACH ROW WHEN ((("new"."kind" = 'ai.suggest_reply'::"text") AND ("new"."status" = 'failed'::"internal"."job_status") AND ("old"."status" IS DISTINCT FROM "new"."status"))) EXECUTE FUNCTION "internal"."tg_jobs__fail_reply_suggestion"();
+
+--
+-- Name: jobs _700_end_provisioning_run; Type: TRIGGER; Schema: internal; Owner: -
+--
+
+CREATE TRIGGER "_700_end_provisioning_run" AFTER UPDATE OF "status" ON "internal"."jobs" FOR EACH ROW WHEN ((("new"."kind" = ANY (ARRAY['provisioning.run'::"text", 'provisioning.deprovision'::"text"])) AND ("new"."status" = ANY (ARRAY['succeeded'::"internal"."job_status", 'failed'::"internal"."job_status", 'cancelled'::"internal"."job_status"])) AND ("old"."status" IS DISTINCT FROM "new"."status"))) EXECUTE FUNCTION "internal"."tg_jobs__end_provisioning_run"();
 
 --
 -- Name: jobs _900_notify_worker; Type: TRIGGER; Schema: internal; Owner: -
@@ -5026,6 +6348,12 @@ CREATE TRIGGER "_500_outcome" AFTER UPDATE OF "status" ON "public"."provisioning
 CREATE TRIGGER "_600_request_provisioning" AFTER INSERT OR UPDATE OF "status" ON "public"."subscriptions" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_subscriptions__provisioning"();
 
 --
+-- Name: messages _800_route_to_channel; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_800_route_to_channel" AFTER INSERT ON "public"."messages" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_messages__route_to_channel"();
+
+--
 -- Name: memberships _800_welcome; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -5134,6 +6462,27 @@ ALTER TABLE ONLY "public"."billing_customers"
     ADD CONSTRAINT "billing_customers_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
+-- Name: channel_contacts channel_contacts_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_contacts"
+    ADD CONSTRAINT "channel_contacts_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "public"."conversations"("id") ON DELETE SET NULL;
+
+--
+-- Name: channel_contacts channel_contacts_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_contacts"
+    ADD CONSTRAINT "channel_contacts_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
+-- Name: channel_senders channel_senders_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."channel_senders"
+    ADD CONSTRAINT "channel_senders_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
 -- Name: conversation_participants conversation_participants_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5223,6 +6572,27 @@ ALTER TABLE ONLY "public"."memberships"
 
 ALTER TABLE ONLY "public"."memberships"
     ADD CONSTRAINT "memberships_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "auth"."users"("id") ON DELETE CASCADE;
+
+--
+-- Name: message_deliveries message_deliveries_contact_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."message_deliveries"
+    ADD CONSTRAINT "message_deliveries_contact_id_fkey" FOREIGN KEY ("contact_id") REFERENCES "public"."channel_contacts"("id") ON DELETE SET NULL;
+
+--
+-- Name: message_deliveries message_deliveries_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."message_deliveries"
+    ADD CONSTRAINT "message_deliveries_message_id_fkey" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE CASCADE;
+
+--
+-- Name: message_deliveries message_deliveries_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."message_deliveries"
+    ADD CONSTRAINT "message_deliveries_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
 -- Name: messages messages_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -5316,6 +6686,34 @@ ALTER TABLE ONLY "public"."provisioning_steps"
     ADD CONSTRAINT "provisioning_steps_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "public"."provisioning_runs"("id") ON DELETE CASCADE;
 
 --
+-- Name: reply_suggestions reply_suggestions_conversation_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."reply_suggestions"
+    ADD CONSTRAINT "reply_suggestions_conversation_id_fkey" FOREIGN KEY ("conversation_id") REFERENCES "public"."conversations"("id") ON DELETE CASCADE;
+
+--
+-- Name: reply_suggestions reply_suggestions_message_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."reply_suggestions"
+    ADD CONSTRAINT "reply_suggestions_message_id_fkey" FOREIGN KEY ("message_id") REFERENCES "public"."messages"("id") ON DELETE CASCADE;
+
+--
+-- Name: reply_suggestions reply_suggestions_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."reply_suggestions"
+    ADD CONSTRAINT "reply_suggestions_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
+-- Name: reply_suggestions reply_suggestions_requested_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."reply_suggestions"
+    ADD CONSTRAINT "reply_suggestions_requested_by_fkey" FOREIGN KEY ("requested_by") REFERENCES "auth"."users"("id") ON DELETE SET NULL;
+
+--
 -- Name: subscriptions subscriptions_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5372,6 +6770,12 @@ ALTER TABLE ONLY "public"."usage_counters"
     ADD CONSTRAINT "usage_counters_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "auth"."users"("id") ON DELETE CASCADE;
 
 --
+-- Name: channel_unrouted; Type: ROW SECURITY; Schema: internal; Owner: -
+--
+
+ALTER TABLE "internal"."channel_unrouted" ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: plans anyone can read plans; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -5382,6 +6786,18 @@ CREATE POLICY "anyone can read plans" ON "public"."plans" FOR SELECT TO "anon", 
 --
 
 ALTER TABLE "public"."billing_customers" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: channel_contacts; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."channel_contacts" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: channel_senders; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."channel_senders" ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: conversation_participants conversation owners and moderators can add participants; Type: POLICY; Schema: public; Owner: -
@@ -5522,6 +6938,12 @@ CREATE POLICY "members can read their organization's provisioning runs" ON "publ
 CREATE POLICY "members can read their organization's provisioning steps" ON "public"."provisioning_steps" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
 
 --
+-- Name: channel_senders members can read their organization's sender numbers; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "members can read their organization's sender numbers" ON "public"."channel_senders" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
+
+--
 -- Name: subscriptions members can read their organization's subscriptions; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -5550,6 +6972,12 @@ CREATE POLICY "members can start group and support conversations" ON "public"."c
 --
 
 ALTER TABLE "public"."memberships" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: message_deliveries; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."message_deliveries" ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: messages; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5666,10 +7094,42 @@ ALTER TABLE "public"."provisioning_runs" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "public"."provisioning_steps" ENABLE ROW LEVEL SECURITY;
 
 --
+-- Name: message_deliveries readers of a message can read its delivery; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "readers of a message can read its delivery" ON "public"."message_deliveries" FOR SELECT TO "authenticated" USING ((EXISTS ( SELECT 1
+   FROM "public"."messages" "m"
+  WHERE ("m"."id" = "message_deliveries"."message_id"))));
+
+--
+-- Name: reply_suggestions; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."reply_suggestions" ENABLE ROW LEVEL SECURITY;
+
+--
 -- Name: messages senders and moderators can change messages; Type: POLICY; Schema: public; Owner: -
 --
 
 CREATE POLICY "senders and moderators can change messages" ON "public"."messages" FOR UPDATE TO "authenticated" USING (((("sender_id" = ( SELECT "auth"."uid"() AS "uid")) AND ("conversation_id" IN ( SELECT "internal"."current_user_conversation_ids"() AS "current_user_conversation_ids"))) OR ("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids")))) WITH CHECK (((("sender_id" = ( SELECT "auth"."uid"() AS "uid")) AND ("conversation_id" IN ( SELECT "internal"."current_user_conversation_ids"() AS "current_user_conversation_ids"))) OR ("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids"))));
+
+--
+-- Name: channel_contacts staff can read their organization's contacts; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "staff can read their organization's contacts" ON "public"."channel_contacts" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin,manager,member,assistant}'::"public"."org_role"[]) AS "current_user_org_ids")));
+
+--
+-- Name: reply_suggestions staff in the conversation can dismiss its suggestions; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "staff in the conversation can dismiss its suggestions" ON "public"."reply_suggestions" FOR UPDATE TO "authenticated" USING ((("status" = 'ready'::"text") AND (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids")) OR (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{manager,member,assistant}'::"public"."org_role"[]) AS "current_user_org_ids")) AND ("conversation_id" IN ( SELECT "internal"."current_user_conversation_ids"() AS "current_user_conversation_ids")))))) WITH CHECK (("status" = 'dismissed'::"text"));
+
+--
+-- Name: reply_suggestions staff in the conversation can read its suggestions; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "staff in the conversation can read its suggestions" ON "public"."reply_suggestions" FOR SELECT TO "authenticated" USING ((("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids")) OR (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{manager,member,assistant}'::"public"."org_role"[]) AS "current_user_org_ids")) AND ("conversation_id" IN ( SELECT "internal"."current_user_conversation_ids"() AS "current_user_conversation_ids")))));
 
 --
 -- Name: subscriptions; Type: ROW SECURITY; Schema: public; Owner: -
@@ -5768,6 +7228,33 @@ REVOKE ALL ON FUNCTION "internal"."apply_stripe_invoice"("inv" "jsonb", "event_t
 REVOKE ALL ON FUNCTION "internal"."apply_stripe_subscription"("sub" "jsonb", "version" timestamp with time zone, "event_id" "text") FROM PUBLIC;
 
 --
+-- Name: TABLE "channel_contacts"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."channel_contacts" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."channel_contacts" TO "service_role";
+
+--
+-- Name: FUNCTION "bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text") FROM PUBLIC;
+GRANT ALL ON FUNCTION "internal"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text") TO "authenticated";
+
+--
+-- Name: TABLE "message_deliveries"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."message_deliveries" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."message_deliveries" TO "service_role";
+
+--
+-- Name: FUNCTION "broadcast_delivery"("delivery" "public"."message_deliveries"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."broadcast_delivery"("delivery" "public"."message_deliveries") FROM PUBLIC;
+
+--
 -- Name: TABLE "generations"; Type: ACL; Schema: public; Owner: -
 --
 
@@ -5795,6 +7282,36 @@ REVOKE ALL ON FUNCTION "internal"."change_member_role"("org_id" "uuid", "user_id
 GRANT ALL ON FUNCTION "internal"."change_member_role"("org_id" "uuid", "user_id" "uuid", "new_role" "public"."org_role") TO "authenticated";
 
 --
+-- Name: FUNCTION "channel_allowance"("org_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."channel_allowance"("org_id" "uuid") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "channel_outbound"("message_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."channel_outbound"("message_id" "uuid") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "channel_status_follows"("current" "text", "next" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."channel_status_follows"("current" "text", "next" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "channel_status_from_twilio"("twilio_status" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."channel_status_from_twilio"("twilio_status" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "channel_status_rank"("status" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."channel_status_rank"("status" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "check_message_attachments"("conversation_id" "uuid", "attachments" "jsonb"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -5813,10 +7330,22 @@ REVOKE ALL ON FUNCTION "internal"."claim_jobs"("worker" "text", "batch_size" int
 REVOKE ALL ON FUNCTION "internal"."claim_jobs_v2"("worker" "text", "batch_size" integer, "kinds" "text"[], "lease_seconds" integer) FROM PUBLIC;
 
 --
+-- Name: FUNCTION "compensate_provisioning_step"("step_id" bigint, "status" "text", "message" "text", "error" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."compensate_provisioning_step"("step_id" bigint, "status" "text", "message" "text", "error" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "complete_jobs"("ids" bigint[], "tokens" "uuid"[], "results" "jsonb"[]); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."complete_jobs"("ids" bigint[], "tokens" "uuid"[], "results" "jsonb"[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "complete_reply_suggestion"("suggestion_id" "uuid", "body" "text", "model" "text", "input_tokens" integer, "output_tokens" integer); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."complete_reply_suggestion"("suggestion_id" "uuid", "body" "text", "model" "text", "input_tokens" integer, "output_tokens" integer) FROM PUBLIC;
 
 --
 -- Name: TABLE "organizations"; Type: ACL; Schema: public; Owner: -
@@ -5866,11 +7395,24 @@ REVOKE ALL ON FUNCTION "internal"."current_user_has_conversation_topic"("topic" 
 GRANT ALL ON FUNCTION "internal"."current_user_has_conversation_topic"("topic" "text") TO "authenticated";
 
 --
+-- Name: FUNCTION "current_user_has_staff_topic"("topic" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."current_user_has_staff_topic"("topic" "text") FROM PUBLIC;
+GRANT ALL ON FUNCTION "internal"."current_user_has_staff_topic"("topic" "text") TO "authenticated";
+
+--
 -- Name: FUNCTION "current_user_org_ids"("roles" "public"."org_role"[]); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."current_user_org_ids"("roles" "public"."org_role"[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION "internal"."current_user_org_ids"("roles" "public"."org_role"[]) TO "authenticated";
+
+--
+-- Name: FUNCTION "end_provisioning_run_of_job"("job_id" bigint, "job_status" "text", "job_error" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."end_provisioning_run_of_job"("job_id" bigint, "job_status" "text", "job_error" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "enqueue_email"("to_address" "text", "template" "text", "data" "jsonb", "organization_id" "uuid", "dedupe_key" "text"); Type: ACL; Schema: internal; Owner: -
@@ -5895,6 +7437,12 @@ REVOKE ALL ON FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "json
 --
 
 REVOKE ALL ON FUNCTION "internal"."fail_job"("job_id" bigint, "token" "uuid", "message" "text", "retryable" boolean) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "fail_provisioning_step"("step_id" bigint, "message" "text", "for_good" boolean); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."fail_provisioning_step"("step_id" bigint, "message" "text", "for_good" boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "finish_and_claim_jobs"("worker" "text", "ids" bigint[], "tokens" "uuid"[], "results" "jsonb"[], "batch_size" integer, "kinds" "text"[], "lease_seconds" integer); Type: ACL; Schema: internal; Owner: -
@@ -5936,10 +7484,22 @@ GRANT ALL ON FUNCTION "internal"."leave_organization"("org_id" "uuid") TO "authe
 REVOKE ALL ON FUNCTION "internal"."lock_stripe_object"("object_id" "text") FROM PUBLIC;
 
 --
+-- Name: FUNCTION "log_provisioning"("run_id" "uuid", "step_name" "text", "level" "text", "message" "text", "data" "jsonb"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."log_provisioning"("run_id" "uuid", "step_name" "text", "level" "text", "message" "text", "data" "jsonb") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "mark_jobs_cancelled"("ids" bigint[], "tokens" "uuid"[]); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."mark_jobs_cancelled"("ids" bigint[], "tokens" "uuid"[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "move_provisioning_run"("run_id" "uuid", "status" "text", "message" "text", "level" "text", "error" "text", "current_step" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."move_provisioning_run"("run_id" "uuid", "status" "text", "message" "text", "level" "text", "error" "text", "current_step" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "org_role_rank"("role" "public"."org_role"); Type: ACL; Schema: internal; Owner: -
@@ -5987,6 +7547,19 @@ REVOKE ALL ON FUNCTION "internal"."postgrest_error_body"("code" "text", "message
 REVOKE ALL ON FUNCTION "internal"."process_stripe_event"("event_id" "text") FROM PUBLIC;
 
 --
+-- Name: TABLE "provisioning_runs"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."provisioning_runs" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."provisioning_runs" TO "service_role";
+
+--
+-- Name: FUNCTION "provisioning_step_run"("step_id" bigint, "phase" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."provisioning_step_run"("step_id" bigint, "phase" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "prune_jobs"("keep_succeeded" integer, "keep_failed" integer); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -5999,10 +7572,34 @@ REVOKE ALL ON FUNCTION "internal"."prune_jobs"("keep_succeeded" integer, "keep_f
 REVOKE ALL ON FUNCTION "internal"."reap_expired_leases"() FROM PUBLIC;
 
 --
+-- Name: FUNCTION "receive_channel_message"("channel" "text", "to_address" "text", "from_address" "text", "twilio_sid" "text", "body" "text", "media" "jsonb", "profile_name" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."receive_channel_message"("channel" "text", "to_address" "text", "from_address" "text", "twilio_sid" "text", "body" "text", "media" "jsonb", "profile_name" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "receive_stripe_event"("event" "jsonb"); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."receive_stripe_event"("event" "jsonb") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "receive_unstorable_stripe_event"("event" "jsonb", "problem" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."receive_unstorable_stripe_event"("event" "jsonb", "problem" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "record_channel_send"("message_id" "uuid", "twilio_sid" "text", "twilio_status" "text", "error_code" "text", "error_message" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."record_channel_send"("message_id" "uuid", "twilio_sid" "text", "twilio_status" "text", "error_code" "text", "error_message" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "record_channel_status"("twilio_sid" "text", "twilio_status" "text", "error_code" "text", "error_message" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."record_channel_status"("twilio_sid" "text", "twilio_status" "text", "error_code" "text", "error_message" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "release_jobs"("ids" bigint[], "tokens" "uuid"[]); Type: ACL; Schema: internal; Owner: -
@@ -6024,6 +7621,12 @@ GRANT ALL ON FUNCTION "internal"."remove_member"("org_id" "uuid", "user_id" "uui
 REVOKE ALL ON FUNCTION "internal"."replay_stripe_event"("event_id" "text", "force" boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION "reply_suggestion_context"("suggestion_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "request_deprovisioning"("org_id" "uuid", "reason" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -6041,6 +7644,13 @@ GRANT ALL ON FUNCTION "internal"."request_generation"("prompt" "text", "app_type
 --
 
 REVOKE ALL ON FUNCTION "internal"."request_provisioning"("org_id" "uuid", "reason" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "request_reply_suggestion"("message_id" "uuid", "requested_by" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid", "requested_by" "uuid") FROM PUBLIC;
+GRANT ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid", "requested_by" "uuid") TO "authenticated";
 
 --
 -- Name: FUNCTION "retry_job"("job_id" bigint); Type: ACL; Schema: internal; Owner: -
@@ -6094,6 +7704,18 @@ REVOKE ALL ON FUNCTION "internal"."start_direct_conversation"("other_user" "uuid
 GRANT ALL ON FUNCTION "internal"."start_direct_conversation"("other_user" "uuid", "org_id" "uuid") TO "authenticated";
 
 --
+-- Name: FUNCTION "start_provisioning_run"("run_id" "uuid", "provider" "text", "step_names" "text"[]); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."start_provisioning_run"("run_id" "uuid", "provider" "text", "step_names" "text"[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "start_provisioning_step"("step_id" bigint); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."start_provisioning_step"("step_id" bigint) FROM PUBLIC;
+
+--
 -- Name: FUNCTION "stripe_id"("ref" "jsonb"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -6116,6 +7738,12 @@ REVOKE ALL ON FUNCTION "internal"."stripe_plan_for_price"("price_id" "text", "me
 --
 
 REVOKE ALL ON FUNCTION "internal"."stripe_time"("epoch" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "succeed_provisioning_step"("step_id" bigint, "output" "jsonb", "record" "jsonb"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."succeed_provisioning_step"("step_id" bigint, "output" "jsonb", "record" "jsonb") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_audit"(); Type: ACL; Schema: internal; Owner: -
@@ -6178,6 +7806,24 @@ REVOKE ALL ON FUNCTION "internal"."tg_generations__broadcast"() FROM PUBLIC;
 REVOKE ALL ON FUNCTION "internal"."tg_jobs__check_transition"() FROM PUBLIC;
 
 --
+-- Name: FUNCTION "tg_jobs__end_provisioning_run"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_jobs__end_provisioning_run"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_jobs__fail_channel_delivery"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_jobs__fail_channel_delivery"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_jobs__fail_reply_suggestion"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_jobs__fail_reply_suggestion"() FROM PUBLIC;
+
+--
 -- Name: FUNCTION "tg_jobs__notify"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -6218,6 +7864,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_messages__before_update"() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_messages__broadcast"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_messages__route_to_channel"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_messages__route_to_channel"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_pin_organization"(); Type: ACL; Schema: internal; Owner: -
@@ -6324,6 +7976,13 @@ REVOKE ALL ON FUNCTION "public"."accept_invitation"("token" "text") FROM PUBLIC;
 GRANT ALL ON FUNCTION "public"."accept_invitation"("token" "text") TO "authenticated";
 
 --
+-- Name: FUNCTION "bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text"); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "public"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text") FROM PUBLIC;
+GRANT ALL ON FUNCTION "public"."bind_channel_contact"("conversation_id" "uuid", "channel" "text", "address" "text", "display_name" "text") TO "authenticated";
+
+--
 -- Name: FUNCTION "cancel_generation"("generation_id" "uuid"); Type: ACL; Schema: public; Owner: -
 --
 
@@ -6417,6 +8076,13 @@ REVOKE ALL ON FUNCTION "public"."request_generation"("prompt" "text", "app_type"
 GRANT ALL ON FUNCTION "public"."request_generation"("prompt" "text", "app_type" "text", "org_id" "uuid") TO "authenticated";
 
 --
+-- Name: FUNCTION "request_reply_suggestion"("message_id" "uuid"); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") FROM PUBLIC;
+GRANT ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") TO "authenticated";
+
+--
 -- Name: FUNCTION "revoke_invitation"("invitation_id" "uuid"); Type: ACL; Schema: public; Owner: -
 --
 
@@ -6443,6 +8109,13 @@ GRANT ALL ON FUNCTION "public"."unread_counts"() TO "authenticated";
 
 GRANT SELECT ON TABLE "public"."billing_customers" TO "authenticated";
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."billing_customers" TO "service_role";
+
+--
+-- Name: TABLE "channel_senders"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."channel_senders" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."channel_senders" TO "service_role";
 
 --
 -- Name: TABLE "conversation_participants"; Type: ACL; Schema: public; Owner: -
@@ -6658,18 +8331,24 @@ GRANT SELECT ON TABLE "public"."provisioning_logs" TO "authenticated";
 GRANT SELECT,INSERT ON TABLE "public"."provisioning_logs" TO "service_role";
 
 --
--- Name: TABLE "provisioning_runs"; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE "public"."provisioning_runs" TO "authenticated";
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."provisioning_runs" TO "service_role";
-
---
 -- Name: TABLE "provisioning_steps"; Type: ACL; Schema: public; Owner: -
 --
 
 GRANT SELECT ON TABLE "public"."provisioning_steps" TO "authenticated";
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."provisioning_steps" TO "service_role";
+
+--
+-- Name: TABLE "reply_suggestions"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."reply_suggestions" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."reply_suggestions" TO "service_role";
+
+--
+-- Name: COLUMN "reply_suggestions"."status"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT UPDATE("status") ON TABLE "public"."reply_suggestions" TO "authenticated";
 
 --
 -- Name: TABLE "subscriptions"; Type: ACL; Schema: public; Owner: -
@@ -6753,6 +8432,9 @@ CREATE POLICY "participants can receive on their conversation topics" ON realtim
 
 CREATE POLICY "participants can send on their conversation topics" ON realtime.messages AS PERMISSIVE FOR INSERT TO authenticated
   WITH CHECK (((extension = ANY (ARRAY['broadcast'::text, 'presence'::text])) AND (topic = ( SELECT realtime.topic() AS topic)) AND ( SELECT internal.current_user_has_conversation_topic(( SELECT realtime.topic() AS topic)) AS current_user_has_conversation_topic)));
+
+CREATE POLICY "staff can receive their conversations' suggestion topics" ON realtime.messages AS PERMISSIVE FOR SELECT TO authenticated
+  USING (((extension = 'broadcast'::text) AND (topic = ( SELECT realtime.topic() AS topic)) AND ( SELECT internal.current_user_has_staff_topic(( SELECT realtime.topic() AS topic)) AS current_user_has_staff_topic)));
 
 CREATE POLICY "members can read their organization's generated assets" ON storage.objects AS PERMISSIVE FOR SELECT TO authenticated
   USING (((bucket_id = 'generated-assets'::text) AND ((storage.foldername(name))[1] IN ( SELECT (o.id)::text AS id

@@ -52,6 +52,89 @@ export type Database = {
           },
         ]
       }
+      channel_contacts: {
+        Row: {
+          address: string
+          channel: string
+          conversation_id: string | null
+          created_at: string
+          display_name: string | null
+          id: string
+          opted_out_at: string | null
+          organization_id: string
+          updated_at: string
+        }
+        Insert: {
+          address: string
+          channel: string
+          conversation_id?: string | null
+          created_at?: string
+          display_name?: string | null
+          id?: string
+          opted_out_at?: string | null
+          organization_id: string
+          updated_at?: string
+        }
+        Update: {
+          address?: string
+          channel?: string
+          conversation_id?: string | null
+          created_at?: string
+          display_name?: string | null
+          id?: string
+          opted_out_at?: string | null
+          organization_id?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "channel_contacts_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: true
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "channel_contacts_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      channel_senders: {
+        Row: {
+          address: string
+          channel: string
+          created_at: string
+          id: string
+          organization_id: string
+        }
+        Insert: {
+          address: string
+          channel: string
+          created_at?: string
+          id?: string
+          organization_id: string
+        }
+        Update: {
+          address?: string
+          channel?: string
+          created_at?: string
+          id?: string
+          organization_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "channel_senders_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       conversation_participants: {
         Row: {
           conversation_id: string
@@ -426,6 +509,76 @@ export type Database = {
           },
         ]
       }
+      message_deliveries: {
+        Row: {
+          channel: string
+          contact_id: string | null
+          conversation_id: string
+          created_at: string
+          direction: string
+          error_code: string | null
+          error_message: string | null
+          media: Json
+          message_id: string
+          organization_id: string
+          status: string
+          status_at: string
+          twilio_sid: string | null
+        }
+        Insert: {
+          channel: string
+          contact_id?: string | null
+          conversation_id: string
+          created_at?: string
+          direction: string
+          error_code?: string | null
+          error_message?: string | null
+          media?: Json
+          message_id: string
+          organization_id: string
+          status: string
+          status_at?: string
+          twilio_sid?: string | null
+        }
+        Update: {
+          channel?: string
+          contact_id?: string | null
+          conversation_id?: string
+          created_at?: string
+          direction?: string
+          error_code?: string | null
+          error_message?: string | null
+          media?: Json
+          message_id?: string
+          organization_id?: string
+          status?: string
+          status_at?: string
+          twilio_sid?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "message_deliveries_contact_id_fkey"
+            columns: ["contact_id"]
+            isOneToOne: false
+            referencedRelation: "channel_contacts"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_deliveries_message_id_fkey"
+            columns: ["message_id"]
+            isOneToOne: true
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_deliveries_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       messages: {
         Row: {
           attachments: Json
@@ -520,6 +673,7 @@ export type Database = {
       plans: {
         Row: {
           active: boolean
+          channel_messages_monthly_limit: number | null
           created_at: string
           currency: string
           daily_generation_limit: number | null
@@ -540,6 +694,7 @@ export type Database = {
         }
         Insert: {
           active?: boolean
+          channel_messages_monthly_limit?: number | null
           created_at?: string
           currency?: string
           daily_generation_limit?: number | null
@@ -560,6 +715,7 @@ export type Database = {
         }
         Update: {
           active?: boolean
+          channel_messages_monthly_limit?: number | null
           created_at?: string
           currency?: string
           daily_generation_limit?: number | null
@@ -821,6 +977,79 @@ export type Database = {
           },
         ]
       }
+      reply_suggestions: {
+        Row: {
+          body: string | null
+          conversation_id: string
+          created_at: string
+          error_message: string | null
+          id: string
+          input_tokens: number | null
+          job_id: number | null
+          message_id: string
+          model: string | null
+          organization_id: string
+          output_tokens: number | null
+          requested_by: string | null
+          status: string
+          updated_at: string
+        }
+        Insert: {
+          body?: string | null
+          conversation_id: string
+          created_at?: string
+          error_message?: string | null
+          id?: string
+          input_tokens?: number | null
+          job_id?: number | null
+          message_id: string
+          model?: string | null
+          organization_id: string
+          output_tokens?: number | null
+          requested_by?: string | null
+          status?: string
+          updated_at?: string
+        }
+        Update: {
+          body?: string | null
+          conversation_id?: string
+          created_at?: string
+          error_message?: string | null
+          id?: string
+          input_tokens?: number | null
+          job_id?: number | null
+          message_id?: string
+          model?: string | null
+          organization_id?: string
+          output_tokens?: number | null
+          requested_by?: string | null
+          status?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reply_suggestions_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "reply_suggestions_message_id_fkey"
+            columns: ["message_id"]
+            isOneToOne: false
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "reply_suggestions_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       subscriptions: {
         Row: {
           billing_interval: string | null
@@ -1027,6 +1256,25 @@ export type Database = {
           user_id: string
         }
       }
+      bind_channel_contact: {
+        Args: {
+          address: string
+          channel: string
+          conversation_id: string
+          display_name?: string
+        }
+        Returns: {
+          address: string
+          channel: string
+          conversation_id: string | null
+          created_at: string
+          display_name: string | null
+          id: string
+          opted_out_at: string | null
+          organization_id: string
+          updated_at: string
+        }
+      }
       cancel_generation: {
         Args: { generation_id: string }
         Returns: {
@@ -1107,6 +1355,10 @@ export type Database = {
           messages: number
           deleted: number
           senders: number
+          channel: string
+          direction: string
+          delivered: number
+          failed: number
         }[]
       }
       organization_audit_log: {
@@ -1145,6 +1397,7 @@ export type Database = {
         Args: { app_type?: string; org_id?: string; prompt: string }
         Returns: Json
       }
+      request_reply_suggestion: { Args: { message_id: string }; Returns: Json }
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined }
       start_direct_conversation: {
         Args: { org_id?: string; other_user: string }

@@ -51,6 +51,78 @@ class BillingCustomersUpdate(TypedDict, total=False):
     updated_at: str
 
 
+class ChannelContactsRow(TypedDict):
+    """A row of public.channel_contacts."""
+
+    address: str
+    channel: str
+    conversation_id: str | None
+    created_at: str
+    display_name: str | None
+    id: str
+    opted_out_at: str | None
+    organization_id: str
+    updated_at: str
+
+
+class ChannelContactsInsert(TypedDict):
+    """What an insert into public.channel_contacts may send."""
+
+    address: str
+    channel: str
+    conversation_id: NotRequired[str | None]
+    created_at: NotRequired[str]
+    display_name: NotRequired[str | None]
+    id: NotRequired[str]
+    opted_out_at: NotRequired[str | None]
+    organization_id: str
+    updated_at: NotRequired[str]
+
+
+class ChannelContactsUpdate(TypedDict, total=False):
+    """What an update of public.channel_contacts may send."""
+
+    address: str
+    channel: str
+    conversation_id: str | None
+    created_at: str
+    display_name: str | None
+    id: str
+    opted_out_at: str | None
+    organization_id: str
+    updated_at: str
+
+
+class ChannelSendersRow(TypedDict):
+    """A row of public.channel_senders."""
+
+    address: str
+    channel: str
+    created_at: str
+    id: str
+    organization_id: str
+
+
+class ChannelSendersInsert(TypedDict):
+    """What an insert into public.channel_senders may send."""
+
+    address: str
+    channel: str
+    created_at: NotRequired[str]
+    id: NotRequired[str]
+    organization_id: str
+
+
+class ChannelSendersUpdate(TypedDict, total=False):
+    """What an update of public.channel_senders may send."""
+
+    address: str
+    channel: str
+    created_at: str
+    id: str
+    organization_id: str
+
+
 class ConversationParticipantsRow(TypedDict):
     """A row of public.conversation_participants."""
 
@@ -411,6 +483,60 @@ class MembershipsUpdate(TypedDict, total=False):
     user_id: str
 
 
+class MessageDeliveriesRow(TypedDict):
+    """A row of public.message_deliveries."""
+
+    channel: str
+    contact_id: str | None
+    conversation_id: str
+    created_at: str
+    direction: str
+    error_code: str | None
+    error_message: str | None
+    media: Json
+    message_id: str
+    organization_id: str
+    status: str
+    status_at: str
+    twilio_sid: str | None
+
+
+class MessageDeliveriesInsert(TypedDict):
+    """What an insert into public.message_deliveries may send."""
+
+    channel: str
+    contact_id: NotRequired[str | None]
+    conversation_id: str
+    created_at: NotRequired[str]
+    direction: str
+    error_code: NotRequired[str | None]
+    error_message: NotRequired[str | None]
+    media: NotRequired[Json]
+    message_id: str
+    organization_id: str
+    status: str
+    status_at: NotRequired[str]
+    twilio_sid: NotRequired[str | None]
+
+
+class MessageDeliveriesUpdate(TypedDict, total=False):
+    """What an update of public.message_deliveries may send."""
+
+    channel: str
+    contact_id: str | None
+    conversation_id: str
+    created_at: str
+    direction: str
+    error_code: str | None
+    error_message: str | None
+    media: Json
+    message_id: str
+    organization_id: str
+    status: str
+    status_at: str
+    twilio_sid: str | None
+
+
 class MessagesRow(TypedDict):
     """A row of public.messages."""
 
@@ -496,6 +622,7 @@ class PlansRow(TypedDict):
     """A row of public.plans."""
 
     active: bool
+    channel_messages_monthly_limit: int | None
     created_at: str
     currency: str
     daily_generation_limit: int | None
@@ -519,6 +646,7 @@ class PlansInsert(TypedDict):
     """What an insert into public.plans may send."""
 
     active: NotRequired[bool]
+    channel_messages_monthly_limit: NotRequired[int | None]
     created_at: NotRequired[str]
     currency: NotRequired[str]
     daily_generation_limit: NotRequired[int | None]
@@ -542,6 +670,7 @@ class PlansUpdate(TypedDict, total=False):
     """What an update of public.plans may send."""
 
     active: bool
+    channel_messages_monthly_limit: int | None
     created_at: str
     currency: str
     daily_generation_limit: int | None
@@ -782,6 +911,63 @@ class ProvisioningStepsUpdate(TypedDict, total=False):
     updated_at: str
 
 
+class ReplySuggestionsRow(TypedDict):
+    """A row of public.reply_suggestions."""
+
+    body: str | None
+    conversation_id: str
+    created_at: str
+    error_message: str | None
+    id: str
+    input_tokens: int | None
+    job_id: int | None
+    message_id: str
+    model: str | None
+    organization_id: str
+    output_tokens: int | None
+    requested_by: str | None
+    status: str
+    updated_at: str
+
+
+class ReplySuggestionsInsert(TypedDict):
+    """What an insert into public.reply_suggestions may send."""
+
+    body: NotRequired[str | None]
+    conversation_id: str
+    created_at: NotRequired[str]
+    error_message: NotRequired[str | None]
+    id: NotRequired[str]
+    input_tokens: NotRequired[int | None]
+    job_id: NotRequired[int | None]
+    message_id: str
+    model: NotRequired[str | None]
+    organization_id: str
+    output_tokens: NotRequired[int | None]
+    requested_by: NotRequired[str | None]
+    status: NotRequired[str]
+    updated_at: NotRequired[str]
+
+
+class ReplySuggestionsUpdate(TypedDict, total=False):
+    """What an update of public.reply_suggestions may send."""
+
+    body: str | None
+    conversation_id: str
+    created_at: str
+    error_message: str | None
+    id: str
+    input_tokens: int | None
+    job_id: int | None
+    message_id: str
+    model: str | None
+    organization_id: str
+    output_tokens: int | None
+    requested_by: str | None
+    status: str
+    updated_at: str
+
+
 class SubscriptionsRow(TypedDict):
     """A row of public.subscriptions."""
 
@@ -961,6 +1147,17 @@ class AcceptInvitationArgs(TypedDict):
 
 AcceptInvitationReturns = MembershipsRow
 
+class BindChannelContactArgs(TypedDict):
+    """The arguments of rpc('bind_channel_contact')."""
+
+    conversation_id: str
+    channel: str
+    address: str
+    display_name: NotRequired[str]
+
+
+BindChannelContactReturns = ChannelContactsRow
+
 class CancelGenerationArgs(TypedDict):
     """The arguments of rpc('cancel_generation')."""
 
@@ -1056,6 +1253,10 @@ class MessageActivityResult(TypedDict):
     messages: int
     deleted: int
     senders: int
+    channel: str
+    direction: str
+    delivered: int
+    failed: int
 
 
 MessageActivityReturns = list[MessageActivityResult]
@@ -1131,6 +1332,14 @@ class RequestGenerationArgs(TypedDict):
 
 
 RequestGenerationReturns = Json
+
+class RequestReplySuggestionArgs(TypedDict):
+    """The arguments of rpc('request_reply_suggestion')."""
+
+    message_id: str
+
+
+RequestReplySuggestionReturns = Json
 
 class RevokeInvitationArgs(TypedDict):
     """The arguments of rpc('revoke_invitation')."""

@@ -2663,6 +2663,60 @@ CREATE FUNCTION "internal"."retry_job"("job_id" bigint) RETURNS "internal"."job_
 $$;
 
 --
+-- Name: retry_provisioning("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."retry_provisioning"("org_id" "uuid", OUT "run_id" "uuid", OUT "action" "text") RETURNS "record"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  latest record;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
+  select r.id, r.kind, r.status, j.status::text as job_status into latest
+  from public.provisioning_runs as r left join internal.jobs as j on r.job_id = j.id
+  where r.organization_id = org_id
+  order by r.created_at desc, r.id
+  limit 1;
+  if latest.id is null then
+    action := 'no_run';
+  elsif latest.status = 'succeeded' then
+    run_id := latest.id;
+    action := 'succeeded';
+  elsif latest.status = 'rolled_back' then
+    run_id := internal.request_provisioning(org_id, 'retry');
+    action := 'requested';
+  elsif latest.kind = 'deprovision' and latest.status = 'failed' then
+    run_id := internal.request_deprovisioning(org_id, 'retry');
+    action := 'requested';
+  elsif latest.job_status in ('queued', 'running') then
+    run_id := latest.id;
+    action := 'left';
+  else
+    update public.provisioning_runs as r
+    set job_id = internal.enqueue_job(
+      case r.kind when 'provision' then 'provisioning.run' else 'provisioning.deprovision' end,
+      jsonb_build_object('run_id', r.id), r.organization_id, null, 0, now(),
+      case r.kind when 'provision' then 5 else 10 end,
+      case r.kind when 'provision' then 'provisioning:' else 'deprovisioning:' end || r.organization_id::text
+    )
+    where r.id = latest.id;
+    insert into public.provisioning_logs (run_id, organization_id, message)
+    values (latest.id, org_id, 'retry requested');
+    run_id := latest.id;
+    action := 'requeued';
+  end if;
+end;
+$$;
+
+--
+-- Name: FUNCTION "retry_provisioning"("org_id" "uuid", OUT "run_id" "uuid", OUT "action" "text"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."retry_provisioning"("org_id" "uuid", OUT "run_id" "uuid", OUT "action" "text") IS 'retry the organization''s latest provisioning run: request a new one, leave it, or queue its job again';
+
+--
 -- Name: revoke_invitation("uuid"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -7657,6 +7711,12 @@ GRANT ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid",
 --
 
 REVOKE ALL ON FUNCTION "internal"."retry_job"("job_id" bigint) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "retry_provisioning"("org_id" "uuid", OUT "run_id" "uuid", OUT "action" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."retry_provisioning"("org_id" "uuid", OUT "run_id" "uuid", OUT "action" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "revoke_invitation"("invitation_id" "uuid"); Type: ACL; Schema: internal; Owner: -

@@ -87,6 +87,18 @@ create table if not exists supakit_migrations.ledger (
 );
 comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
+create table if not exists supakit_migrations.repeatable_objects (
+  file_key text not null,
+  object_kind text not null,
+  schema_name text not null,
+  table_name text not null,
+  name text not null,
+  constraint repeatable_objects_pkey primary key (file_key, object_kind, schema_name, table_name, name),
+  constraint object_kind_is_known check (object_kind in ('policy', 'grant'))
+);
+comment on table supakit_migrations.repeatable_objects is
+'what each repeatable file created when last applied (policy: its name; grant: a role it named on a table it '
+'declares), so that applying it again withdraws what it no longer creates (functions_py/migrations/ownership.py)';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
   ('versioned', '0022', '0022_create_provisioning_retry.sql', '25f17f610b563dc7df1b308d838007f1ba827ff764624dc2b8d7a7747709a80c')

@@ -279,7 +279,7 @@ def test_functions_answer_cors_preflights_and_unknown_names_404(client):
     assert client.post("/functions/v1/no-such-function").status_code == 404
     assert client.get(WEBHOOK).status_code == 405
     assert client.get("/functions/v1/").json() == {
-        "functions": ["billing-checkout", "billing-portal", "stripe-webhook"]}
+        "functions": ["billing-checkout", "billing-portal", "stripe-webhook", "twilio-webhook"]}
 
 
 @pytest.mark.slow

@@ -163,10 +163,12 @@ def test_a_removed_admin_is_refused_by_every_rpc_of_their_former_organization(db
     generation = rpc_as_user(db, admin, "request_generation", {"prompt": "Mine", "org_id": w["acme"]}).body["id"]
     invitation_id, token, _ = rpc_as_user(db, admin, "invite_member",
                                           {"org_id": w["acme"], "email": "friend@example.com"}).body[0].values()
+    message, = db.execute("insert into public.messages (conversation_id, sender_id, body) values (%s, %s, 'Hi')"
+                          " returning id", (w["conversation"], w["member"])).fetchone()
     db.execute("delete from public.memberships where organization_id = %s and user_id = %s", (w["acme"], admin))
     params = {"org": w["acme"], "me": admin, "its_member": w["member"], "email": "accomplice@example.com",
               "its_invitation": invitation_id, "its_token": token, "its_conversation": w["conversation"],
-              "its_generation": generation}
+              "its_generation": generation, "its_message": message}
     for rpc, query in FOREIGN_RPCS.items():
         outcome = outcome_of(db, admin, query, params)
         assert isinstance(outcome[0], int) and 400 <= outcome[0] < 500, f"{rpc} must refuse a removed admin: {outcome}"

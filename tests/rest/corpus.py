@@ -11,6 +11,7 @@ A case is data:
         body: {...}                           # JSON (sent as application/json unless headers say otherwise)
         raw_body: "a,b\\n1,2"                 # or a raw text body
         auth: anon                            # anon (default) | service | alice | bob | none (apikey only)
+        scheme: bearer                        # the Authorization scheme for alice / bob (default Bearer)
         jwt: {role: authenticated}            # or a token minted from these claims (exp_in: seconds from now,
         jwt_secret: "..."                     #   jwt_secret: sign with another secret, i.e. forged)
         authorization: "Bearer x.y"           # or this Authorization header verbatim
@@ -18,13 +19,14 @@ A case is data:
         body_bytes: 11000000                  # a JSON object of about that many bytes
         path_generate: {kind: self_embed_chain, depth: 50}
       expect:
-        status: 200                           # or status_in: [200, 414]
+        status: 200                           # or status_in: [200, 414] (body_only_if_ok: true skips the
+                                              #   body rules on a non-2xx answer)
         body: [...]                           # exact JSON
         body_subset: {...}                    # every key given must match (recursively; lists exactly)
         body_text: "..."                      # exact text (CSV)
         body_empty: true
         length: 3                             # a JSON array of this many elements
-        body_paths: [/paths/~1books]          # JSON pointers that must exist
+        body_paths: [/paths/~1books]          # JSON pointers that must exist (body_paths_absent: must not)
         headers: {Content-Range: 0-3/*}       # exact values (names case-insensitive)
         headers_match: {Content-Range: "0-9/\\\\d+"}   # full-match regular expressions
         headers_absent: [Location]
@@ -120,11 +122,13 @@ def _auth_headers(request: Mapping[str, Any]) -> dict[str, str]:
     if auth == "none":
         return {"apikey": ANON_KEY}
     if auth in USERS:
-        return {"apikey": ANON_KEY, "Authorization": f"Bearer {user_token(auth)}"}
+        return {"apikey": ANON_KEY, "Authorization": f"{request.get('scheme', 'Bearer')} {user_token(auth)}"}
     raise ValueError(f"unknown auth {auth!r}")
 
 
 def _fill(value: Any, i: int) -> Any:
+    if value == "{i}":
+        return i
     if isinstance(value, str):
         return value.replace("{i}", str(i))
     if isinstance(value, dict):
@@ -222,7 +226,8 @@ def mismatches(expect: Mapping[str, Any], response: httpx.Response) -> list[str]
     only_if_ok = expect.get("body_only_if_ok", False)
     check_body = not only_if_ok or 200 <= status < 300
     parsed: Any = None
-    needs_json = check_body and any(k in expect for k in ("body", "body_subset", "length", "body_paths"))
+    needs_json = check_body and any(k in expect for k in ("body", "body_subset", "length", "body_paths",
+                                                          "body_paths_absent"))
     if needs_json:
         try:
             parsed = response.json()
@@ -241,6 +246,9 @@ def mismatches(expect: Mapping[str, Any], response: httpx.Response) -> list[str]
         for pointer in expect.get("body_paths", ()):
             if not _pointer(parsed, pointer):
                 problems.append(f"body: no {pointer}")
+        for pointer in expect.get("body_paths_absent", ()):
+            if _pointer(parsed, pointer):
+                problems.append(f"body: {pointer} should be absent")
     if check_body and "body_text" in expect and response.text != expect["body_text"]:
         problems.append(f"body text: expected {expect['body_text']!r}, got {response.text[:1500]!r}")
     if expect.get("body_empty") and response.content != b"":

@@ -339,6 +339,7 @@ begin
     ('11111111-1111-4111-8111-111111111111', 'alice''s note'),
     ('22222222-2222-4222-8222-222222222222', 'bob''s note');
   insert into fixture.logbook (line) values ('first');
+  delete from fixture_alt.gadgets where id > 2;
 end
 $$;
 revoke execute on function fixture.reset() from public;

@@ -14,6 +14,6 @@ from typing import Any
 
 def service(context: Any) -> Any:
     """The /rest/v1 service for the gateway."""
-    from functions_py.rest.service import RestService
+    from functions_py.rest.server import RestService
 
     return RestService(context)

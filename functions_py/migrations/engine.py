@@ -221,7 +221,10 @@ class Migrator:
                     check_no_transaction_control(file, self.root)  # refuse before anything is applied
                 if plan.to_apply:
                     conn.execute(ledger.LEDGER_DDL)
-                return plan, [self._apply(conn, f) for f in plan.to_apply]
+                applied = [self._apply(conn, f) for f in plan.to_apply]
+                if applied:  # a running Data API (PostgREST or ours) reloads its schema cache
+                    conn.execute("notify pgrst, 'reload schema'")
+                return plan, applied
             finally:
                 if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     conn.execute(ledger.LOCK_RELEASE, (ledger.LOCK_KEY,))

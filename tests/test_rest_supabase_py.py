@@ -83,8 +83,8 @@ def test_array_json_and_range_operators(anon):
     assert ids(anon.table("books").select("id").contains("tags", ["ocean"]).execute()) == [3]
     assert ids(anon.table("books").select("id").contains("meta", {"lang": "pl"}).order("id").execute()) == [3, 4]
     assert ids(anon.table("books").select("id").overlaps("tags", ["time", "winter"]).order("id").execute()) == [2, 5]
-    assert ids(anon.table("slots").select("id").range_gt("during", "[10,20)").execute()) == [3]
-    assert ids(anon.table("slots").select("id").range_adjacent("during", "[10,20)").order("id").execute()) == [2, 3]
+    assert ids(anon.table("slots").select("id").range_gt("during", (10, 20)).execute()) == [3]
+    assert ids(anon.table("slots").select("id").range_adjacent("during", (9, 20)).order("id").execute()) == [2, 3]
 
 
 def test_full_text_search(anon):

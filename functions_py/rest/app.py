@@ -326,6 +326,8 @@ class RestApp:
         """The body as a JSON array text, the parsed rows (None for a CSV/JSON body we pass as is), and whether
         the body was an array."""
         content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "text/csv", "application/x-www-form-urlencoded", "*/*"):
+            raise errors.invalid_body(f"Content-Type not acceptable: {content_type}")
         if content_type == "text/csv":
             text = request.body.decode("utf-8", "replace")
             reader = csv.reader(io.StringIO(text))
@@ -455,7 +457,8 @@ class RestApp:
                 mutation.add("DO UPDATE SET " + ", ".join(f"{q(n)} = EXCLUDED.{q(n)}" for n in names))
         elif prefer.resolution is None and qp.on_conflict is not None:
             pass
-        track = merge and not table.is_view
+        # whether rows were inserted or only updated decides 201 / 200 for a representation (minimal: 201)
+        track = merge and not table.is_view and prefer.representation == "representation"
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
         mutation.add(" " + self._returning(table, self._needs_returning(prefer) or track, extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
@@ -771,8 +774,8 @@ class RestApp:
         if st.count == "planned":
             total = planned
         elif st.count == "estimated" and planned is not None and self.max_rows is not None \
-                and planned > self.max_rows:
-            total = planned  # exact up to db-max-rows, the planner's estimate above
+                and total is not None and total > self.max_rows:
+            total = max(planned, page_total)  # exact up to db-max-rows, the planner's estimate above
         content_type = [("Content-Type", st.media.content_type)]
         profile = [("Content-Profile", schema)] if negotiated else []
         if st.media.kind == "object" and page_total != 1:

@@ -154,3 +154,20 @@ def test_bad_json_and_csv_bodies(api, db):
                     headers={**api.anon_headers, "Content-Type": "text/csv"})
     assert ok.status_code == 201
     assert db.execute("select count(*) from api.clients where id in (95, 96)").fetchone() == (2,)
+
+
+def test_patch_and_delete_with_order_and_limit_touch_only_that_range(api, db):
+    db.execute("insert into api.clients values (100, 'r'), (101, 'r'), (102, 'r')")
+    patched = call(api, "PATCH", "/clients?name=eq.r&order=id.desc&limit=2", {"name": "s"},
+                   Prefer="return=representation")
+    assert sorted(r["id"] for r in patched.json()) == [101, 102]
+    assert call(api, "DELETE", "/clients?name=eq.s&order=id&limit=1").status_code == 204
+    assert db.execute("select id, name from api.clients where id >= 100 order by id").fetchall() == \
+        [(100, "r"), (102, "s")]
+
+
+def test_timezone_preference(api):
+    answer = call(api, "GET", "/items?select=created_at&id=eq.1", Prefer="timezone=America/Los_Angeles")
+    assert answer.json() == [{"created_at": "2025-12-31T16:00:00-08:00"}]
+    assert answer.headers["preference-applied"] == "timezone=America/Los_Angeles"
+    assert call(api, "GET", "/items?select=id&id=eq.1", Prefer="timezone=Nowhere/Else").status_code == 200

@@ -174,7 +174,8 @@ class RestApp:
                 raise errors.unsupported_method(method)
             return await openapi_answer(self, cache, schema, role, request, negotiated)
         prefer = preferences.parse(request.all("prefer"),
-                                   tx_override=self.tx_end in ("commit-allow-override", "rollback-allow-override"))
+                                   tx_override=self.tx_end in ("commit-allow-override", "rollback-allow-override"),
+                                   timezones=cache.timezones or None)
         if segments[0] == "rpc" and len(segments) == 2:
             statement = self._call(cache, schema, segments[1], request, prefer)
         elif len(segments) == 1:
@@ -326,6 +327,8 @@ class RestApp:
         """The body as a JSON array text, the parsed rows (None for a CSV/JSON body we pass as is), and whether
         the body was an array."""
         content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "text/csv", "application/x-www-form-urlencoded", "*/*"):
+            raise errors.invalid_body(f"Content-Type not acceptable: {content_type}")
         if content_type == "text/csv":
             text = request.body.decode("utf-8", "replace")
             reader = csv.reader(io.StringIO(text))
@@ -455,7 +458,8 @@ class RestApp:
                 mutation.add("DO UPDATE SET " + ", ".join(f"{q(n)} = EXCLUDED.{q(n)}" for n in names))
         elif prefer.resolution is None and qp.on_conflict is not None:
             pass
-        track = merge and not table.is_view
+        # whether rows were inserted or only updated decides 201 / 200 for a representation (minimal: 201)
+        track = merge and not table.is_view and prefer.representation == "representation"
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
         mutation.add(" " + self._returning(table, self._needs_returning(prefer) or track, extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
@@ -474,6 +478,23 @@ class RestApp:
         builder.where_sql(where, _text(table.qi), node)
         return where
 
+    def _limited(self, builder: Builder, mutation: Query, table: Table, qp: QueryParams, where: Query) -> None:
+        """`limit`/`offset` (with `order`) on PATCH and DELETE: only the rows the ordered range selects, found by
+        ctid in a subquery (PostgREST's pgrst_affected_rows)."""
+        limit, offset = qp.limit.get(()), qp.offset.get((), 0)
+        if limit is None and not offset:
+            return
+        if table.is_view:
+            raise errors.not_implemented("limit/offset on a view's PATCH or DELETE")
+        node = ReadNode(table, None)
+        node.order = list(qp.order.get((), []))
+        ranged = Query().add(f"SELECT {_text(table.qi)}.ctid FROM {_text(table.qi)}")
+        ranged.add(where.text(), *where.params)
+        builder.order_sql(ranged, _text(table.qi), node)
+        builder.limit_sql(ranged, limit, offset)
+        mutation.add(" AND " if where.parts else " WHERE ")
+        mutation.add(f"{_text(table.qi)}.ctid = ANY(ARRAY(").add(ranged.text(), *ranged.params).add("))")
+
     def _update(self, builder: Builder, table: Table, qp: QueryParams, request: Request,
                 prefer: preferences.Preferences) -> Statement:
         payload, rows, _ = self._payload(request)
@@ -488,20 +509,17 @@ class RestApp:
             mutation.add(f"UPDATE {_text(table.qi)} SET "
                          + ", ".join(f"{q(n)} = {q('pgrst_body')}.{q(n)}" for n in names) + " ")
             mutation.add(body.text(), *body.params)
-            limit = qp.limit.get(())
-            if limit is not None or qp.offset.get(()):
-                raise errors.not_implemented("limit/offset on PATCH is not supported by this server")
             mutation.add(where.text(), *where.params)
+            self._limited(builder, mutation, table, qp, where)
             mutation.add(" " + self._returning(table, self._needs_returning(prefer)))
         return self._write_statement(mutation, builder, table, qp, request, prefer, "update")
 
     def _delete(self, builder: Builder, table: Table, qp: QueryParams, request: Request,
                 prefer: preferences.Preferences) -> Statement:
         where = self._where(builder, table, qp)
-        if qp.limit.get(()) is not None or qp.offset.get(()):
-            raise errors.not_implemented("limit/offset on DELETE is not supported by this server")
         mutation = Query().add(f"DELETE FROM {_text(table.qi)} ")
         mutation.add(where.text(), *where.params)
+        self._limited(builder, mutation, table, qp, where)
         mutation.add(" " + self._returning(table, self._needs_returning(prefer)))
         return self._write_statement(mutation, builder, table, qp, request, prefer, "delete")
 
@@ -771,8 +789,8 @@ class RestApp:
         if st.count == "planned":
             total = planned
         elif st.count == "estimated" and planned is not None and self.max_rows is not None \
-                and planned > self.max_rows:
-            total = planned  # exact up to db-max-rows, the planner's estimate above
+                and total is not None and total > self.max_rows:
+            total = max(planned, page_total)  # exact up to db-max-rows, the planner's estimate above
         content_type = [("Content-Type", st.media.content_type)]
         profile = [("Content-Profile", schema)] if negotiated else []
         if st.media.kind == "object" and page_total != 1:

@@ -84,6 +84,11 @@ def find_relationship(cache: SchemaCache, parent: Table, item: EmbedItem) -> Rel
         direct = [r for r in found if r.foreign[1] == target]
         found = direct or found
     if len(found) > 1:
+        # a self-reference named by the table (or by the key column) means the children, as in PostgREST
+        children = [r for r in found if not (r.is_self and r.cardinality == "M2O")]
+        if children and len(children) < len(found):
+            found = children
+    if len(found) > 1:
         # the same path seen twice (a to-one that is both M2O and O2O views of one key) collapses
         unique = {(r.foreign, r.cardinality, r.constraint, r.junction): r for r in found}
         found = list(unique.values())

@@ -139,6 +139,7 @@ class SchemaCache:
     type_names: frozenset[str]
     existing_schemas: frozenset[str]
     roles: frozenset[str] = frozenset()
+    timezones: frozenset[str] = frozenset()
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -245,6 +246,7 @@ order by s.setdatabase
 _TYPE_NAMES = "select distinct typname from pg_catalog.pg_type where typname !~ '^_'"
 _SCHEMAS = "select nspname from pg_catalog.pg_namespace"
 _ROLES = "select rolname from pg_catalog.pg_roles"
+_TIMEZONES = "select name from pg_catalog.pg_timezone_names"
 
 # SQL's own spellings of type names (what `::int`, `::double precision` ... mean).
 SQL_TYPE_ALIASES = frozenset({
@@ -285,6 +287,7 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
         setting_rows = await (await conn.execute(_ROLE_SETTINGS)).fetchall()
         type_names = frozenset(r[0] for r in await (await conn.execute(_TYPE_NAMES)).fetchall())
         roles = frozenset(r[0] for r in await (await conn.execute(_ROLES)).fetchall())
+        timezones = frozenset(r[0] for r in await (await conn.execute(_TIMEZONES)).fetchall())
         lineages = {oid: _view_lineage(action) for oid, action in view_rows}
         origin_oids = sorted({t for lin in lineages.values() for t, _ in lin.values()})
         names = await (await conn.execute(_RELATION_NAMES, {"oids": origin_oids})).fetchall() if origin_oids \
@@ -414,7 +417,7 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
             key, _, value = item.partition("=")
             role_settings.setdefault(role, []).append((key, value))
     return SchemaCache(schemas, tables, relationships, functions, role_settings,
-                       type_names | SQL_TYPE_ALIASES, existing, roles)
+                       type_names | SQL_TYPE_ALIASES, existing, roles, timezones)
 
 
 def describe(value: Any) -> str:  # pragma: no cover - debugging aid

@@ -99,7 +99,7 @@ class Builder:
         for embed in node.embeds:
             out |= self._paths(embed.node, (*path, embed.key))
             if embed.node.alias and embed.key != embed.relationship.foreign[1]:
-                out |= self._paths(embed.node, (*path, embed.relationship.foreign[1]))
+                out.add((*path, embed.relationship.foreign[1]))
         return out
 
     def _fill(self, node: ReadNode, items: list[SelectItem | EmbedItem], qp: QueryParams,
@@ -128,13 +128,20 @@ class Builder:
                 item.aggregate_cast = validate_cast(self.cache, item.aggregate_cast)
             node.items.append(item)
 
-    def _attach(self, node: ReadNode, qp: QueryParams, path: tuple[str, ...]) -> None:
+    def _attach(self, node: ReadNode, qp: QueryParams, path: tuple[str, ...],
+                alternate: tuple[str, ...] | None = None) -> None:
+        """Give `node` the filters, trees, order and range written for its path (or, for an aliased embed, the
+        deprecated path through the table's name, `alternate`)."""
         for embed in node.embeds:
-            sub = (*path, embed.key)
-            self._attach(embed.node, qp, sub)
-            # filters may name the table instead of the alias (deprecated in PostgREST, still accepted)
+            other = None
             if embed.node.alias and embed.key != embed.relationship.foreign[1]:
-                self._attach(embed.node, qp, (*path, embed.relationship.foreign[1]))
+                other = (*path, embed.relationship.foreign[1])
+            self._attach(embed.node, qp, (*path, embed.key), other)
+        if alternate is not None and alternate != path:
+            self._attach_own(node, qp, alternate)
+        self._attach_own(node, qp, path)
+
+    def _attach_own(self, node: ReadNode, qp: QueryParams, path: tuple[str, ...]) -> None:
         embeds = {e.key: e for e in node.embeds}
         for flt in qp.filters.get(path, []):
             embed = embeds.get(flt.field.name) if not flt.field.path else None
@@ -362,8 +369,10 @@ class Builder:
                 query.add(", ")
             selects += 1
             alias = q(embed.agg_alias)
-            if embed.relationship.to_one:
-                query.add(f"{alias}.*" if embed.spread else f"row_to_json({alias}.*) AS {q(embed.key)}")
+            if embed.spread:
+                query.add(f"{alias}.*")
+            elif embed.relationship.to_one:
+                query.add(f"row_to_json({alias}.*) AS {q(embed.key)}")
             else:
                 query.add(f"COALESCE( {alias}.{alias}, '[]') AS {q(embed.key)}")
         if selects == 0:
@@ -427,12 +436,37 @@ class Builder:
             query.parts.extend(sub.parts)
             query.params.extend(sub.params)
             query.add(f" ) AS {alias} ON TRUE")
+        elif embed.spread:
+            # a to-many spread: each selected column becomes an array of its values (PostgREST v13+)
+            keys = self.spread_keys(child)
+            aggregates = ", ".join(f"COALESCE(json_agg({alias}.{q(k)}), '[]') AS {q(k)}" for k in keys) or "NULL"
+            query.add(f"{kind} JOIN LATERAL ( SELECT {aggregates} FROM (")
+            query.parts.extend(sub.parts)
+            query.params.extend(sub.params)
+            query.add(f" ) AS {alias} ) AS {alias} ON TRUE")
         else:
             query.add(f"{kind} JOIN LATERAL ( SELECT json_agg({alias}) AS {alias}FROM (")
             query.parts.extend(sub.parts)
             query.params.extend(sub.params)
             on = f"{alias} IS NOT NULL" if embed.join == "inner" else "TRUE"
             query.add(f" ) AS {alias} ) AS {alias} ON {on}")
+
+    @staticmethod
+    def spread_keys(node: ReadNode) -> list[str]:
+        """The JSON keys a node's select produces (for a to-many spread)."""
+        keys: list[str] = []
+        for item in node.items:
+            if item.field is None:
+                keys.append(item.alias or "count")
+            elif item.field.name == "*" and not item.field.path:
+                keys.extend(sorted(node.table.columns, key=lambda c: node.table.columns[c].position))
+            else:
+                keys.append(item.alias or item.field.default_alias() or
+                            (item.aggregate if item.aggregate else item.field.name))
+        for embed in node.embeds:
+            if not embed.empty and not embed.spread:
+                keys.append(embed.key)
+        return keys
 
     def count_sql(self, query: Query, node: ReadNode, *, from_sql: str | None = None, parent_ref: str | None = None,
                   embed: Embed | None = None, ref: str | None = None) -> None:
@@ -456,7 +490,8 @@ def body_sql(payload: str | None, columns: list[tuple[str, str, str | None]], *,
     if defaults:
         query.add("FROM (SELECT %s::jsonb AS json_data) pgrst_payload, ", payload)
         with_defaults = [(c, d) for c, _, d in columns if d is not None]
-        build = "jsonb_build_object(" + ",".join(f"%s, {d.replace('%', '%%')}" for _, d in with_defaults) + ")"
+        build = "jsonb_build_object(" + ",".join(f"%s::text, {d.replace('%', '%%')}" for _, d in with_defaults) \
+            + ")"
         query.add(f"LATERAL (SELECT jsonb_agg({build} || elem) AS val from "
                   "jsonb_array_elements(pgrst_payload.json_data) elem) pgrst_json_defs, ",
                   *[c for c, _ in with_defaults])

@@ -178,3 +178,8 @@ def test_openapi_at_the_root(api):
 def test_options_lists_the_verbs(api):
     answer = httpx.options(f"{api.url}/rest/v1/clients", headers=api.anon_headers)
     assert answer.status_code == 200 and answer.headers["allow"] == "OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE"
+
+
+def test_reads_carry_the_canonical_content_location(api):
+    assert get(api, "/clients?name=eq.Apple&id=eq.2").headers["content-location"] == "/clients?id=eq.2&name=eq.Apple"
+    assert get(api, "/clients").headers["content-location"] == "/clients"

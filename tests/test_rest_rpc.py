@@ -90,3 +90,14 @@ def test_the_request_settings_reach_the_function(api):
     assert body["method"] == "GET" and body["path"] == "/rpc/whoami"
     assert body["headers"]["cookie"] == "session=abc; theme=dark"
     assert body["cookies"] == {"session": "abc", "theme": "dark"}
+
+
+def test_the_pre_request_function_runs_first_and_may_refuse(pg_server, template_db):
+    with fixture_api(pg_server, template_db, **{"rest.db_pre_request": "api.check_request"}) as (api, _):
+        ok = httpx.get(f"{api.url}/rest/v1/clients?select=id&limit=1", headers=api.anon_headers)
+        assert ok.status_code == 200 and ok.headers["x-checked"] == "yes"
+        refused = httpx.post(f"{api.url}/rest/v1/clients", json={"id": 300, "name": "x"},
+                             headers={**api.anon_headers, "X-Block": "yes"})
+        assert refused.status_code == 403 and refused.json()["message"] == "blocked by the pre-request hook"
+        again = httpx.get(f"{api.url}/rest/v1/clients?id=eq.300", headers=api.anon_headers)
+        assert again.json() == []

@@ -171,3 +171,12 @@ def test_timezone_preference(api):
     assert answer.json() == [{"created_at": "2025-12-31T16:00:00-08:00"}]
     assert answer.headers["preference-applied"] == "timezone=America/Los_Angeles"
     assert call(api, "GET", "/items?select=id&id=eq.1", Prefer="timezone=Nowhere/Else").status_code == 200
+
+
+def test_representation_embeds_and_counts(api):
+    answer = call(api, "POST", "/projects?select=id,clients(name)", {"id": 200, "name": "p", "client_id": 2},
+                  Prefer="return=representation, count=exact")
+    assert answer.status_code == 201
+    assert answer.json() == [{"id": 200, "clients": {"name": "Apple"}}]
+    assert answer.headers["content-range"] == "*/1"
+    assert answer.headers["preference-applied"] == "return=representation, count=exact"

@@ -79,6 +79,7 @@ class Statement:
     pk: tuple[str, ...] = ()
     headers_only: bool = False
     function: Function | None = None
+    location: str | None = None                # Content-Location of a read
 
 
 class RestApp:
@@ -319,7 +320,7 @@ class RestApp:
                   f"{_body(chosen)}::text AS body, {RESPONSE_SETTINGS_SQL} "
                   "FROM ( SELECT * FROM pgrst_source ) _postgrest_t")
         return Statement(query, True, "read", chosen, offset=offset, count=prefer.count, count_query=count_query,
-                         table_name=table.name)
+                         table_name=table.name, location=_canonical(table.name, request.query_string))
 
     # -- bodies ----------------------------------------------------------------------------------------------
 
@@ -812,6 +813,8 @@ class RestApp:
                     raise errors.max_affected(page_total)
             status, content_range = _range_status(st.offset, page_total, total)
             headers = [("Content-Range", content_range)]
+            if st.location is not None:
+                headers.append(("Content-Location", st.location))
             pref_applied = prefer.applied(resolution=False, missing=False, representation=False,
                                           max_affected=fn is not None)
             if pref_applied:
@@ -869,6 +872,15 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+def _canonical(name: str, query_string: str) -> str:
+    """PostgREST's canonical location of a read: the path and the parameters sorted by name, re-encoded."""
+    from urllib.parse import parse_qsl
+
+    pairs = sorted(parse_qsl(query_string, keep_blank_values=True), key=lambda kv: kv[0])
+    encoded = "&".join(quote(k, safe="-_.~") + "=" + quote(v, safe="-_.~") for k, v in pairs)
+    return f"/{name}" + (f"?{encoded}" if encoded else "")
 
 
 def inputs_type(fn: Function) -> str:

@@ -178,13 +178,32 @@ class _Scanner:
         while self.peek(2) == "->":
             arrow = "->>" if self.peek(3) == "->>" else "->"
             self.pos += len(arrow)
-            if self.peek() == "-" and self.text[self.pos + 1:self.pos + 2].isdigit():
+            if self.peek() == "-":
                 self.pos += 1
-                key = "-" + self.name()
+                start = self.pos
+                while not self.at_end() and self.text[self.pos].isdigit():
+                    self.pos += 1
+                if start == self.pos:
+                    raise self.error("digit")
+                key = "-" + self.text[start:self.pos]
             else:
-                key = self.name()
+                key = self.json_key()
             path.append((arrow, key))
         return tuple(path)
+
+    def json_key(self) -> str:
+        """A JSON key in a path: quoted, or anything up to a delimiter (`.`, `,`, `:`, `(`, `)`, `!`, an arrow)."""
+        if self.peek() == '"':
+            return self.quoted()
+        start = self.pos
+        while not self.at_end():
+            ch = self.text[self.pos]
+            if ch in ".,:()!" or self.peek(2) == "->":
+                break
+            self.pos += 1
+        if start == self.pos:
+            raise self.error('"-", digit or field name (* or [a..z0..9_$])')
+        return self.text[start:self.pos]
 
     def field(self) -> Field:
         name = self.name()
@@ -304,7 +323,7 @@ def _operation(s: _Scanner, fld: Field, in_tree: bool) -> Filter:
     op = s.text[start:s.pos]
     if op not in OPERATORS:
         s.pos = start
-        raise s.error("operator (eq, gt, ...)")
+        raise s.error('"not" or operator (eq, gt, ...)')
     quant = language = None
     if s.peek() == "(":
         if op in QUANT_OPERATORS:
@@ -370,6 +389,16 @@ def parse_filter(column: str, value: str) -> Filter:
 
 def parse_logic(op: str, negated: bool, text: str) -> Logic:
     s = _Scanner(text, "logic tree")
+    try:
+        return _parse_logic(s, op, negated)
+    except ApiError as error:
+        # PostgREST parses the key and the value as one text: columns count from the key's start
+        offset = len(op) + (4 if negated else 0)
+        error.message = f'"failed to parse logic tree ({text})" (line 1, column {s.pos + 1 + offset})'
+        raise
+
+
+def _parse_logic(s: _Scanner, op: str, negated: bool) -> Logic:
     s.expect("(")
     children = _logic_children(s, 0)
     s.expect(")")
@@ -428,12 +457,23 @@ def parse_order(text: str) -> list[OrderTerm]:
             elif word in ("nullsfirst", "nullslast") and nulls is None:
                 nulls = "NULLS FIRST" if word == "nullsfirst" else "NULLS LAST"
             else:
-                s.pos = word_start
-                raise s.error('"asc", "desc", "nullsfirst" or "nullslast"')
+                common = max((len(_common_prefix(word, k)) for k in ("asc", "desc", "nullsfirst", "nullslast")),
+                             default=0)
+                s.pos = word_start + common
+                error = s.error('"asc", "desc", "nullsfirst" or "nullslast"')
+                error.message = f'"failed to parse order ({text})" (line 1, column {word_start + 1})'
+                raise error
         terms.append(OrderTerm(fld, relation, direction, nulls))
         if s.at_end():
             return terms
         s.expect(",")
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def parse_columns(text: str, what: str) -> list[str]:
@@ -463,10 +503,10 @@ def parse(query_string: str, *, rpc_params: bool = False) -> QueryParams:
             qp.select = parse_select(value)
             continue
         if key == "columns":
-            qp.columns = parse_columns(value, "columns")
+            qp.columns = parse_columns(value, "columns parameter")
             continue
         if key == "on_conflict":
-            qp.on_conflict = parse_columns(value, "on_conflict")
+            qp.on_conflict = parse_columns(value, "on_conflict parameter")
             continue
         parts = key.split(".")
         negated_logic = len(parts) >= 2 and parts[-2] == "not" and parts[-1] in ("or", "and")

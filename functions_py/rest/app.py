@@ -460,7 +460,7 @@ class RestApp:
         elif prefer.resolution is None and qp.on_conflict is not None:
             pass
         # whether rows were inserted or only updated decides 201 / 200 for a representation (minimal: 201)
-        track = merge and not table.is_view and prefer.representation == "representation"
+        track = merge and not table.is_view
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
         mutation.add(" " + self._returning(table, self._needs_returning(prefer) or track, extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
@@ -565,6 +565,12 @@ class RestApp:
                 return hit
         overloads = cache.functions.get((schema, name), [])
         arg_names_all = {p.name for fn in overloads for p in fn.inputs}
+        if not overloads and method in READ_METHODS:
+            from urllib.parse import parse_qsl
+
+            given = sorted({k for k, _ in parse_qsl(request.query_string, keep_blank_values=True)
+                            if k.split(".")[-1] not in query_params.RESERVED})
+            raise errors_no_function(cache, schema, name, given)
         content = "json"
         raw_body: str | None = None
         args: dict[str, Any] = {}
@@ -619,7 +625,11 @@ class RestApp:
         if method in READ_METHODS:
             # variadic and array parameters take repeated keys; others the last value
             for p in fn.inputs:
-                if p.name in args and isinstance(args[p.name], list) and p.mode != "v" and not p.type.endswith("]"):
+                if p.name in args and p.mode == "v" and not isinstance(args[p.name], list) \
+                        and not str(args[p.name]).startswith("{"):
+                    args[p.name] = [args[p.name]]
+                elif p.name in args and isinstance(args[p.name], list) and p.mode != "v" \
+                        and not p.type.endswith("]"):
                     args[p.name] = args[p.name][-1]
             raw_body = json.dumps(args)
         builder = Builder(cache, aggregates=bool(self.rest.db_aggregates_enabled))
@@ -872,6 +882,12 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+def errors_no_function(cache: SchemaCache, schema: str, name: str, args: list[str]) -> ApiError:
+    from functions_py.rest.plan import no_function
+
+    return no_function(cache, schema, name, args, post=False, content="json", overloads=[])
 
 
 def _canonical(name: str, query_string: str) -> str:

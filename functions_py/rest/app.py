@@ -39,6 +39,8 @@ CSV_BODY = ("(SELECT coalesce(string_agg(a.k, ','), '')  FROM (    SELECT json_o
             "FROM (       SELECT row_to_json(hh) as r from pgrst_source as hh limit 1    ) s  ) a) || '\n' || "
             "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')")
 READ_METHODS = frozenset({"GET", "HEAD"})
+# A Content-Location longer than this is left out: clients refuse response header lines above 64 KiB.
+MAX_LOCATION = 16384
 
 
 @dataclass
@@ -823,7 +825,7 @@ class RestApp:
                     raise errors.max_affected(page_total)
             status, content_range = _range_status(st.offset, page_total, total)
             headers = [("Content-Range", content_range)]
-            if st.location is not None:
+            if st.location is not None and len(st.location) <= MAX_LOCATION:
                 headers.append(("Content-Location", st.location))
             pref_applied = prefer.applied(resolution=False, missing=False, representation=False,
                                           max_affected=fn is not None)

@@ -39,6 +39,8 @@ CSV_BODY = ("(SELECT coalesce(string_agg(a.k, ','), '')  FROM (    SELECT json_o
             "FROM (       SELECT row_to_json(hh) as r from pgrst_source as hh limit 1    ) s  ) a) || '\n' || "
             "coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')")
 READ_METHODS = frozenset({"GET", "HEAD"})
+# A Content-Location longer than this is left out: clients refuse response header lines above 64 KiB.
+MAX_LOCATION = 16384
 
 
 @dataclass
@@ -460,7 +462,7 @@ class RestApp:
         elif prefer.resolution is None and qp.on_conflict is not None:
             pass
         # whether rows were inserted or only updated decides 201 / 200 for a representation (minimal: 201)
-        track = merge and not table.is_view and prefer.representation == "representation"
+        track = merge and not table.is_view
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
         mutation.add(" " + self._returning(table, self._needs_returning(prefer) or track, extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
@@ -565,6 +567,12 @@ class RestApp:
                 return hit
         overloads = cache.functions.get((schema, name), [])
         arg_names_all = {p.name for fn in overloads for p in fn.inputs}
+        if not overloads and method in READ_METHODS:
+            from urllib.parse import parse_qsl
+
+            given = sorted({k for k, _ in parse_qsl(request.query_string, keep_blank_values=True)
+                            if k.split(".")[-1] not in query_params.RESERVED})
+            raise errors_no_function(cache, schema, name, given)
         content = "json"
         raw_body: str | None = None
         args: dict[str, Any] = {}
@@ -619,7 +627,11 @@ class RestApp:
         if method in READ_METHODS:
             # variadic and array parameters take repeated keys; others the last value
             for p in fn.inputs:
-                if p.name in args and isinstance(args[p.name], list) and p.mode != "v" and not p.type.endswith("]"):
+                if p.name in args and p.mode == "v" and not isinstance(args[p.name], list) \
+                        and not str(args[p.name]).startswith("{"):
+                    args[p.name] = [args[p.name]]
+                elif p.name in args and isinstance(args[p.name], list) and p.mode != "v" \
+                        and not p.type.endswith("]"):
                     args[p.name] = args[p.name][-1]
             raw_body = json.dumps(args)
         builder = Builder(cache, aggregates=bool(self.rest.db_aggregates_enabled))
@@ -813,7 +825,7 @@ class RestApp:
                     raise errors.max_affected(page_total)
             status, content_range = _range_status(st.offset, page_total, total)
             headers = [("Content-Range", content_range)]
-            if st.location is not None:
+            if st.location is not None and len(st.location) <= MAX_LOCATION:
                 headers.append(("Content-Location", st.location))
             pref_applied = prefer.applied(resolution=False, missing=False, representation=False,
                                           max_affected=fn is not None)
@@ -872,6 +884,12 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+def errors_no_function(cache: SchemaCache, schema: str, name: str, args: list[str]) -> ApiError:
+    from functions_py.rest.plan import no_function
+
+    return no_function(cache, schema, name, args, post=False, content="json", overloads=[])
 
 
 def _canonical(name: str, query_string: str) -> str:

@@ -114,17 +114,16 @@ class Authenticator:
         iat = claims.get("iat")
         if iat is not None and now + SKEW_S < iat:
             raise errors.jwt_claims("JWT issued at future")
-        if self.audience:
-            aud = claims.get("aud")
-            if aud is not None:
-                if isinstance(aud, str):
-                    auds = [aud]
-                elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
-                    auds = aud
-                else:
-                    raise errors.jwt_claims("The JWT 'aud' claim must be a string or an array of strings")
-                if auds and self.audience not in auds:
-                    raise errors.jwt_claims("JWT not in audience")
+        aud = claims.get("aud")
+        if aud is not None:
+            if isinstance(aud, str):
+                auds = [aud]
+            elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+                auds = aud
+            else:
+                raise errors.jwt_claims("The JWT 'aud' claim must be a string or an array of strings")
+            if self.audience and auds and self.audience not in auds:
+                raise errors.jwt_claims("JWT not in audience")
         role: Any = claims
         for step in self.role_path:
             if isinstance(step, int):

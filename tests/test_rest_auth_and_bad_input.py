@@ -124,3 +124,28 @@ def test_the_schema_cache_reloads_on_notify(served):
     while get(api, "/late").status_code != 200:
         assert time.monotonic() < deadline, "the cache did not reload"
         time.sleep(0.05)
+
+
+MALFORMED = [
+    "select=", "select=(", "select=*,", "select=a:", "select=clients(", "select=...", "select=id::", "order=",
+    "order=.", "order=id.", "order=clients(", "limit=x", "offset=-1", "limit=-1", "or=", "or=(", "or=()",
+    "or=(id)", "or=(id.eq)", "and=(id.eq.1,)", "id=in.", "id=in.(", "id=in.()", "id=eq", "id=", "id=cs.",
+    "name=fts().x", "id=eq(any).1", "id=eq(any).{1,2}", "id=not.", "not.or=(id.eq.1)", "select=data->",
+    "select=data->>", "select=data->0", "data->=eq.1", "select=count()", "select=id.sum()", "columns=",
+    "on_conflict=", "select=*,clients!(*)", "select=*,clients!inner!left(*)", "clients.id=eq.1", "select=%22a%22",
+    "select=id,id", "id=is.", "id=isdistinct.", "select=id&order=id.asc.desc", "select=é", "select=id%00",
+    "or=(and(or(and(id.eq.1))))", "id=eq.1&id=eq.2",
+]
+
+
+def test_no_malformed_query_answers_a_server_error(api):
+    bad = []
+    for target in ("projects", "items", "rpc/projects_of", "rpc/add"):
+        for query in MALFORMED:
+            for method in ("GET", "POST"):
+                answer = httpx.request(method, f"{api.url}/rest/v1/{target}?{query}", headers=api.anon_headers,
+                                       json={} if method == "POST" else None)
+                if answer.status_code >= 500:
+                    bad.append((method, target, query, answer.status_code, answer.text[:200]))
+    assert not bad
+    assert get(api, "/clients?id=eq.1").status_code == 200

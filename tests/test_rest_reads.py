@@ -166,6 +166,12 @@ def test_db_max_rows_caps_the_page(pg_server, template_db):
         assert answer.status_code == 206 and answer.headers["content-range"] == "0-1/5"
 
 
+def test_aggregates_are_refused_unless_enabled(api):
+    answer = get(api, "/items?select=price.sum()")
+    assert answer.status_code == 400 and answer.json() == {"code": "PGRST123", "details": None, "hint": None,
+                                                           "message": "Use of aggregate functions is not allowed"}
+
+
 def test_openapi_at_the_root(api):
     answer = get(api, "/")
     assert answer.status_code == 200
@@ -183,3 +189,11 @@ def test_options_lists_the_verbs(api):
 def test_reads_carry_the_canonical_content_location(api):
     assert get(api, "/clients?name=eq.Apple&id=eq.2").headers["content-location"] == "/clients?id=eq.2&name=eq.Apple"
     assert get(api, "/clients").headers["content-location"] == "/clients"
+
+
+def test_aggregates_when_enabled(pg_server, template_db):
+    with fixture_api(pg_server, template_db, **{"rest.db_aggregates_enabled": True}) as (enabled, _):
+        grouped = get(enabled, "/projects?select=client_id,count()&client_id=not.is.null&order=client_id")
+        assert grouped.json() == [{"client_id": 1, "count": 2}, {"client_id": 2, "count": 2}]
+        total = get(enabled, "/items?select=price.sum(),price.max()::text")
+        assert total.json() == [{"sum": 1.75, "max": "1.50"}]

@@ -464,7 +464,7 @@ class RestApp:
         # whether rows were inserted or only updated decides 201 / 200 for a representation (minimal: 201)
         track = merge and not table.is_view
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
-        mutation.add(" " + self._returning(table, self._needs_returning(prefer) or track, extra))
+        mutation.add(" " + self._returning(table, self._needs_returning(prefer), extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
         statement.kind = "create"
         statement.pk = table.pk if (table.pk or qp.on_conflict) else ()
@@ -549,7 +549,7 @@ class RestApp:
                      + ", ".join(f"{q(n)} = EXCLUDED.{q(n)}" for n in names))
         track = not table.is_view
         extra = f", ({_text(table.qi)}.xmax = 0) AS pgrst_inserted" if track else ""
-        mutation.add(" " + self._returning(table, True, extra))
+        mutation.add(" " + self._returning(table, self._needs_returning(prefer), extra))
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "upsert", inserted=track)
         return statement
 

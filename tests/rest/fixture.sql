@@ -174,6 +174,13 @@ create view fixture.recent_books as
 create function fixture.label(fixture.books) returns text
 language sql stable as $$ select $1.title || ' (' || coalesce($1.year::text, '?') || ')' $$;
 
+-- computed relationships (computed_fields.rst): a to-one (rows 1) and a to-many from authors to books
+create function fixture.latest_book(fixture.authors) returns setof fixture.books rows 1
+language sql stable as $$ select * from fixture.books where author_id = $1.id order by year desc limit 1 $$;
+
+create function fixture.newer_books(fixture.authors) returns setof fixture.books
+language sql stable as $$ select * from fixture.books where author_id = $1.id and year >= 1965 $$;
+
 create function fixture.add(a int, b int) returns int
 language sql immutable as $$ select a + b $$;
 

@@ -181,6 +181,18 @@ language sql stable as $$ select * from fixture.books where author_id = $1.id or
 create function fixture.newer_books(fixture.authors) returns setof fixture.books
 language sql stable as $$ select * from fixture.books where author_id = $1.id and year >= 1965 $$;
 
+create function fixture.evens(upto int) returns setof int
+language sql immutable as $$ select generate_series(2, upto, 2) $$;
+
+create function fixture.tag_list() returns text[]
+language sql immutable as $$ select array['a', 'b'] $$;
+
+create function fixture.is_even(n int) returns boolean
+language sql immutable as $$ select n % 2 = 0 $$;
+
+create function fixture.divide(a int, b int, out quotient int, out remainder int)
+language sql immutable as $$ select a / b, a % b $$;
+
 create function fixture.add(a int, b int) returns int
 language sql immutable as $$ select a + b $$;
 

@@ -781,6 +781,7 @@ class RestApp:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
                         await conn.execute("ROLLBACK")
+                await _forget_prepared(conn)
                 diag = error.diag
                 raise errors.database_error(error.sqlstate, diag.message_primary or str(error),
                                             diag.message_detail, diag.message_hint,
@@ -884,6 +885,18 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+async def _forget_prepared(conn: Any) -> None:
+    """After a failed pipeline psycopg may believe statements were prepared that the server never prepared
+    (the batch was aborted): forget them all (psycopg then sends DEALLOCATE ALL), or drop the connection."""
+    manager = getattr(conn, "_prepared", None)
+    if manager is not None and hasattr(manager, "clear"):
+        manager.clear()
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute("DEALLOCATE ALL", prepare=False)
+        return
+    await conn.close()
 
 
 def errors_no_function(cache: SchemaCache, schema: str, name: str, args: list[str]) -> ApiError:

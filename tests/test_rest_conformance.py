@@ -8,10 +8,13 @@ case fails when /rest/v1 answers differently, never the other way round."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import psycopg
 import pytest
 
+from tests.api_harness import ANON_KEY
 from tests.rest.corpus import load_cases, mismatches, send
 from tests.rest.harness import fixture_database, fixture_gateway
 
@@ -64,3 +67,34 @@ def test_conformance(case, rest, owner):
     finally:
         if case.writes:
             owner.execute("select fixture.reset()")
+
+
+def test_the_schema_cache_reloads_on_notify(rest, owner):
+    """NOTIFY pgrst, 'reload schema' (schema_cache.rst): a table created afterwards is served, a dropped one is
+    gone; until the reload the cache answers as before (PGRST205)."""
+    headers = {"apikey": ANON_KEY, "Authorization": f"Bearer {ANON_KEY}"}
+    assert rest.get("/fresh_shelf", headers=headers).status_code == 404
+    owner.execute("create table fixture.fresh_shelf (id int primary key); grant select on fixture.fresh_shelf to anon;"
+                  " insert into fixture.fresh_shelf values (1)")
+    try:
+        owner.execute("notify pgrst, 'reload schema'")
+        answer = _eventually(lambda: rest.get("/fresh_shelf", headers=headers), lambda a: a.status_code == 200)
+        assert answer.json() == [{"id": 1}]
+    finally:
+        owner.execute("drop table fixture.fresh_shelf")
+        owner.execute("notify pgrst, 'reload schema'")
+    # before the reload lands the cached table answers 42P01 (404) from PostgreSQL; after it, PGRST205
+    answer = _eventually(lambda: rest.get("/fresh_shelf", headers=headers),
+                         lambda a: a.status_code == 404 and a.json().get("code") == "PGRST205")
+    assert answer.json()["code"] == "PGRST205"
+
+
+def _eventually(request, done, timeout_s: float = 10) -> httpx.Response:
+    """Poll until `done(answer)` (the reload is asynchronous and debounced)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        answer = request()
+        if done(answer) or time.monotonic() > deadline:
+            assert done(answer), answer.text
+            return answer
+        time.sleep(0.05)

@@ -32,8 +32,9 @@ class World:
         self.url = url
         self.users: dict[str, uuid.UUID] = {}
         self.tokens: dict[str, str] = {}
+        self.emails: dict[str, str] = {}
         with psycopg.connect(url, autocommit=True) as conn:
-            for name in (*ROLES, "outsider", "other_member", "newcomer"):
+            for name in (*ROLES, "outsider", "other_member", "newcomer", "founder", "invitee"):
                 self._user(conn, name)
             self.home = self._org(conn, "home", {role: role for role in ROLES})
             self.other = self._org(conn, "other", {"outsider": "owner", "other_member": "member"})
@@ -58,6 +59,7 @@ class World:
             " email_confirmed_at, created_at, updated_at) values ('00000000-0000-0000-0000-000000000000', %s,"
             " 'authenticated', 'authenticated', %s, '{}', '{}', now(), now(), now())", (user_id, email))
         self.users[name] = user_id
+        self.emails[name] = email
         self.tokens[name] = tokens.user_token(user_id, SECRET, email=email)
 
     def _org(self, conn: psycopg.Connection, slug: str, roles: dict[str, str]) -> uuid.UUID:
@@ -322,18 +324,20 @@ def test_no_user_moves_a_task_into_another_organization(served):
         answer.json()[0]["organization_id"] == str(world.other), answer.text
 
 
-# -- README's Messaging snippet, run by supabase-js as written -------------------------------------------------------
+# -- README's Messaging snippet and Tenancy RPCs, run by supabase-js ---------------------------------------------
 
 
 @pytest.mark.skipif(NODE is None or not (JS_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir(),
                     reason="needs node and `npm ci` in tests/js")
-def test_readme_messaging_snippet_runs_against_the_gateway(served):
+def test_readme_messaging_snippet_and_tenancy_rpcs_run_against_the_gateway(served):
     api, _, world = served
     env = {**os.environ, "SUPABASE_URL": api.url, "ANON_KEY": ANON_KEY, "USER_TOKEN": world.tokens["client"],
-           "OTHER_USER": str(world.users["admin"])}
+           "OTHER_USER": str(world.users["admin"]), "FOUNDER_TOKEN": world.tokens["founder"],
+           "INVITEE_TOKEN": world.tokens["invitee"], "INVITEE_EMAIL": world.emails["invitee"]}
     done = subprocess.run([NODE, "rest-readme.mjs"], cwd=JS_DIR, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["errors"] == [], result
     assert result["page"] == [] and result["posted"] is True
     assert any(row["conversation_id"] == result["conversation_id"] for row in result["badges"]), result
+    assert result["tenancy"] == {"created": True, "listed": True, "audited": True, "left": True}, result

@@ -325,6 +325,18 @@ create table fixture_alt.gadgets (
 create function fixture_alt.add(a int, b int) returns int
 language sql immutable as $$ select a * b $$;
 
+-- db-pre-request for tests/test_rest_settings.py: refuses a request carrying `X-Block: yes`, marks the others
+create function fixture.pre_request() returns void
+language plpgsql stable as $$
+begin
+  if current_setting('request.headers', true)::jsonb ->> 'x-block' = 'yes' then
+    raise sqlstate 'PT403' using message = 'blocked by the pre-request function';
+  end if;
+  perform set_config('response.headers', '[{"X-Pre-Request":"ran"}]', true);
+end
+$$;
+grant execute on function fixture.pre_request() to anon, authenticated, service_role;
+
 -- restore the tables write cases touch (run by the test runner, as the owner, around each write case)
 create function fixture.reset() returns void
 language plpgsql volatile as $$

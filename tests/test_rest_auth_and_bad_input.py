@@ -148,4 +148,5 @@ def test_no_malformed_query_answers_a_server_error(api):
                 if answer.status_code >= 500:
                     bad.append((method, target, query, answer.status_code, answer.text[:200]))
     assert not bad
-    assert get(api, "/clients?id=eq.1").status_code == 200
+    after = get(api, "/clients?id=eq.1")
+    assert after.status_code == 200, after.text

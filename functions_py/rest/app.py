@@ -574,6 +574,7 @@ class RestApp:
                             if k.split(".")[-1] not in query_params.RESERVED})
             raise errors_no_function(cache, schema, name, given)
         content = "json"
+        form = False
         raw_body: str | None = None
         args: dict[str, Any] = {}
         if method == "POST":
@@ -585,8 +586,8 @@ class RestApp:
                 if content_type == "application/x-www-form-urlencoded":
                     from urllib.parse import parse_qsl
 
-                    args = dict(parse_qsl(text, keep_blank_values=True))
-                    raw_body = json.dumps(args)
+                    args = _grouped(parse_qsl(text, keep_blank_values=True))
+                    form = True
                 elif text.strip() == "":
                     args, raw_body = {}, "{}"
                 else:
@@ -608,23 +609,16 @@ class RestApp:
                     qp_args.append((key, value))
                 else:
                     qp.filters.setdefault((), []).append(query_params.parse_filter(key, value))
-            grouped: dict[str, Any] = {}
-            for key, value in qp_args:
-                if key in grouped:
-                    grouped[key] = grouped[key] if isinstance(grouped[key], list) else [grouped[key]]
-                    grouped[key].append(value)
-                else:
-                    grouped[key] = value
-            args = grouped
+            args = _grouped(qp_args)
         fn, whole = find_function(cache, schema, name, list(args), post=method == "POST", content=content)
-        if not whole and content == "json" and method == "POST" and raw_body is not None:
+        if not whole and content == "json" and method == "POST" and raw_body is not None and not form:
             try:
                 parsed = json.loads(raw_body)
             except ValueError:
                 parsed = None
             if not isinstance(parsed, dict):
                 raise errors.invalid_body("Empty or invalid json")
-        if method in READ_METHODS:
+        if method in READ_METHODS or form:
             # variadic and array parameters take repeated keys; others the last value
             for p in fn.inputs:
                 if p.name in args and p.mode == "v" and not isinstance(args[p.name], list) \
@@ -781,6 +775,7 @@ class RestApp:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
                         await conn.execute("ROLLBACK")
+                await _forget_prepared(conn)
                 diag = error.diag
                 raise errors.database_error(error.sqlstate, diag.message_primary or str(error),
                                             diag.message_detail, diag.message_hint,
@@ -884,6 +879,30 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Query or form parameters as arguments: a repeated key becomes a list."""
+    grouped: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in grouped:
+            grouped[key] = grouped[key] if isinstance(grouped[key], list) else [grouped[key]]
+            grouped[key].append(value)
+        else:
+            grouped[key] = value
+    return grouped
+
+
+async def _forget_prepared(conn: Any) -> None:
+    """After a failed pipeline psycopg may believe statements were prepared that the server never prepared
+    (the batch was aborted): forget them all (psycopg then sends DEALLOCATE ALL), or drop the connection."""
+    manager = getattr(conn, "_prepared", None)
+    if manager is not None and hasattr(manager, "clear"):
+        manager.clear()
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute("DEALLOCATE ALL", prepare=False)
+        return
+    await conn.close()
 
 
 def errors_no_function(cache: SchemaCache, schema: str, name: str, args: list[str]) -> ApiError:

@@ -128,6 +128,12 @@ create table fixture.logbook (
   line text not null
 );
 
+-- identifiers that need quoting
+create table fixture.odd_names (
+  "camelCase" int primary key,
+  "with space" text
+);
+
 -- == tables written by cases (fixture.reset restores them) ============================================================
 
 create table fixture.categories (
@@ -429,6 +435,8 @@ insert into fixture.events (id, at, day) values (1, '2024-01-02 03:04:05+00', '2
 insert into fixture.numbers (n) select generate_series(1, 100);
 
 insert into fixture.secrets (id, body) values (1, 'the vault code');
+
+insert into fixture.odd_names ("camelCase", "with space") values (1, 'spaced');
 
 insert into fixture_alt.gadgets (id, name) values (1, 'lamp'), (2, 'clock');
 

@@ -174,6 +174,10 @@ create table fixture.bulk (
 create view fixture.recent_books as
   select id, title, author_id, year from fixture.books where year >= 1965;
 
+-- an auto-updatable view over a written table: inserts, updates and deletes go through to items
+create view fixture.item_names as
+  select id, name, qty from fixture.items;
+
 -- == functions =======================================================================================================
 
 -- computed column: callable as books?select=label
@@ -449,7 +453,7 @@ grant usage on schema fixture, fixture_alt to anon, authenticated, service_role;
 
 grant select on all tables in schema fixture to anon, authenticated, service_role;
 revoke select on fixture.secrets from anon;
-grant insert, update, delete on fixture.items, fixture.kv, fixture.bulk, fixture.logbook
+grant insert, update, delete on fixture.items, fixture.kv, fixture.bulk, fixture.logbook, fixture.item_names
   to anon, authenticated, service_role;
 grant insert, update, delete on fixture.notes to authenticated, service_role;
 grant select, insert, update, delete on all tables in schema fixture_alt to anon, authenticated, service_role;

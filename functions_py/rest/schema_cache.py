@@ -140,6 +140,8 @@ class SchemaCache:
     existing_schemas: frozenset[str]
     roles: frozenset[str] = frozenset()
     timezones: frozenset[str] = frozenset()
+    # computed fields: (table schema, table) -> field name -> (function schema, function name)
+    computed: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -248,6 +250,19 @@ _SCHEMAS = "select nspname from pg_catalog.pg_namespace"
 _ROLES = "select rolname from pg_catalog.pg_roles"
 _TIMEZONES = "select name from pg_catalog.pg_timezone_names"
 
+# Functions taking one row of a table and returning a scalar: PostgREST's computed fields.
+_COMPUTED = """
+select tn.nspname, tc.relname, p.proname, n.nspname
+from pg_catalog.pg_proc as p
+join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+join pg_catalog.pg_type as t on t.oid = p.proargtypes[0]
+join pg_catalog.pg_class as tc on tc.oid = t.typrelid
+join pg_catalog.pg_namespace as tn on tn.oid = tc.relnamespace
+join pg_catalog.pg_type as rt on rt.oid = p.prorettype
+where p.pronargs = 1 and p.prokind = 'f' and n.nspname = any(%(schemas)s) and not p.proretset
+  and rt.typtype <> 'c' and rt.typrelid = 0
+"""
+
 # SQL's own spellings of type names (what `::int`, `::double precision` ... mean).
 SQL_TYPE_ALIASES = frozenset({
     "int", "integer", "smallint", "bigint", "real", "double precision", "float", "decimal", "numeric",
@@ -288,6 +303,7 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
         type_names = frozenset(r[0] for r in await (await conn.execute(_TYPE_NAMES)).fetchall())
         roles = frozenset(r[0] for r in await (await conn.execute(_ROLES)).fetchall())
         timezones = frozenset(r[0] for r in await (await conn.execute(_TIMEZONES)).fetchall())
+        computed_rows = await (await conn.execute(_COMPUTED, params)).fetchall()
         lineages = {oid: _view_lineage(action) for oid, action in view_rows}
         origin_oids = sorted({t for lin in lineages.values() for t, _ in lin.values()})
         names = await (await conn.execute(_RELATION_NAMES, {"oids": origin_oids})).fetchall() if origin_oids \
@@ -416,8 +432,11 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
         for item in config or ():
             key, _, value = item.partition("=")
             role_settings.setdefault(role, []).append((key, value))
+    computed: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for t_schema, t_name, fn_name, fn_schema in computed_rows:
+        computed.setdefault((t_schema, t_name), {}).setdefault(fn_name, (fn_schema, fn_name))
     return SchemaCache(schemas, tables, relationships, functions, role_settings,
-                       type_names | SQL_TYPE_ALIASES, existing, roles, timezones)
+                       type_names | SQL_TYPE_ALIASES, existing, roles, timezones, computed)
 
 
 def describe(value: Any) -> str:  # pragma: no cover - debugging aid

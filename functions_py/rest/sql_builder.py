@@ -175,6 +175,11 @@ class Builder:
                   fts: bool = False, lang: str | None = None) -> None:
         base = f"{ref}.{q(fld.name)}" if fld.name != "*" else f"{ref}.*"
         col_type = self.column_type(table, fld.name) if table is not None else None
+        if table is not None and col_type is None and ref != '"pgrst_source"':
+            computed = self.cache.computed.get((table.schema, table.name), {}).get(fld.name)
+            if computed is not None:  # a computed field: the function applied to the row
+                row = q(table.name) if ref == table.qi.replace("%", "%%") else ref  # the whole-row reference
+                base = f"{qualified(*computed)}({row})"
         if fld.path:
             if col_type is not None and col_type not in JSON_TYPES:
                 base = f"to_jsonb({base})"

@@ -204,3 +204,9 @@ def test_computed_fields_select_filter_and_order(api):
     assert answer.json() == [{"id": 1, "label": "Microsoft #1"}]
     embedded = get(api, "/projects?select=id,clients(label)&id=eq.3")
     assert embedded.json() == [{"id": 3, "clients": {"label": "Apple #2"}}]
+
+
+def test_computed_relationships_embed_through_functions(api):
+    answer = get(api, "/projects?select=name,open_tasks(name),owner(name)&id=eq.1")
+    assert answer.json() == [{"name": "Windows 7", "open_tasks": [{"name": "Design w7"}],
+                              "owner": {"name": "Microsoft"}}]

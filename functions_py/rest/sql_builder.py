@@ -115,6 +115,9 @@ class Builder:
                 child = ReadNode(child_table, alias)
                 embed = Embed(item.key, rel, child, item.join, item.spread,
                               f"{node.table.name}_{item.key}_{self.counter}", not item.items)
+                if rel.function is not None:
+                    # the function takes the parent's whole row: the alias, or the table's bare name at the root
+                    embed.parent_row = q(node.alias) if node.alias else q(node.table.name)
                 self._fill(child, item.items, qp, (*path, item.key))
                 node.embeds.append(embed)
                 continue
@@ -418,6 +421,9 @@ class Builder:
         rel = embed.relationship
         child = embed.node
         child_ref = q(child.alias or child.table.name)
+        if rel.function is not None:
+            parent = embed.parent_row or parent_ref
+            return f"{qualified(*rel.function)}({parent}) AS {child_ref}", []
         from_sql = f"{child.table.qi.replace('%', '%%')} AS {child_ref}"
         if rel.cardinality == "M2M" and rel.junction is not None:
             junction = qualified(*rel.junction)

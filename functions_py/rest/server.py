@@ -30,7 +30,10 @@ class RestService:
         return True
 
     async def start(self) -> None:
-        await self.reload()
+        try:
+            await self.reload()
+        except Exception:  # noqa: BLE001 - like PostgREST: answer 503 PGRST002 and keep retrying
+            log.warning("could not load the schema cache yet; /rest/v1 answers 503 until it loads", exc_info=True)
         self._listener = asyncio.create_task(self._listen(), name="rest-schema-listener")
 
     async def stop(self) -> None:

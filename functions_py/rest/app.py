@@ -18,7 +18,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import psycopg
 from psycopg import pq
@@ -843,8 +843,9 @@ class RestApp:
         if st.kind == "create":
             headers = []
             if location:
+                pairs = (item.split("=", 1) for item in location)
                 headers.append(("Location", f"/{quote(st.table_name)}?" + "&".join(
-                    quote(k, safe="") + "=" + quote(v, safe="") for k, v in (item.split("=", 1) for item in location))))
+                    quote_plus(k, safe="-_.~") + "=" + quote_plus(v, safe="-_.~") for k, v in pairs)))
             headers.append(("Content-Range", _content_range(1, 0, count_total)))
             pref_applied = prefer.applied(resolution=bool(st.pk))
             if pref_applied:

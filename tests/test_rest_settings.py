@@ -1,7 +1,7 @@
 """PostgREST's configuration options honoured by /rest/v1 (configuration.rst; the `rest.*` settings, PostgREST's
-own names): db-pre-request, jwt-aud, jwt-role-claim-key, openapi-mode=disabled, db-tx-end=rollback and no
-db-max-rows. One gateway with all of them on the conformance fixture; cases written as corpus entries
-(tests/rest/corpus.py)."""
+own names): db-pre-request, jwt-aud, jwt-role-claim-key, openapi-mode=disabled, db-tx-end=rollback, no
+db-max-rows, db-aggregates-enabled (aggregate_functions.rst) and db-plan-enabled. One gateway with all of them on
+the conformance fixture; cases written as corpus entries (tests/rest/corpus.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from tests.rest.harness import fixture_database
 
 SETTINGS = {"rest.db_schemas": EXPOSED_SCHEMAS, "rest.db_max_rows": 0, "rest.db_pre_request": "fixture.pre_request",
             "rest.jwt_aud": "authenticated", "rest.jwt_role_claim_key": ".app_metadata.role",
-            "rest.openapi_mode": "disabled", "rest.db_tx_end": "rollback"}
+            "rest.openapi_mode": "disabled", "rest.db_tx_end": "rollback", "rest.db_aggregates_enabled": True,
+            "rest.db_plan_enabled": True}
 
 CASES = [
     {"id": "pre-request-runs-first",
@@ -64,6 +65,55 @@ CASES = [
      "request": {"method": "POST", "path": "/items", "body": {"name": "kept?"}, "headers": {"Prefer": "tx=commit"}},
      "expect": {"status": 201},
      "after": [{"request": {"path": "/items?name=eq.kept%3F"}, "expect": {"status": 200, "body": []}}]},
+    {"id": "aggregate-count",
+     "request": {"path": "/books?select=count()"},
+     "expect": {"status": 200, "body": [{"count": 6}]}},
+    {"id": "aggregate-count-grouped",
+     "request": {"path": "/books?select=author_id,count()&order=author_id"},
+     "expect": {"status": 200, "body": [{"author_id": 1, "count": 2}, {"author_id": 2, "count": 2},
+                                        {"author_id": 3, "count": 1}, {"author_id": None, "count": 1}]}},
+    {"id": "aggregate-sum",
+     "request": {"path": "/books?select=price.sum()"},
+     "expect": {"status": 200, "body": [{"sum": 41.24}]}},
+    {"id": "aggregate-min-max",
+     "request": {"path": "/books?select=year.min(),year.max()"},
+     "expect": {"status": 200, "body": [{"min": 1961, "max": 1979}]}},
+    {"id": "aggregate-alias",
+     "request": {"path": "/books?select=latest:year.max()"},
+     "expect": {"status": 200, "body": [{"latest": 1979}]}},
+    {"id": "aggregate-with-filter",
+     "request": {"path": "/books?select=count()&author_id=eq.1"},
+     "expect": {"status": 200, "body": [{"count": 2}]}},
+    {"id": "aggregate-grouped-by-embedded-to-one",
+     "request": {"path": "/books?select=count(),authors(country)&author_id=eq.2"},
+     "expect": {"status": 200, "body": [{"count": 2, "authors": {"country": "PL"}}]}},
+    {"id": "aggregate-cast",
+     "request": {"path": "/books?select=count()::text"},
+     "expect": {"status": 200, "body": [{"count": "6"}]}},
+    {"id": "aggregate-count-as-a-column",
+     "request": {"path": "/books?select=count"},
+     "expect": {"status": 200, "body": [{"count": 6}]}},
+    {"id": "aggregate-sum-in-embed",
+     "request": {"path": "/authors?select=id,books(price.sum())&order=id"},
+     "expect": {"status": 200, "body": [{"id": 1, "books": [{"sum": 22.50}]}, {"id": 2, "books": [{"sum": 9.99}]},
+                                        {"id": 3, "books": [{"sum": 8.75}]}, {"id": 4, "books": [{"sum": None}]}]}},
+    {"id": "aggregate-grouped-by-spread-to-one",
+     "request": {"path": "/books?select=count(),...authors(country)&author_id=eq.2"},
+     "expect": {"status": 200, "body": [{"count": 2, "country": "PL"}]}},
+    {"id": "aggregate-on-rpc",
+     "request": {"path": "/rpc/books_of?author=1&select=year.max()"},
+     "expect": {"status": 200, "body": [{"max": 1974}]}},
+    {"id": "aggregate-in-embed",
+     "request": {"path": "/authors?select=id,books(count)&order=id"},
+     "expect": {"status": 200, "body": [{"id": 1, "books": [{"count": 2}]}, {"id": 2, "books": [{"count": 2}]},
+                                        {"id": 3, "books": [{"count": 1}]}, {"id": 4, "books": [{"count": 0}]}]}},
+    {"id": "plan-json",
+     "request": {"path": "/authors", "headers": {"Accept": "application/vnd.pgrst.plan+json"}},
+     "expect": {"status": 200, "body_paths": ["/0/Plan"],
+                "headers_match": {"Content-Type": "application/vnd\\.pgrst\\.plan\\+json.*"}}},
+    {"id": "plan-text",
+     "request": {"path": "/authors", "headers": {"Accept": "application/vnd.pgrst.plan+text"}},
+     "expect": {"status": 200, "headers_match": {"Content-Type": "application/vnd\\.pgrst\\.plan\\+text.*"}}},
 ]
 
 

@@ -128,6 +128,12 @@ create table fixture.logbook (
   line text not null
 );
 
+-- identifiers that need quoting
+create table fixture.odd_names (
+  "camelCase" int primary key,
+  "with space" text
+);
+
 -- == tables written by cases (fixture.reset restores them) ============================================================
 
 create table fixture.categories (
@@ -173,6 +179,25 @@ create view fixture.recent_books as
 -- computed column: callable as books?select=label
 create function fixture.label(fixture.books) returns text
 language sql stable as $$ select $1.title || ' (' || coalesce($1.year::text, '?') || ')' $$;
+
+-- computed relationships (computed_fields.rst): a to-one (rows 1) and a to-many from authors to books
+create function fixture.latest_book(fixture.authors) returns setof fixture.books rows 1
+language sql stable as $$ select * from fixture.books where author_id = $1.id order by year desc limit 1 $$;
+
+create function fixture.newer_books(fixture.authors) returns setof fixture.books
+language sql stable as $$ select * from fixture.books where author_id = $1.id and year >= 1965 $$;
+
+create function fixture.evens(upto int) returns setof int
+language sql immutable as $$ select generate_series(2, upto, 2) $$;
+
+create function fixture.tag_list() returns text[]
+language sql immutable as $$ select array['a', 'b'] $$;
+
+create function fixture.is_even(n int) returns boolean
+language sql immutable as $$ select n % 2 = 0 $$;
+
+create function fixture.divide(a int, b int, out quotient int, out remainder int)
+language sql immutable as $$ select a / b, a % b $$;
 
 create function fixture.add(a int, b int) returns int
 language sql immutable as $$ select a + b $$;
@@ -410,6 +435,8 @@ insert into fixture.events (id, at, day) values (1, '2024-01-02 03:04:05+00', '2
 insert into fixture.numbers (n) select generate_series(1, 100);
 
 insert into fixture.secrets (id, body) values (1, 'the vault code');
+
+insert into fixture.odd_names ("camelCase", "with space") values (1, 'spaced');
 
 insert into fixture_alt.gadgets (id, name) values (1, 'lamp'), (2, 'clock');
 

@@ -266,7 +266,7 @@ where p.pronargs = 1 and p.prokind = 'f' and n.nspname = any(%(schemas)s) and no
 
 # Functions taking one row of a table and returning rows of a table: PostgREST's computed relationships.
 _COMPUTED_RELATIONSHIPS = """
-select tn.nspname, tc.relname, n.nspname, p.proname, fn.nspname, fc.relname, p.proretset
+select tn.nspname, tc.relname, n.nspname, p.proname, fn.nspname, fc.relname, p.proretset and p.prorows <> 1
 from pg_catalog.pg_proc as p
 join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
 join pg_catalog.pg_type as t on t.oid = p.proargtypes[0]

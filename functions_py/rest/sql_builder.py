@@ -395,19 +395,29 @@ class Builder:
         elif join:
             query.add(" WHERE " + " AND ".join(join))
         if grouped:
-            groups = []
+            terms: list[Query] = []
             for item in items:
                 if item.aggregate is None and item.field is not None:
-                    groups.append(item)
-            if groups:
+                    term = Query()
+                    if item.alias:
+                        term.add(q(item.alias))
+                    else:
+                        self.field_sql(term, ref, node.table, item.field)
+                    terms.append(term)
+            for embed in node.embeds:
+                if embed.empty:
+                    continue
+                if embed.spread:
+                    for key in self.spread_keys(embed.node):
+                        terms.append(Query().add(f"{q(embed.agg_alias)}.{q(key)}"))
+                else:  # the lateral row itself (json has no equality to group by)
+                    terms.append(Query().add(q(embed.agg_alias)))
+            if terms:
                 query.add(" GROUP BY ")
-                for i, item in enumerate(groups):
+                for i, term in enumerate(terms):
                     if i:
                         query.add(", ")
-                    if item.alias:
-                        query.add(q(item.alias))
-                    else:
-                        self.field_sql(query, ref, node.table, item.field)
+                    query.add(term.text(), *term.params)
         if skip_conditions:
             return
         self.order_sql(query, ref, node)

@@ -676,6 +676,8 @@ class RestApp:
         if table is None:
             table = Table(fn.schema, fn.name, "f", {})
         chosen = media.negotiate(request.header("accept"), ("json", "object", "csv", "array"))
+        if table.kind != "f" or table.columns:
+            builder.source_row = f'"pgrst_source"::{_text(table.qi)}'
         node = builder.tree(table, qp)
         offset, limit = self._range(request, qp)
         if not fn.returns_set:

@@ -81,6 +81,9 @@ class Builder:
         self.cache = cache
         self.aggregates = aggregates
         self.counter = 0
+        # the root row when the root reads `pgrst_source` (an RPC's result): its whole row cast to the table's
+        # type, so computed fields and relationships apply (None: not available, e.g. a write's representation)
+        self.source_row: str | None = None
 
     # -- the tree --------------------------------------------------------------------------------------------
 
@@ -117,7 +120,7 @@ class Builder:
                               f"{node.table.name}_{item.key}_{self.counter}", not item.items)
                 if rel.function is not None:
                     # the function takes the parent's whole row: the alias, or the table's bare name at the root
-                    embed.parent_row = q(node.alias) if node.alias else q(node.table.name)
+                    embed.parent_row = q(node.alias) if node.alias else (self.source_row or q(node.table.name))
                 self._fill(child, item.items, qp, (*path, item.key))
                 node.embeds.append(embed)
                 continue
@@ -178,10 +181,13 @@ class Builder:
                   fts: bool = False, lang: str | None = None) -> None:
         base = f"{ref}.{q(fld.name)}" if fld.name != "*" else f"{ref}.*"
         col_type = self.column_type(table, fld.name) if table is not None else None
-        if table is not None and col_type is None and ref != '"pgrst_source"':
+        if table is not None and col_type is None and (ref != '"pgrst_source"' or self.source_row):
             computed = self.cache.computed.get((table.schema, table.name), {}).get(fld.name)
             if computed is not None:  # a computed field: the function applied to the row
-                row = q(table.name) if ref == table.qi.replace("%", "%%") else ref  # the whole-row reference
+                if ref == '"pgrst_source"':
+                    row = self.source_row
+                else:
+                    row = q(table.name) if ref == table.qi.replace("%", "%%") else ref  # the whole-row reference
                 base = f"{qualified(*computed)}({row})"
         if fld.path:
             if col_type is not None and col_type not in JSON_TYPES:

@@ -91,6 +91,8 @@ def serve_ceiling(port: int) -> None:
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    from functions_py.http import gateway
+
     pool = psycopg_pool.AsyncConnectionPool(os.environ["DATABASE_URL"], min_size=1, max_size=10, open=False,
                                             kwargs={"autocommit": True})
 
@@ -115,7 +117,7 @@ def serve_ceiling(port: int) -> None:
 
     app = Starlette(routes=[Route("/functions/v1/stripe-webhook", webhook, methods=["POST"])],
                     lifespan=asynccontextmanager(lifespan))
-    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, access_log=False, log_level="warning", **gateway.uvicorn_options())
 
 
 # -- load -------------------------------------------------------------------------------------------------------
@@ -256,6 +258,8 @@ async def offer(base: str, batch: list[tuple[bytes, str]], rate: float) -> tuple
     async def one(payload: bytes, due: float) -> None:
         request = _request(host, payload)
         for attempt in range(3):
+            while idle and idle[-1][0].at_eof():  # closed by the server while idle: not reusable
+                idle.pop()[1].close()
             if idle:
                 reader, writer = idle.pop()
             else:

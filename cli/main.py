@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from cli import auth, billing, db, jobs, lint, migrate, provision, realtime, serve, stack, worker
+from cli import auth, billing, db, gen, jobs, lint, migrate, provision, realtime, serve, stack, worker
 from cli.context import Globals
 from functions_py.errors import SupakitError
 
@@ -20,6 +20,7 @@ app.add_typer(auth.app, name="auth")
 app.add_typer(realtime.app, name="realtime")
 app.add_typer(billing.app, name="billing")
 app.add_typer(provision.app, name="provision")
+app.add_typer(gen.app, name="gen")
 app.command()(stack.seed)
 app.command()(stack.reset)
 app.command()(stack.up)

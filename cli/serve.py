@@ -10,6 +10,8 @@ import logging
 import typer
 
 from cli.context import info, settings
+from functions_py.dashboard import dashboard_for
+from functions_py.dashboard import run as run_servers
 from functions_py.db import is_local
 from functions_py.embedded import port_is_free
 from functions_py.errors import ConfigError
@@ -29,11 +31,11 @@ def serve(
                                   help="Also serve the Realtime server at /realtime/v1 (default)."),
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", envvar="SUPAKIT_API_ACCESS_LOG",
                                     help="Log every request (uvicorn's access log)."),
+    dashboard: bool = typer.Option(None, "--dashboard/--no-dashboard", show_default=False,
+                                   help="Also serve the local dashboard (default: dashboard.enabled, true)."),
 ) -> None:
     """Serve the edge functions at http://HOST:PORT/functions/v1/<name> (stripe-webhook, billing-checkout,
     billing-portal) and Realtime at ws://HOST:PORT/realtime/v1/websocket until Ctrl-C / SIGTERM."""
-    import uvicorn
-
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
     if host in ("127.0.0.1", "localhost") and not port_is_free(port):
@@ -59,5 +61,6 @@ def serve(
     for service in app.services:
         info(f"{service.prefix} on http://{host}:{port}{service.prefix}")
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
-                server_header=False, ws_max_size=ws_max_size)
+    board = dashboard_for(config_settings, url, wanted=dashboard, say=info)
+    run_servers(app, dashboard=board, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
+                ws_max_size=ws_max_size, **gateway.uvicorn_options())

@@ -11,6 +11,7 @@ is expected. Secrets are read here and nowhere else; `describe()` masks them and
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,25 @@ def parse_secret(raw: Any) -> str:
     return value
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_size(raw: Any) -> int:
+    """A byte count: a number, or a number with a unit as the Supabase CLI writes them (`50MiB`, `200MB`)."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int):
+        value = raw
+    else:
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", str(raw))
+        if not match or match.group(2).lower() not in _SIZE_UNITS:
+            raise ValueError(raw)
+        value = int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+    if value < 1:
+        raise ValueError(raw)
+    return value
+
+
 # The Supabase CLI's local keys: the same defaults, so a frontend `.env` written for `supabase start` works unchanged.
 LOCAL_PUBLISHABLE_KEY = "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH"
 LOCAL_SECRET_KEY = "sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz"
@@ -203,7 +223,189 @@ REST_OPTIONS = (
            expected="follow-privileges, ignore-privileges or disabled", doc="PostgREST openapi-mode."),
 )
 
-OPTIONS: tuple[Option, ...] = (*API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS)
+# The local Storage API (/storage/v1): Supabase Storage's own limits, [storage] in config.toml as the CLI names it.
+STORAGE_OPTIONS = (
+    Option("storage.file_size_limit", 50 * 1024 * 1024, env="SUPAKIT_STORAGE_FILE_SIZE_LIMIT",
+           toml="storage.file_size_limit", parse=parse_size, expected="a size such as 50MiB, 200MB or 1048576",
+           doc="Largest object any upload path accepts (Storage's global limit; a bucket's file_size_limit may "
+               "only lower it)."),
+    Option("storage.root", None, env="SUPAKIT_STORAGE_ROOT", parse=parse_optional, expected="a directory",
+           doc="Where the local Storage keeps object bytes (default: <data dir>/storage)."),
+    Option("storage.signing_secret", "", env="SUPAKIT_STORAGE_SIGNING_SECRET", parse=parse_secret, secret=True,
+           expected="a secret of at least 32 characters",
+           doc="HS256 key for signed URLs (default: the JWT secret, as Storage signs with the project's secret)."),
+)
+
+def parse_duration_s(raw: Any) -> int:
+    """Seconds from an integer or a Go duration string as the Supabase CLI writes them ("1s", "60s", "1h", "5m")."""
+    if isinstance(raw, bool):
+        raise ValueError(raw)
+    if isinstance(raw, int | float):
+        return int(raw)
+    text = str(raw).strip().lower()
+    units = {"h": 3600, "m": 60, "s": 1}
+    if text.isdigit():
+        return int(text)
+    total, number = 0.0, ""
+    for char in text:
+        if char.isdigit() or char == ".":
+            number += char
+        elif char in units and number:
+            total += float(number) * units[char]
+            number = ""
+        else:
+            raise ValueError(raw)
+    if number:
+        raise ValueError(raw)
+    return int(total)
+
+
+# [auth.email.template.<kind>] subject / content_path, as the Supabase CLI names the kinds.
+AUTH_EMAIL_TEMPLATES = ("invite", "confirmation", "recovery", "magic_link", "email_change", "reauthentication")
+_AUTH_TEMPLATE_OPTIONS = tuple(option for kind in AUTH_EMAIL_TEMPLATES for option in (
+    Option(f"auth.template_{kind}_subject", None, toml=f"auth.email.template.{kind}.subject", parse=parse_optional,
+           expected="a subject line", doc=f"Subject of the {kind} e-mail (GoTrue's default when unset)."),
+    Option(f"auth.template_{kind}_content_path", None, toml=f"auth.email.template.{kind}.content_path",
+           parse=parse_optional, expected="a path to an HTML template, relative to the project",
+           doc=f"Go-template HTML body of the {kind} e-mail (GoTrue's default when unset)."),
+))
+
+# The local Auth API (/auth/v1): supabase/config.toml [auth] keys as the Supabase CLI names them, GOTRUE_* env
+# names as GoTrue reads them; defaults are the CLI's (what `supabase start` runs GoTrue with).
+AUTH_OPTIONS = (
+    Option("auth.site_url", "http://127.0.0.1:3000", env="GOTRUE_SITE_URL", toml="auth.site_url",
+           doc="Where e-mail links land when no allowed redirect_to is given."),
+    Option("auth.additional_redirect_urls", (), env="GOTRUE_URI_ALLOW_LIST", toml="auth.additional_redirect_urls",
+           parse=parse_list, expected="a list of URLs (globs allowed)", doc="Other allowed redirect_to targets."),
+    Option("auth.enable_signup", True, env="GOTRUE_ENABLE_SIGNUP", toml="auth.enable_signup", parse=parse_bool,
+           expected="true or false", doc="Whether new users may sign up."),
+    Option("auth.enable_anonymous_sign_ins", False, env="GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED",
+           toml="auth.enable_anonymous_sign_ins", parse=parse_bool, expected="true or false",
+           doc="Whether signInAnonymously() is allowed."),
+    Option("auth.enable_manual_linking", False, env="GOTRUE_SECURITY_MANUAL_LINKING_ENABLED",
+           toml="auth.enable_manual_linking", parse=parse_bool, expected="true or false", doc="Manual linking."),
+    Option("auth.minimum_password_length", 6, env="GOTRUE_PASSWORD_MIN_LENGTH",
+           toml="auth.minimum_password_length", parse=parse_int(6, 72), expected="a length from 6 to 72",
+           doc="Shortest password accepted."),
+    Option("auth.password_requirements", "", env="GOTRUE_PASSWORD_REQUIRED_CHARACTERS",
+           toml="auth.password_requirements",
+           parse=parse_choice("", "letters_digits", "lower_upper_letters_digits",
+                              "lower_upper_letters_digits_symbols"),
+           expected='"", letters_digits, lower_upper_letters_digits or lower_upper_letters_digits_symbols',
+           doc="Characters every password must contain."),
+    Option("auth.enable_refresh_token_rotation", True, env="GOTRUE_SECURITY_REFRESH_TOKEN_ROTATION_ENABLED",
+           toml="auth.enable_refresh_token_rotation", parse=parse_bool, expected="true or false",
+           doc="Revoke a refresh token's whole family when a revoked token is reused."),
+    Option("auth.refresh_token_reuse_interval", 10, env="GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL",
+           toml="auth.refresh_token_reuse_interval", parse=parse_int(0), expected="seconds",
+           doc="How long a just-rotated refresh token still returns the current one."),
+    Option("auth.secure_password_change", False, env="GOTRUE_SECURITY_UPDATE_PASSWORD_REQUIRE_REAUTHENTICATION",
+           toml="auth.email.secure_password_change", parse=parse_bool, expected="true or false",
+           doc="A password change needs a recent sign-in or a reauthentication nonce."),
+    Option("auth.enable_confirmations", False, env="SUPAKIT_AUTH_ENABLE_CONFIRMATIONS",
+           toml="auth.email.enable_confirmations", parse=parse_bool, expected="true or false",
+           doc="Sign-up needs the e-mailed link before the first sign-in (GoTrue's mailer_autoconfirm off)."),
+    Option("auth.double_confirm_changes", True, env="GOTRUE_MAILER_SECURE_EMAIL_CHANGE_ENABLED",
+           toml="auth.email.double_confirm_changes", parse=parse_bool, expected="true or false",
+           doc="An e-mail change is confirmed from both the old and the new address."),
+    Option("auth.email_max_frequency_s", 1, env="GOTRUE_SMTP_MAX_FREQUENCY", toml="auth.email.max_frequency",
+           parse=parse_duration_s, expected='a duration such as "1s" or "60s"',
+           doc="Least time between two e-mails of one kind to one user."),
+    Option("auth.otp_length", 6, env="GOTRUE_MAILER_OTP_LENGTH", toml="auth.email.otp_length",
+           parse=parse_int(6, 10), expected="6 to 10 digits", doc="Digits in e-mailed one-time codes."),
+    Option("auth.otp_expiry_s", 3600, env="GOTRUE_MAILER_OTP_EXP", toml="auth.email.otp_expiry",
+           parse=parse_int(1, 86400), expected="seconds up to 86400", doc="Lifetime of e-mailed links and codes."),
+    Option("auth.enable_email_signup", True, env="GOTRUE_EXTERNAL_EMAIL_ENABLED", toml="auth.email.enable_signup",
+           parse=parse_bool, expected="true or false", doc="Whether the email provider is enabled."),
+    Option("auth.rate_limit_email_sent", 2, env="GOTRUE_RATE_LIMIT_EMAIL_SENT", toml="auth.rate_limit.email_sent",
+           parse=parse_int(0), expected="e-mails per hour", doc="E-mails sent per hour (whole instance)."),
+    Option("auth.rate_limit_anonymous_users", 30, env="GOTRUE_RATE_LIMIT_ANONYMOUS_USERS",
+           toml="auth.rate_limit.anonymous_users", parse=parse_int(0), expected="sign-ins per hour per IP",
+           doc="Anonymous sign-ins per hour per IP address."),
+    Option("auth.rate_limit_token_refresh", 150, env="GOTRUE_RATE_LIMIT_TOKEN_REFRESH",
+           toml="auth.rate_limit.token_refresh", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="Token refreshes per 5 minutes per IP address."),
+    Option("auth.rate_limit_sign_in_sign_ups", 30, env="GOTRUE_RATE_LIMIT_SIGN_IN_SIGN_UPS",
+           toml="auth.rate_limit.sign_in_sign_ups", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="Sign-ins and sign-ups per 5 minutes per IP address."),
+    Option("auth.rate_limit_token_verifications", 30, env="GOTRUE_RATE_LIMIT_VERIFY",
+           toml="auth.rate_limit.token_verifications", parse=parse_int(0), expected="requests per 5 minutes per IP",
+           doc="OTP and magic-link verifications per 5 minutes per IP address."),
+    Option("auth.hook_custom_access_token_enabled", False, env="GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_ENABLED",
+           toml="auth.hook.custom_access_token.enabled", parse=parse_bool, expected="true or false",
+           doc="Run the custom access token hook before every token is signed."),
+    Option("auth.hook_custom_access_token_uri", None, env="GOTRUE_HOOK_CUSTOM_ACCESS_TOKEN_URI",
+           toml="auth.hook.custom_access_token.uri", parse=parse_optional,
+           expected="pg-functions://postgres/<schema>/<function>", doc="The custom access token hook."),
+    Option("auth.mfa_max_enrolled_factors", 10, env="GOTRUE_MFA_MAX_ENROLLED_FACTORS",
+           toml="auth.mfa.max_enrolled_factors", parse=parse_int(1, 100), expected="a number of factors",
+           doc="Factors one user may enroll."),
+    Option("auth.mfa_totp_enroll_enabled", True, env="GOTRUE_MFA_TOTP_ENROLL_ENABLED",
+           toml="auth.mfa.totp.enroll_enabled", parse=parse_bool, expected="true or false",
+           doc="Whether users may enroll TOTP factors (GoTrue's default)."),
+    Option("auth.mfa_totp_verify_enabled", True, env="GOTRUE_MFA_TOTP_VERIFY_ENABLED",
+           toml="auth.mfa.totp.verify_enabled", parse=parse_bool, expected="true or false",
+           doc="Whether TOTP factors may be verified."),
+    Option("auth.sessions_timebox_s", 0, env="GOTRUE_SESSIONS_TIMEBOX", toml="auth.sessions.timebox",
+           parse=parse_duration_s, expected='a duration such as "24h" (0: none)',
+           doc="Sessions end this long after sign-in (not_after)."),
+    Option("auth.maildir", None, env="SUPAKIT_MAILDIR", parse=parse_optional, expected="a directory",
+           doc="Where auth mails are written (default: <data dir>/mail, the email.send job's maildir)."),
+    Option("auth.admin_roles", ("service_role", "supabase_admin"), env="GOTRUE_JWT_ADMIN_ROLES",
+           parse=parse_list, expected="a list of roles", doc="JWT roles allowed on the admin API."),
+    *_AUTH_TEMPLATE_OPTIONS,
+)
+
+# SMS and WhatsApp through Twilio (functions_py/channels, docs/channels.md): Twilio's own variable names.
+CHANNELS_OPTIONS = (
+    Option("twilio.account_sid", None, env="TWILIO_ACCOUNT_SID", parse=parse_optional,
+           expected="an account SID (AC…)", doc="Twilio account that sends the organizations' SMS and WhatsApp."),
+    Option("twilio.auth_token", None, env="TWILIO_AUTH_TOKEN", parse=parse_optional, secret=True,
+           expected="the account's auth token",
+           doc="Authenticates calls to Twilio and verifies X-Twilio-Signature on the twilio-webhook function."),
+    Option("twilio.api_base", "https://api.twilio.com", env="TWILIO_API_BASE",
+           expected="a URL such as https://api.twilio.com",
+           doc="Where the Twilio SDK sends API calls (a local stand-in in tests)."),
+    Option("twilio.sms_from", None, env="TWILIO_SMS_FROM", parse=parse_optional, expected="an E.164 number",
+           doc="Sender for SMS when the organization has no number in public.channel_senders."),
+    Option("twilio.whatsapp_from", None, env="TWILIO_WHATSAPP_FROM", parse=parse_optional,
+           expected="an E.164 number", doc="Sender for WhatsApp when the organization has none of its own."),
+    Option("twilio.webhook_url", None, env="SUPAKIT_TWILIO_WEBHOOK_URL", parse=parse_optional,
+           expected="the public https URL of /functions/v1/twilio-webhook",
+           doc="The URL Twilio calls (and signs) for inbound messages and status callbacks; default: the URL the "
+               "request arrived at."),
+)
+
+def parse_rate(raw: Any) -> float:
+    value = float(str(raw).strip())
+    if not 0 <= value <= 1:
+        raise ValueError(raw)
+    return value
+
+
+# The local dashboard (`supakit serve`, functions_py/dashboard): Studio's port; [studio] keys in config.toml.
+DASHBOARD_OPTIONS = (
+    Option("dashboard.enabled", True, env="SUPAKIT_DASHBOARD", toml="studio.enabled", parse=parse_bool,
+           expected="true or false", doc="Serve the local dashboard with `supakit serve`."),
+    Option("dashboard.host", "127.0.0.1", env="SUPAKIT_DASHBOARD_HOST",
+           doc="Interface the dashboard listens on; a non-loopback one needs dashboard.login."),
+    Option("dashboard.port", 54323, env="SUPAKIT_DASHBOARD_PORT", toml="studio.port", parse=parse_port,
+           expected=_PORT, doc="The dashboard's TCP port (the Supabase CLI's Studio port)."),
+    Option("dashboard.login", False, env="SUPAKIT_DASHBOARD_LOGIN", parse=parse_bool, expected="true or false",
+           doc="Ask for the secret key (api.secret_key) before showing anything; required off loopback."),
+    Option("dashboard.poll_s", 2, env="SUPAKIT_DASHBOARD_POLL_S", parse=parse_int(1, 3600),
+           expected="seconds from 1 to 3600", doc="How often the queue page refreshes its counts and list."),
+    # the thresholds of `supakit jobs stats --check`, read from the same variables
+    Option("dashboard.max_queued", 50, env="SUPAKIT_JOBS_MAX_QUEUED", parse=parse_int(0),
+           expected="a number of jobs", doc="Queue alert: more ready jobs waiting than this."),
+    Option("dashboard.max_failure_rate", 0.05, env="SUPAKIT_JOBS_MAX_FAILURE_RATE", parse=parse_rate,
+           expected="a share from 0 to 1, such as 0.05", doc="Queue alert: a higher share of failed jobs in the "
+                                                              "last hour."),
+)
+
+OPTIONS: tuple[Option, ...] = (
+    *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
+)
 
 SOURCE_FLAG, SOURCE_ENV, SOURCE_TOML, SOURCE_DEFAULT = "flag", "env", "config.toml", "default"
 

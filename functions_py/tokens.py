@@ -136,10 +136,11 @@ def user_token(user_id: uuid.UUID | str, secret: str, *, email: str | None = Non
     sub, email, aal, amr, session_id, metadata)."""
     if expires_in_s <= 0:
         raise ConfigError(f"a token must expire in the future; got expires_in_s={expires_in_s}")
+    from functions_py.auth.claims import access_token_claims, amr_entries
+
     issued = int(now if now is not None else time.time())
-    return sign({
-        "iss": issuer, "aud": "authenticated", "sub": str(user_id), "exp": issued + expires_in_s, "iat": issued,
-        "email": email or "", "phone": "", "role": "authenticated", "aal": "aal1", "is_anonymous": False,
-        "session_id": str(uuid.uuid4()), "amr": [{"method": "password", "timestamp": issued}],
-        "app_metadata": {"provider": "email", "providers": ["email"]}, "user_metadata": {},
-    }, secret)
+    return sign(access_token_claims(
+        user_id=str(user_id), aud="authenticated", role="authenticated", email=email or "", phone="",
+        app_metadata={"provider": "email", "providers": ["email"]}, user_metadata={},
+        session_id=str(uuid.uuid4()), amr=amr_entries([("password", issued)]), aal="aal1", is_anonymous=False,
+        issuer=issuer, issued_at=issued, expires_in_s=expires_in_s), secret)

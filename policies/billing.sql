@@ -24,6 +24,9 @@ grant select, insert, update, delete on table public.invoices to service_role;
 
 revoke all on function public.organization_entitlements(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.organization_entitlements(uuid) to authenticated, service_role;
+-- its security-definer body (sql/0018), which the invoker RPC calls as the caller
+revoke all on function internal.organization_entitlements(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.organization_entitlements(uuid) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- row level security

@@ -24,6 +24,11 @@ revoke all on function public.request_generation(text, text, uuid) from public, 
 grant execute on function public.request_generation(text, text, uuid) to authenticated;
 revoke all on function public.cancel_generation(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.cancel_generation(uuid) to authenticated;
+-- their security-definer bodies (sql/0018), which the invoker RPCs call as the caller
+revoke all on function internal.request_generation(text, text, uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.request_generation(text, text, uuid) to authenticated;
+revoke all on function internal.cancel_generation(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.cancel_generation(uuid) to authenticated;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- row level security

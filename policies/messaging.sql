@@ -45,6 +45,11 @@ revoke all on function public.unread_counts() from public, anon, authenticated, 
 grant execute on function public.unread_counts() to authenticated;
 revoke all on function public.message_activity(uuid, date, date) from public, anon, authenticated, service_role;
 grant execute on function public.message_activity(uuid, date, date) to authenticated;
+-- the security-definer bodies of start_direct_conversation and unread_counts (sql/0018), called as the caller
+revoke all on function internal.start_direct_conversation(uuid, uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.start_direct_conversation(uuid, uuid) to authenticated;
+revoke all on function internal.unread_counts() from public, anon, authenticated, service_role;
+grant execute on function internal.unread_counts() to authenticated;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- row level security

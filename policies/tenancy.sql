@@ -9,6 +9,8 @@
 
 -- Policies run as the querying role, so it needs the access helpers (not the tables behind them).
 grant usage on schema internal to authenticated;
+-- service_role reaches the bodies of the RPCs granted to it (organization_entitlements)
+grant usage on schema internal to service_role;
 revoke all on function internal.current_user_org_ids(public.org_role[]) from public, anon, authenticated;
 grant execute on function internal.current_user_org_ids(public.org_role[]) to authenticated;
 revoke all on function internal.has_org_role(uuid, public.org_role[]) from public, anon, authenticated;
@@ -53,6 +55,26 @@ grant execute on function public.revoke_invitation(uuid) to authenticated;
 revoke all on function public.organization_audit_log(uuid, integer, bigint)
 from public, anon, authenticated, service_role;
 grant execute on function public.organization_audit_log(uuid, integer, bigint) to authenticated;
+-- The RPCs above are security invoker; each calls its security-definer body in internal (sql/0018), as the caller.
+revoke all on function internal.create_organization(text, text) from public, anon, authenticated, service_role;
+grant execute on function internal.create_organization(text, text) to authenticated;
+revoke all on function internal.change_member_role(uuid, uuid, public.org_role)
+from public, anon, authenticated, service_role;
+grant execute on function internal.change_member_role(uuid, uuid, public.org_role) to authenticated;
+revoke all on function internal.remove_member(uuid, uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.remove_member(uuid, uuid) to authenticated;
+revoke all on function internal.leave_organization(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.leave_organization(uuid) to authenticated;
+revoke all on function internal.invite_member(uuid, text, public.org_role)
+from public, anon, authenticated, service_role;
+grant execute on function internal.invite_member(uuid, text, public.org_role) to authenticated;
+revoke all on function internal.accept_invitation(text) from public, anon, authenticated, service_role;
+grant execute on function internal.accept_invitation(text) to authenticated;
+revoke all on function internal.revoke_invitation(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.revoke_invitation(uuid) to authenticated;
+revoke all on function internal.organization_audit_log(uuid, integer, bigint)
+from public, anon, authenticated, service_role;
+grant execute on function internal.organization_audit_log(uuid, integer, bigint) to authenticated;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- row level security

@@ -89,7 +89,8 @@ def start_api(database_url: str, *, settings: Mapping[str, Any] | None = None, r
         server_obj = RealtimeServer(RealtimeSettings(database_url=database_url, port=port,
                                                      token=TokenSettings(secret=SECRET)))
     app = gateway.build(config, database_url, edge=edge, realtime=server_obj, services=services)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                     **gateway.uvicorn_options()))
     thread = threading.Thread(target=uv.run, name=f"api-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

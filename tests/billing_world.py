@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 from functions_py.billing.settings import StripeSettings
 from functions_py.http import EdgeSettings, create_app
 from functions_py.tokens import TokenSettings, user_token
+from tests import factories
 from tests.stripe_events import ORG, WEBHOOK_SECRET
 
 JWT_SECRET = "test-jwt-secret-with-at-least-32-characters!"
@@ -38,11 +39,10 @@ def build_world(url: str) -> BillingWorld:
     users = {who: uuid.uuid4() for who in (*ROLES, "outsider")}
     with psycopg.connect(url, autocommit=True) as conn:
         for who, user in users.items():
-            conn.execute("insert into auth.users (id, email) values (%s, %s)", (user, f"{who}@acme.example"))
-        conn.execute("insert into public.organizations (id, name, slug) values (%s, 'Acme', 'acme')", (ORG,))
+            factories.user(conn, f"{who}@acme.example", user_id=user)
+        factories.organization(conn, "Acme", "acme", org_id=ORG)
         for role in ROLES:
-            conn.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)",
-                         (ORG, users[role], role))
+            factories.membership(conn, ORG, users[role], role)
     return BillingWorld(url=url, users=users, org=uuid.UUID(ORG))
 
 

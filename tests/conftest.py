@@ -7,6 +7,8 @@
 - A template database migrated once (compat, sql/, policies/), then per test either
   `db`       a connection inside a transaction rolled back at the end (fast, the default), or
   `fresh_db` the URL of a fresh database cloned from the template (several connections, real commits).
+- Factories (tests/factories.py): `make_user`, `make_organization`, `add_member`, `make_project` bound to `db`;
+  code with its own connection (fresh_db, committed worlds) calls `factories.user(conn, ...)` and the rest directly.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -26,6 +28,7 @@ from psycopg import sql
 from functions_py.db import with_dbname
 from functions_py.embedded import EmbeddedPostgres, free_port
 from functions_py.migrations.engine import Migrator
+from tests import factories
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,6 +42,7 @@ class TestServer:
 
     admin_url: str
     supabase_native: bool = False
+    embedded: EmbeddedPostgres | None = field(default=None, compare=False, repr=False)  # None: not ours to restart
 
     def url(self, dbname: str) -> str:
         return with_dbname(self.admin_url, dbname)
@@ -80,7 +84,7 @@ def pg_server() -> Iterator[TestServer]:
     server = EmbeddedPostgres(data_dir, free_port(), extra_settings=TEST_SERVER_SETTINGS)
     status, _ = server.start()
     try:
-        yield TestServer(admin_url=status.url)
+        yield TestServer(admin_url=status.url, embedded=server)
     finally:
         server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -142,14 +146,41 @@ def make_user(db: psycopg.Connection) -> Callable[..., uuid.UUID]:
     """make_user(email=None, **user_meta) -> id: an auth.users row as Supabase Auth inserts it."""
 
     def create(email: str | None = None, **user_meta: object) -> uuid.UUID:
-        user_id = uuid.uuid4()
-        db.execute(
-            "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,"
-            " email_confirmed_at, created_at, updated_at)"
-            " values ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s,"
-            " '{\"provider\": \"email\", \"providers\": [\"email\"]}', %s, now(), now(), now())",
-            (user_id, email or f"user-{user_id.hex[:8]}@example.com", psycopg.types.json.Jsonb(user_meta)),
-        )
-        return user_id
+        return factories.user(db, email, **user_meta)
+
+    return create
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# factories: closures with unique defaults that satisfy every constraint (tests/factories.py has the SQL)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_organization(db: psycopg.Connection) -> Callable[..., uuid.UUID]:
+    """make_organization(name=None, slug=None, owner=None) -> id; `owner` (a user id) becomes its owner."""
+
+    def create(name: str | None = None, slug: str | None = None, owner: uuid.UUID | None = None) -> uuid.UUID:
+        return factories.organization(db, name=name, slug=slug, owner=owner)
+
+    return create
+
+
+@pytest.fixture
+def add_member(db: psycopg.Connection, make_user) -> Callable[..., uuid.UUID]:
+    """add_member(org, user=None, role="member") -> the user's id (a new user unless given)."""
+
+    def create(org: uuid.UUID, user: uuid.UUID | None = None, role: str = "member") -> uuid.UUID:
+        return factories.membership(db, org, make_user() if user is None else user, role)
+
+    return create
+
+
+@pytest.fixture
+def make_project(db: psycopg.Connection) -> Callable[..., uuid.UUID]:
+    """make_project(org, name=None) -> id."""
+
+    def create(org: uuid.UUID, name: str | None = None) -> uuid.UUID:
+        return factories.project(db, org, name=name)
 
     return create

@@ -11,6 +11,7 @@ import psycopg
 
 from functions_py.provisioning.provider import Provider
 from functions_py.provisioning.saga import RunOutcome, execute_run
+from tests import factories
 
 
 def make_org(conn: psycopg.Connection, slug: str | None = None, plan: str = "pro") -> dict[str, Any]:
@@ -19,14 +20,9 @@ def make_org(conn: psycopg.Connection, slug: str | None = None, plan: str = "pro
     slug = slug or f"acme-{tag}"
     owner, member = uuid.uuid4(), uuid.uuid4()
     for user, email in ((owner, f"owner-{tag}@example.com"), (member, f"member-{tag}@example.com")):
-        conn.execute(
-            "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,"
-            " email_confirmed_at, created_at, updated_at) values ('00000000-0000-0000-0000-000000000000', %s,"
-            " 'authenticated', 'authenticated', %s, '{}', '{}', now(), now(), now())", (user, email))
-    org = conn.execute("insert into public.organizations (name, slug, created_by) values (%s, %s, %s) returning id",
-                       (f"Acme {tag}", slug, owner)).fetchone()[0]
-    conn.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, 'owner'),"
-                 " (%s, %s, 'member')", (org, owner, org, member))
+        factories.user(conn, email, user_id=user)
+    org = factories.organization(conn, f"Acme {tag}", slug, owner=owner, created_by=owner)
+    factories.membership(conn, org, member)
     conn.execute("insert into internal.plan_assignments (organization_id, plan_id) values (%s, %s)", (org, plan))
     return {"id": org, "slug": slug, "owner": owner, "member": member, "owner_email": f"owner-{tag}@example.com"}
 

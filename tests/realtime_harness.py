@@ -19,6 +19,7 @@ from functions_py import tokens
 from functions_py.embedded import free_port
 from functions_py.realtime import RealtimeServer, RealtimeSettings
 from functions_py.tokens import TokenSettings
+from tests import factories
 
 SECRET = tokens.LOCAL_JWT_SECRET
 ANON_KEY = tokens.api_key("anon", SECRET)
@@ -75,21 +76,16 @@ def make_user(url: str, email: str | None = None) -> tuple[uuid.UUID, str]:
     user_id = uuid.uuid4()
     email = email or f"rt-{user_id.hex[:8]}@example.com"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(
-            "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,"
-            " email_confirmed_at, created_at, updated_at) values ('00000000-0000-0000-0000-000000000000', %s,"
-            " 'authenticated', 'authenticated', %s, '{}', '{}', now(), now(), now())", (user_id, email))
+        factories.user(conn, email, user_id=user_id)
     return user_id, tokens.user_token(user_id, SECRET, email=email)
 
 
 def make_org(url: str, owner: uuid.UUID, *members: uuid.UUID) -> uuid.UUID:
     """An organization owned by `owner` with `members` as members, committed."""
     with psycopg.connect(url, autocommit=True) as conn:
-        org_id = conn.execute("insert into public.organizations (name, slug) values ('RT', %s) returning id",
-                              (f"rt-{uuid.uuid4().hex[:8]}",)).fetchone()[0]
-        conn.execute("insert into public.memberships values (%s, %s, 'owner')", (org_id, owner))
+        org_id = factories.organization(conn, "RT", f"rt-{uuid.uuid4().hex[:8]}", owner=owner)
         for member in members:
-            conn.execute("insert into public.memberships values (%s, %s, 'member')", (org_id, member))
+            factories.membership(conn, org_id, member)
     return org_id
 
 

@@ -134,3 +134,18 @@ def test_the_edge_functions_are_still_served_beside(api):
     answer = httpx.get(f"{api.url}/functions/v1/")
     assert answer.status_code == 200
     assert "stripe-webhook" in answer.json()["functions"]
+
+
+def test_an_idle_kept_alive_connection_is_still_served_after_uvicorns_old_5_s(api):
+    """Issue 21: uvicorn closed idle connections after 5 s, so a client pool's next request on one met a closed
+    socket (the webhook bench's dropped connections). The gateway keeps them as long as nginx/Kong does."""
+    import socket
+    import time
+
+    request = (f"GET /rest/v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\napikey: {ANON_KEY}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as conn:
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 418")
+        time.sleep(6)  # the thing under test is an idle period: there is no event to await
+        conn.sendall(request)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 418"), "the kept-alive connection was closed while idle"

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from functions_py.postgrest import rpc_as_user
+from tests import factories
 from tests.cli import ROOT
 from tests.fakes.anthropic_messages import FakeMessagesAPI
 
@@ -26,9 +27,9 @@ def world(fresh_db):
     """A member of an organization on the Free plan, and a fake Messages API."""
     user, org = uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute("insert into auth.users (id, email) values (%s, 'maker@example.com')", (user,))
-        conn.execute("insert into public.organizations (id, name, slug) values (%s, 'Makers', 'makers')", (org,))
-        conn.execute("insert into public.memberships values (%s, %s, 'member')", (org, user))
+        factories.user(conn, "maker@example.com", user_id=user)
+        factories.organization(conn, "Makers", "makers", org_id=org)
+        factories.membership(conn, org, user)
     with FakeMessagesAPI(api_key=API_KEY) as api:
         yield fresh_db, user, org, api
 

@@ -11,6 +11,7 @@ import pytest
 
 from functions_py.errors import RequestError
 from functions_py.postgrest import as_user, rpc_as_user
+from tests import factories
 
 
 @pytest.fixture
@@ -119,9 +120,8 @@ def test_team_jobs_are_claimed_before_pro_before_free(db, org, make_user):
 def test_concurrent_requests_never_exceed_the_quota(fresh_db):
     user, org_id = uuid.uuid4(), uuid.uuid4()
     with psycopg.connect(fresh_db, autocommit=True) as setup:
-        setup.execute("insert into auth.users (id, email) values (%s, 'race@example.com')", (user,))
-        setup.execute("insert into public.organizations (id, name, slug) values (%s, 'Race', 'race')", (org_id,))
-        setup.execute("insert into public.memberships values (%s, %s, 'owner')", (org_id, user))
+        factories.user(setup, "race@example.com", user_id=user)
+        factories.organization(setup, "Race", "race", owner=user, org_id=org_id)
     outcomes: list[object] = []
     barrier = threading.Barrier(8)
 

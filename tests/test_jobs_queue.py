@@ -31,7 +31,8 @@ def test_claims_go_by_priority_then_run_at_and_skip_future_jobs(db):
     pro = enqueue(db, priority=10)
     later = enqueue(db, priority=99, run_at="2999-01-01")
     older_free = enqueue(db, priority=0, run_at="1999-01-01")
-    claimed = [row[0] for row in claim(db)]
+    # one at a time: the order of a batch's rows is the plan's (a hash join returns them by position), not the claim's
+    claimed = [row[0] for _ in range(5) for row in claim(db, batch=1)]
     assert claimed == [team, pro, older_free, free], "team before pro before free; earlier run_at first"
     assert later not in claimed, "a job whose run_at is in the future waits"
 
@@ -64,7 +65,7 @@ def test_only_the_current_lease_holder_finishes_a_job(db):
     reaped = db.execute("select * from internal.reap_expired_leases()").fetchall()
     assert reaped == [(job_id, "queued")], "an expired lease puts the job back in the queue"
     (_, new_token, attempts, _), = claim(db, worker="w2")
-    assert attempts == 2
+    assert attempts == 1, "the lost lease gave the attempt back (sql/0016): the handler never failed"
     assert db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token])).fetchall() == [], \
         "the dead worker's late completion is ignored"
     assert db.execute("select internal.fail_job(%s, %s, 'late', false)", (job_id, token)).fetchone()[0] is None
@@ -102,11 +103,12 @@ def test_a_permanent_failure_fails_at_once(db):
         "failed"
 
 
-def test_reaping_fails_a_job_whose_attempts_are_spent(db):
+def test_reaping_requeues_a_job_even_on_its_last_attempt(db):
+    """Until sql/0016 this job failed ("lease expired") although its handler never failed (issue 20 item 2)."""
     job_id = enqueue(db, max_attempts=1)
     claim(db)
     db.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (job_id,))
-    assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "failed")]
+    assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "queued")]
     assert "lease expired" in db.execute("select error from internal.jobs where id = %s", (job_id,)).fetchone()[0]
 
 
@@ -326,3 +328,56 @@ def test_the_exchange_claims_the_most_urgent_jobs_with_one_fresh_token_per_claim
     assert stale == [] and status(db, high[0]) == "running", "another claim's token completes nothing"
     done = exchange(db, high, [first_token, first_token], [None, None], batch=0)
     assert sorted(job_id for job_id, _, _ in done) == sorted(high)
+
+
+def expire(db, job_id) -> None:
+    db.execute("update internal.jobs set lease_expires_at = now() - interval '1 second' where id = %s", (job_id,))
+
+
+def test_a_lost_lease_gives_the_attempt_back_and_counts_a_lease_loss_instead(db):
+    """issue 20 item 2: a worker killed three times must not spend the three attempts of a job that never failed"""
+    job_id = enqueue(db, max_attempts=3)
+    for loss in (1, 2, 3, 4):
+        (_, _, attempts, _), = claim(db)
+        assert attempts == 1, "every claim after a crash is still the first attempt of the handler"
+        expire(db, job_id)
+        assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "queued")]
+        row = db.execute("select status::text, attempts, lease_losses, error from internal.jobs where id = %s",
+                         (job_id,)).fetchone()
+        assert row[:3] == ("queued", 0, loss)
+        assert f"lease loss {loss} of 10; the attempt is not counted" in row[3]
+    (_, token, attempts, _), = claim(db)
+    assert db.execute("select internal.complete_jobs(%s, %s)", ([job_id], [token])).fetchone()[0] == job_id
+    assert db.execute("select status::text, attempts, lease_losses from internal.jobs where id = %s",
+                      (job_id,)).fetchone() == ("succeeded", 1, 4)
+
+
+def test_a_job_that_loses_its_lease_max_lease_losses_times_fails(db):
+    job_id = enqueue(db, max_attempts=5)
+    db.execute("update internal.jobs set max_lease_losses = 2 where id = %s", (job_id,))
+    claim(db)
+    expire(db, job_id)
+    assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "queued")]
+    claim(db)
+    expire(db, job_id)
+    assert db.execute("select * from internal.reap_expired_leases()").fetchall() == [(job_id, "failed")]
+    row = db.execute("select attempts, lease_losses, error, finished_at is not null from internal.jobs"
+                     " where id = %s", (job_id,)).fetchone()
+    assert row[:2] == (0, 2) and row[3], "failed for its lease losses, with no handler attempt spent"
+    assert row[2].startswith("lease lost 2 times (max_lease_losses)")
+    assert db.execute("select internal.retry_job(%s)::text", (job_id,)).fetchone()[0] == "queued"
+    assert db.execute("select attempts, lease_losses from internal.jobs where id = %s", (job_id,)).fetchone() == \
+        (0, 0), "a manual retry starts afresh"
+    with pytest.raises(psycopg.errors.CheckViolation, match="max_lease_losses_is_positive"):
+        db.execute("update internal.jobs set max_lease_losses = 0 where id = %s", (job_id,))
+
+
+def test_a_handler_failure_still_spends_an_attempt_after_lease_losses(db):
+    job_id = enqueue(db, max_attempts=1)
+    claim(db)
+    expire(db, job_id)
+    db.execute("select * from internal.reap_expired_leases()")
+    (_, token, attempts, _), = claim(db)
+    assert attempts == 1
+    assert db.execute("select internal.fail_job(%s, %s, 'boom', true)::text", (job_id, token)).fetchone()[0] == \
+        "failed", "the only attempt was spent by the handler, not by the crash"

@@ -18,6 +18,7 @@ import pytest
 
 from functions_py.errors import RequestError
 from functions_py.postgrest import as_anon, as_service, as_user
+from tests import factories
 
 ROLES = ("owner", "admin", "manager", "member", "assistant", "client")
 
@@ -176,14 +177,10 @@ def _committed_org(url: str, count: int) -> tuple[uuid.UUID, list[uuid.UUID]]:
     users = [uuid.uuid4() for _ in range(count)]
     with psycopg.connect(url, autocommit=True) as conn:
         for user in users:
-            conn.execute("insert into auth.users (instance_id, id, aud, role, email) values"
-                         " ('00000000-0000-0000-0000-000000000000', %s, 'authenticated', 'authenticated', %s)",
-                         (user, f"{user.hex[:12]}@example.com"))
-        org, = conn.execute("insert into public.organizations (name, slug) values ('Race', %s) returning id",
-                            (f"race-{uuid.uuid4().hex[:8]}",)).fetchone()
-        for user in users:
-            conn.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)",
-                         (org, user, "owner" if user == users[0] else "member"))
+            factories.user(conn, f"{user.hex[:12]}@example.com", user_id=user)
+        org = factories.organization(conn, "Race", f"race-{uuid.uuid4().hex[:8]}", owner=users[0])
+        for user in users[1:]:
+            factories.membership(conn, org, user)
     return org, users
 
 

@@ -316,6 +316,18 @@ def test_export_writes_a_new_policies_snapshot_only_when_policies_change(project
     assert edited.returncode == 1 and "immutable once exported" in edited.stderr
 
 
+def test_an_exported_file_keeps_the_ledger_block_it_was_pushed_with(project):
+    """Immutable means the migration's SQL: a newer engine's ledger block (the ledger schema grows) is no drift."""
+    assert run_cli("migrate", "export", project=project).returncode == 0
+    exported = next((project / "supabase" / "migrations").glob("*_0001_create_widgets.sql"))
+    source, marker, ledger_block = exported.read_text().partition("\n-- supakit ledger:")
+    assert marker, "the export carries its ledger block"
+    older_block = ledger_block.replace("create table if not exists", "create table if not  exists")
+    exported.write_text(source + marker + older_block)
+    again = run_cli("migrate", "export", project=project)
+    assert again.returncode == 0 and again.stdout == "", again.stderr
+
+
 def test_the_committed_supabase_migrations_are_up_to_date(tmp_path):
     committed = ROOT / "supabase" / "migrations"
     copy = tmp_path / "migrations"

@@ -121,6 +121,102 @@ def test_a_worker_killed_inside_a_step_is_resumed_and_makes_exactly_one_of_each_
     assert any(m.startswith("resuming step") for m in messages)
     assert any("already exists for this step" in m for m in messages), "the provider adopted the first instance"
     assert [to for to, _ in emails(conn, org["id"], "provisioning_complete")] == [org["owner_email"]]
-    job = conn.execute("select status::text, attempts from internal.jobs where kind = 'provisioning.run'"
-                       " and organization_id = %s", (org["id"],)).fetchone()
-    assert job == ("succeeded", 2)
+    job = conn.execute("select status::text, attempts, lease_losses from internal.jobs"
+                       " where kind = 'provisioning.run' and organization_id = %s", (org["id"],)).fetchone()
+    assert job == ("succeeded", 1, 1), "the kill was a lease loss, not a spent attempt (sql/0016)"
+
+
+def local_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The local provider, with every worker sharing one provisioning directory and maildir."""
+    return {"SUPAKIT_PROVISIONING_PROVIDER": "local", "SUPAKIT_PROVISIONING_DIR": str(tmp_path / "provisioning"),
+            "SUPAKIT_MAILDIR": str(tmp_path / "mail"), **extra}
+
+
+def local_resources(conn: psycopg.Connection, tmp_path: Path, org: dict[str, Any]) -> dict[str, bool]:
+    """Which of the organization's local resources exist: role and schema, hosts line, credentials, maildir."""
+    role = f"customer_{org['id'].hex}"
+    hosts = tmp_path / "provisioning" / "hosts"
+    customer = tmp_path / "provisioning" / "customers" / str(org["id"])
+    return {
+        "role": conn.execute("select exists (select 1 from pg_roles where rolname = %s)", (role,)).fetchone()[0],
+        "schema": conn.execute("select exists (select 1 from pg_namespace where nspname = %s)", (role,)).fetchone()[0],
+        "hosts": hosts.exists() and str(org["id"]) in hosts.read_text(),
+        "credentials": (customer / "database.env").exists(),
+        "app": (customer / "app" / "config.json").exists(),
+        "maildir": (tmp_path / "mail" / "customers" / f"{org['slug']}.localhost").exists(),
+    }
+
+
+def kill_holder_in_steps(conn: psycopg.Connection, spawn: Callable[..., subprocess.Popen], tmp_path: Path,
+                         run_id: uuid.UUID, ordinals: list[int]) -> None:
+    """For each ordinal: start a worker (each step takes a second), wait until it runs that step, kill -9 it."""
+    for n, ordinal in enumerate(ordinals):
+        holder = spawn(f"holder-{n}", local_env(tmp_path, SUPAKIT_PROVISIONING_STEP_DELAY_S="1"))
+
+        def in_step(ordinal: int = ordinal, name: str = f"holder-{n}") -> bool:
+            """the holder is inside the step"""
+            owner = conn.execute("select j.lease_owner from public.provisioning_runs as r join internal.jobs as j"
+                                 " on j.id = r.job_id where r.id = %s", (run_id,)).fetchone()[0]
+            state = conn.execute("select status from public.provisioning_steps where run_id = %s and ordinal = %s",
+                                 (run_id, ordinal)).fetchone()
+            return owner == name and state is not None and state[0] == "running"
+
+        wait_until(in_step, timeout=40, interval=0.05)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(5)
+
+
+def finished(conn: psycopg.Connection, run_id: uuid.UUID) -> Callable[[], bool]:
+    def check() -> bool:
+        """the run reached a terminal state"""
+        return run_row(conn, run_id)["status"] in ("succeeded", "rolled_back", "failed")
+
+    return check
+
+
+@pytest.mark.slow
+def test_a_run_whose_holder_is_killed_again_and_again_ends_active_with_every_resource(conn, spawn, tmp_path):
+    """issue 20 item 2: three kill -9s, in three different steps; no attempt is spent, the run resumes each time and
+    ends active (the infrastructure exists, exactly once), its job succeeded with three lease losses."""
+    org = make_org(conn)
+    run_id = request(conn, org["id"])
+    kill_holder_in_steps(conn, spawn, tmp_path, run_id, [1, 2, 3])
+    spawn("finisher", local_env(tmp_path))
+    wait_until(finished(conn, run_id), timeout=60, interval=0.2)
+
+    assert run_row(conn, run_id)["status"] == "succeeded"
+    assert conn.execute("select status from public.customer_infrastructure where organization_id = %s",
+                        (org["id"],)).fetchone()[0] == "active"
+    assert local_resources(conn, tmp_path, org) == dict.fromkeys(
+        ("role", "schema", "hosts", "credentials", "app", "maildir"), True)
+    assert (tmp_path / "provisioning" / "hosts").read_text().count(str(org["id"])) == 1, "one hosts line"
+    assert [s[1] for s in steps(conn, run_id)] == ["succeeded"] * 5
+    job = "select {} from internal.jobs where kind = 'provisioning.run' and organization_id = %s"
+    assert conn.execute(job.format("status::text, attempts"), (org["id"],)).fetchone() == ("succeeded", 1), \
+        "three crashes spent no handler attempt"
+    assert conn.execute(job.format("lease_losses"), (org["id"],)).fetchone() == (3,), "but count 3 lease losses"
+
+
+@pytest.mark.slow
+def test_a_run_whose_job_loses_its_lease_too_often_is_rolled_back_and_leaves_nothing(conn, spawn, tmp_path):
+    """The job's lease-loss limit reached (here 2, by update, for speed): the job fails, the run goes compensating
+    and a new job undoes every step made, the one in flight included. Nothing is left, and a new request works."""
+    org = make_org(conn)
+    run_id = request(conn, org["id"])
+    conn.execute("update internal.jobs set max_lease_losses = 2 where id = (select job_id from"
+                 " public.provisioning_runs where id = %s)", (run_id,))
+    first_job = run_row(conn, run_id)["job_id"]
+    kill_holder_in_steps(conn, spawn, tmp_path, run_id, [2, 3])
+    spawn("rescuer", local_env(tmp_path))
+    wait_until(finished(conn, run_id), timeout=60, interval=0.2)
+
+    run = run_row(conn, run_id)
+    assert run["status"] == "rolled_back" and "lease lost 2 times" in run["error"]
+    assert conn.execute("select status::text from internal.jobs where id = %s", (first_job,)).fetchone()[0] == \
+        "failed"
+    assert local_resources(conn, tmp_path, org) == dict.fromkeys(
+        ("role", "schema", "hosts", "credentials", "app", "maildir"), False), "nothing is left behind"
+    assert [s[1] for s in steps(conn, run_id)] == ["compensated"] * 3 + ["pending"] * 2
+    assert conn.execute("select status from public.customer_infrastructure where organization_id = %s",
+                        (org["id"],)).fetchone()[0] == "deleted"
+    assert request(conn, org["id"]) not in (None, run_id), "a new request starts a new run"

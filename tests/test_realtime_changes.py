@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from functions_py.postgrest import as_user, user_claims
 from functions_py.realtime.changes import ChangeFeed, SubscriptionError
+from tests import factories
 
 pytestmark = pytest.mark.slow
 
@@ -129,13 +129,7 @@ def url(fresh_db: str) -> str:
 
 
 def new_user(conn: psycopg.Connection) -> uuid.UUID:
-    user_id = uuid.uuid4()
-    conn.execute(
-        "insert into auth.users (instance_id, id, aud, role, email, raw_app_meta_data, raw_user_meta_data,"
-        " email_confirmed_at, created_at, updated_at) values ('00000000-0000-0000-0000-000000000000', %s,"
-        " 'authenticated', 'authenticated', %s, '{}', %s, now(), now(), now())",
-        (user_id, f"u-{user_id.hex[:8]}@example.com", Jsonb({})))
-    return user_id
+    return factories.user(conn)
 
 
 def subscribe(h: Harness, sub_id: str, binding: dict, *, role: str = "service_role", claims: dict | None = None):

@@ -197,3 +197,16 @@ def test_aggregates_when_enabled(pg_server, template_db):
         assert grouped.json() == [{"client_id": 1, "count": 2}, {"client_id": 2, "count": 2}]
         total = get(enabled, "/items?select=price.sum(),price.max()::text")
         assert total.json() == [{"sum": 1.75, "max": "1.50"}]
+
+
+def test_computed_fields_select_filter_and_order(api):
+    answer = get(api, "/clients?select=id,label&label=like.*%231&order=label.desc")
+    assert answer.json() == [{"id": 1, "label": "Microsoft #1"}]
+    embedded = get(api, "/projects?select=id,clients(label)&id=eq.3")
+    assert embedded.json() == [{"id": 3, "clients": {"label": "Apple #2"}}]
+
+
+def test_computed_relationships_embed_through_functions(api):
+    answer = get(api, "/projects?select=name,open_tasks(name),owner(name)&id=eq.1")
+    assert answer.json() == [{"name": "Windows 7", "open_tasks": [{"name": "Design w7"}],
+                              "owner": {"name": "Microsoft"}}]

@@ -101,3 +101,8 @@ def test_the_pre_request_function_runs_first_and_may_refuse(pg_server, template_
         assert refused.status_code == 403 and refused.json()["message"] == "blocked by the pre-request hook"
         again = httpx.get(f"{api.url}/rest/v1/clients?id=eq.300", headers=api.anon_headers)
         assert again.json() == []
+
+
+def test_computed_fields_and_relationships_on_function_results(api):
+    answer = rpc(api, "projects_of", method="GET", query="?client=1&select=id,open_tasks(name)&id=eq.1")
+    assert answer.json() == [{"id": 1, "open_tasks": [{"name": "Design w7"}]}]

@@ -14,6 +14,8 @@ Each cell runs in a fresh world (built by the superuser, inside the test's rolle
   a message from the manager and one from the member, and a direct conversation between the member and the
   assistant holding a message from the assistant; in other a group conversation of the outsider alone with one
   message of theirs;
+- channels: in each organization a sender number, a contact bound to the group conversation, a delivery of its
+  latest message (home: the member's) and a ready reply suggestion to it;
 - storage objects: an attachment in home's group conversation folder (uploaded by the manager), one in the direct
   conversation's (by the assistant) and one in other's conversation (by the outsider); an upload in the member's and
   in other_member's own folder; one generated asset in each organization's folder.
@@ -63,6 +65,9 @@ SCOPES = ("home", "other")
 #   * messaging: participants read; owners and admins read everything of their organization (moderation) but cannot
 #     edit others' messages (the trigger answers 403) nor post where they do not take part; a direct conversation
 #     keeps both participants (409, even for the service role); only the service role hard-deletes messages.
+#   * channels: members read their organization's sender numbers; staff (not clients) its contacts; whoever reads a
+#     message reads its delivery; suggestions are for owners, admins and staff taking part in the conversation,
+#     who may only dismiss them; every other write is the service role's (SQL functions write the rest).
 #   * storage: anon holds every storage grant (as on Supabase), so its reads see nothing rather than 401; only the
 #     participants of a conversation see its attachments, only uploaders change theirs; user-uploads are the user's
 #     alone; generated assets are read by members and written by the service role only.
@@ -116,6 +121,22 @@ messages       select   401   0/1       3/0    3/0    2/0      3/0     1/0      
 messages       insert   401   403/1     403    403    1/403    1/403   403        1/403   1
 messages       update   401   0/1       403/0  403/0  1/0      1/0     1/0        0       3/1
 messages       delete   401   403       403    403    403      403     403        403     3/1
+channel_senders select   401   0/1       1/0    1/0    1/0      1/0     1/0        1/0     1
+channel_senders insert   401   403       403    403    403      403     403        403     1
+channel_senders update   401   403       403    403    403      403     403        403     1
+channel_senders delete   401   403       403    403    403      403     403        403     1
+channel_contacts select  401   0/1       1/0    1/0    1/0      1/0     1/0        0       1
+channel_contacts insert  401   403       403    403    403      403     403        403     1
+channel_contacts update  401   403       403    403    403      403     403        403     1
+channel_contacts delete  401   403       403    403    403      403     403        403     1
+message_deliveries select 401  0/1       1/0    1/0    1/0      1/0     0          1/0     1
+message_deliveries insert 401  403       403    403    403      403     403        403     1/0
+message_deliveries update 401  403       403    403    403      403     403        403     1
+message_deliveries delete 401  403       403    403    403      403     403        403     1
+reply_suggestions select 401   0/1       1/0    1/0    1/0      1/0     0          0       1
+reply_suggestions insert 401   403       403    403    403      403     403        403     1
+reply_suggestions update 401   0/1       1/0    1/0    1/0      1/0     0          0       1
+reply_suggestions delete 401   403       403    403    403      403     403        403     1
 storage:message-attachments select  0    0/1    0      0      1/0      2/0     1/0        1/0     2/1
 storage:message-attachments insert  401  403/1  403    403    1/403    1/403   403        1/403   1
 storage:message-attachments update  0    0/1    0      0      1/0      0       1/0        0       2/1
@@ -225,6 +246,38 @@ STATEMENTS = {
         "update": "update public.conversation_participants set muted = true"
                   " where conversation_id = any(%(conversations)s)",
         "delete": "delete from public.conversation_participants where conversation_id = any(%(conversations)s)",
+    },
+    "channel_senders": {
+        "select": "select id from public.channel_senders where organization_id = %(org)s",
+        "insert": "insert into public.channel_senders (organization_id, channel, address)"
+                  " values (%(org)s, 'whatsapp', '+1' || (2000000000 + floor(random() * 7e9))::bigint::text)",
+        "update": "update public.channel_senders set channel = channel where organization_id = %(org)s",
+        "delete": "delete from public.channel_senders where organization_id = %(org)s",
+    },
+    "channel_contacts": {
+        "select": "select id from public.channel_contacts where organization_id = %(org)s",
+        "insert": "insert into public.channel_contacts (organization_id, channel, address)"
+                  " values (%(org)s, 'whatsapp', '+15551230000')",
+        "update": "update public.channel_contacts set display_name = 'Edited' where organization_id = %(org)s",
+        "delete": "delete from public.channel_contacts where organization_id = %(org)s",
+    },
+    "message_deliveries": {
+        "select": "select message_id from public.message_deliveries where organization_id = %(org)s",
+        # a message of the organization that has no delivery yet (home has two, other none)
+        "insert": "insert into public.message_deliveries (message_id, organization_id, conversation_id, channel,"
+                  " direction, status) select m.id, m.organization_id, m.conversation_id, 'sms', 'outbound', 'queued'"
+                  " from public.messages as m where m.organization_id = %(org)s and not exists (select 1 from"
+                  " public.message_deliveries as d where d.message_id = m.id) order by m.created_at limit 1",
+        "update": "update public.message_deliveries set error_code = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.message_deliveries where organization_id = %(org)s",
+    },
+    "reply_suggestions": {
+        "select": "select id from public.reply_suggestions where organization_id = %(org)s",
+        "insert": "insert into public.reply_suggestions (organization_id, conversation_id, message_id)"
+                  " select organization_id, conversation_id, id from public.messages where organization_id = %(org)s"
+                  " order by created_at limit 1",
+        "update": "update public.reply_suggestions set status = 'dismissed' where organization_id = %(org)s",
+        "delete": "delete from public.reply_suggestions where organization_id = %(org)s",
     },
     "messages": {
         "select": "select id from public.messages where organization_id = %(org)s",
@@ -513,6 +566,19 @@ def _messaging_world(db: psycopg.Connection, users: dict[str, uuid.UUID],
             ("generated-assets", f"{orgs['home']}/logo.png", None),
             ("generated-assets", f"{orgs['other']}/logo.png", None),
         ])
+    for scope, group, number in (("home", home_group, "+15550100001"), ("other", other_group, "+15550100002")):
+        db.execute("insert into public.channel_senders (organization_id, channel, address) values (%s, 'sms', %s)",
+                   (orgs[scope], number))
+        contact, = db.execute("insert into public.channel_contacts (organization_id, channel, address,"
+                              " conversation_id) values (%s, 'sms', '+15557770000', %s) returning id",
+                              (orgs[scope], group)).fetchone()
+        latest, = db.execute("select id from public.messages where conversation_id = %s order by created_at desc"
+                             " limit 1", (group,)).fetchone()
+        db.execute("insert into public.message_deliveries (message_id, organization_id, conversation_id, contact_id,"
+                   " channel, direction, status) values (%s, %s, %s, %s, 'sms', 'outbound', 'sent')",
+                   (latest, orgs[scope], group, contact))
+        db.execute("insert into public.reply_suggestions (organization_id, conversation_id, message_id, status, body)"
+                   " values (%s, %s, %s, 'ready', 'A suggested reply')", (orgs[scope], group, latest))
     return {"home": [home_group, direct], "other": [other_group]}
 
 

@@ -19,6 +19,7 @@ from websockets.sync.client import connect as ws_connect
 
 from functions_py import tokens
 from functions_py.embedded import free_port
+from tests import factories
 from tests.cli import ROOT, run_cli
 
 if TYPE_CHECKING:  # imported for annotations only: pytest would try to collect a Test* class
@@ -115,9 +116,7 @@ def test_reset_removes_junk_and_repairs_a_half_applied_database(fresh_db: str):
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("create table public.junk (id int)")
         conn.execute("create table internal.leftover (id int)")
-        conn.execute("insert into auth.users (instance_id, id, aud, role, email, created_at, updated_at)"
-                     " values ('00000000-0000-0000-0000-000000000000', gen_random_uuid(), 'authenticated',"
-                     " 'authenticated', 'stray@example.com', now(), now())")
+        factories.user(conn, "stray@example.com")
         conn.execute("delete from supakit_migrations.ledger where kind = 'versioned'")
     broken = supakit(fresh_db, "migrate")
     assert broken.returncode != 0, "the half-applied state is real: migrate cannot proceed on its own"

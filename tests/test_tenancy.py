@@ -11,6 +11,7 @@ import pytest
 
 from functions_py.errors import RequestError
 from functions_py.postgrest import as_anon, as_service, as_user
+from tests import factories
 
 # -- helpers --------------------------------------------------------------------------------------------------
 
@@ -182,9 +183,9 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(fresh_db):
     with psycopg.connect(fresh_db, autocommit=True) as setup:
         a, b, org = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         for user in (a, b):
-            setup.execute("insert into auth.users (id, email) values (%s, %s)", (user, f"{user}@example.com"))
-        setup.execute("insert into public.organizations (id, name, slug) values (%s, 'Race', 'race')", (org,))
-        setup.execute("insert into public.memberships values (%s, %s, 'owner'), (%s, %s, 'owner')", (org, a, org, b))
+            factories.user(setup, f"{user}@example.com", user_id=user)
+        factories.organization(setup, "Race", "race", owner=a, org_id=org)
+        factories.membership(setup, org, b, "owner")
 
     barrier = threading.Barrier(2)
     outcomes: dict[uuid.UUID, object] = {}

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from functions_py import tokens
 from functions_py.errors import ConfigError
 from functions_py.postgrest import request
+from tests import factories
 from tests.cli import run_cli
 
 SECRET = "a-test-secret-that-is-at-least-32-characters"
@@ -153,6 +154,6 @@ def db_conn_for():
         user = uuid.uuid4()
         email = f"token-{user.hex[:8]}@example.com"
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("insert into auth.users (id, email) values (%s, %s)", (user, email))
+            factories.user(conn, email, user_id=user)
         return {"id": user, "email": email}
     return create

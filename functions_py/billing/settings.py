@@ -8,18 +8,27 @@ from dataclasses import dataclass, field
 from functions_py.errors import ConfigError
 
 DEFAULT_TOLERANCE_S = 300  # Stripe's default: a signature older than this is refused (replay protection)
+# A webhook body larger than this is refused (413) before it is read. Stripe's events are a few kB; an invoice with
+# hundreds of lines stays well under 1 MiB.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# A client must send its whole body within this many seconds (else 408): one holding a body open must not hold a
+# server slot. Stripe sends its body at once.
+DEFAULT_BODY_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
 class StripeSettings:
     """STRIPE_SECRET_KEY (API calls), STRIPE_WEBHOOK_SECRET (webhook signatures), STRIPE_API_BASE (a different API
-    host, e.g. the tests' local server), SUPAKIT_SITE_URL (default redirect target after checkout/portal)."""
+    host, e.g. the tests' local server), SUPAKIT_SITE_URL (default redirect target after checkout/portal).
+    `max_body_bytes` and `body_timeout_s` bound what the billing functions read of a request body."""
 
     secret_key: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
     api_base: str | None = None
     site_url: str = "http://localhost:3000"
     tolerance_s: int = DEFAULT_TOLERANCE_S
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
 
     @classmethod
     def from_env(cls) -> StripeSettings:

@@ -9,7 +9,8 @@ from functions_py.jobs.registry import Registry, registry
 
 # Handler modules registered by importing them. Optional ones are skipped when not present.
 REQUIRED_MODULES = ("functions_py.handlers.system",)
-OPTIONAL_MODULES = ("functions_py.handlers.ai", "functions_py.handlers.email", "functions_py.handlers.provisioning")
+OPTIONAL_MODULES = ("functions_py.handlers.ai", "functions_py.handlers.email", "functions_py.handlers.provisioning",
+                    "functions_py.handlers.channels")
 
 
 def load_all() -> Registry:

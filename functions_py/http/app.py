@@ -97,10 +97,11 @@ def error_response(status: int, code: str, message: str, **extra: object) -> JSO
 
 
 def _functions() -> dict[str, tuple[Function, frozenset[str]]]:
-    from functions_py.http import billing  # the functions register here; imported late to keep modules small
+    from functions_py.http import billing, twilio  # the functions register here; imported late (modules stay small)
 
     return {
         "stripe-webhook": (billing.stripe_webhook, frozenset({"POST"})),
+        "twilio-webhook": (twilio.twilio_webhook, frozenset({"POST"})),
         "billing-checkout": (billing.checkout, frozenset({"POST"})),
         "billing-portal": (billing.portal, frozenset({"POST"})),
     }

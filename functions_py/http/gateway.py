@@ -61,6 +61,11 @@ CORS_EXPOSE_HEADERS = ("Content-Encoding, Content-Location, Content-Range, Conte
                        "Last-Modified, Cache-Control, Upload-Offset, Upload-Length, Tus-Resumable, Tus-Version, "
                        "Tus-Max-Size, Tus-Extension, Upload-Metadata")
 
+# How long an idle kept-alive client connection stays open: nginx's (and so Kong's) keepalive_timeout. uvicorn's
+# default of 5 s closes connections that client pools still hold as reusable (Node's agent, urllib3, the webhook
+# bench's own pool): the next request on one meets a closed socket (issue 21, "dropped connections").
+KEEP_ALIVE_S = 75
+
 NO_KEY = {"message": "No API key found in request", "hint": "No `apikey` request header or url param was found."}
 BAD_KEY = {"message": "Invalid API key", "hint": "Double check your Supabase `anon` or `service_role` API key."}
 NO_ROUTE = {"message": "no Route matched with those values"}
@@ -355,3 +360,8 @@ def build(settings: Settings, database_url: str, *, edge: Any, realtime: Any = N
     gateway = Gateway(chosen, app, KeyTranslator(context.keys, verifier))
     gateway.context = context  # type: ignore[attr-defined]  # tests and `supakit status` read it
     return gateway
+
+
+def uvicorn_options() -> dict[str, Any]:
+    """uvicorn settings every server of the gateway runs with (`supakit serve`, the test harness, the benches)."""
+    return {"timeout_keep_alive": KEEP_ALIVE_S, "server_header": False}

@@ -17,7 +17,7 @@ import psycopg
 
 from functions_py.db import connect
 from functions_py.errors import DriftDetected, MigrationFailed, MigrationFileError
-from functions_py.migrations import ledger
+from functions_py.migrations import ledger, ownership
 from functions_py.migrations.files import (
     COMPAT,
     KIND_ORDER,
@@ -41,7 +41,7 @@ CHANGED = "changed"  # versioned file edited after it was applied: drift, `verif
 MISSING = "missing"  # the ledger has a version no file provides: drift for versioned files
 OUT_OF_ORDER = "out-of-order"  # pending versioned file numbered below an applied one: drift
 SKIPPED = "skipped"  # compat file on a database with Supabase's own schemas
-DRIFT_STATES = frozenset({CHANGED, MISSING, OUT_OF_ORDER})
+DRIFT_STATES = frozenset({CHANGED, MISSING, OUT_OF_ORDER})  # for versioned files; a repeatable file: MISSING
 
 # `reset all` leaves the role and the session authorization alone.
 RESET_SESSION = "reset all; reset role; reset session authorization"
@@ -94,7 +94,10 @@ class Plan:
 
     @property
     def drift(self) -> list[FileStatus]:
-        return [s for s in self.statuses if s.kind == VERSIONED and s.state in DRIFT_STATES]
+        """Versioned files changed, missing or out of order, and repeatable files applied but gone: their
+        policies and grants would stay in force with no file to show or withdraw them."""
+        return [s for s in self.statuses if (s.kind == VERSIONED and s.state in DRIFT_STATES)
+                or (s.kind == REPEATABLE and s.state == MISSING)]
 
 
 def format_error(file: MigrationFile, statement: Statement, error: psycopg.Error, root: Path) -> str:
@@ -221,7 +224,8 @@ class Migrator:
                     check_no_transaction_control(file, self.root)  # refuse before anything is applied
                 if plan.to_apply:
                     conn.execute(ledger.LEDGER_DDL)
-                applied = [self._apply(conn, f) for f in plan.to_apply]
+                repeatables = self.files()[REPEATABLE]
+                applied = [self._apply(conn, f, [r for r in repeatables if r.key != f.key]) for f in plan.to_apply]
                 if applied:  # a running Data API (PostgREST or ours) reloads its schema cache
                     conn.execute("notify pgrst, 'reload schema'")
                 return plan, applied
@@ -236,25 +240,45 @@ class Migrator:
         self.log(f"waiting for another migrator (backend pid {holder[0] if holder else '?'}) to finish...")
         conn.execute(ledger.LOCK_WAIT, (ledger.LOCK_KEY,))
 
-    def _apply(self, conn: psycopg.Connection, file: MigrationFile) -> Applied:
+    def _apply(self, conn: psycopg.Connection, file: MigrationFile,
+               other_repeatables: Iterable[MigrationFile] = ()) -> Applied:
         started = time.perf_counter()
         conn.execute(RESET_SESSION)  # a `set` or `set role` in the previous file must not leak into this one
         if file.no_transaction:
             # For statements PostgreSQL refuses inside a transaction (create index concurrently, ...): each runs
             # on its own; the ledger row is written after the last one succeeds.
+            owned = self._withdraw(conn, file, other_repeatables)
             execute_file(conn, file, self.root)
-            self._record(conn, file, started)
+            self._record(conn, file, started, owned)
         else:
             with conn.transaction():
+                owned = self._withdraw(conn, file, other_repeatables)
                 execute_file(conn, file, self.root)
-                self._record(conn, file, started)
+                self._record(conn, file, started, owned)
         seconds = time.perf_counter() - started
         self.log(f"applied {file.display(self.root)} ({seconds * 1000:.0f} ms)")
         return Applied(file, seconds)
 
-    def _record(self, conn: psycopg.Connection, file: MigrationFile, started: float) -> None:
+    def _withdraw(self, conn: psycopg.Connection, file: MigrationFile,
+                  others: Iterable[MigrationFile]) -> ownership.Declared | None:
+        """A repeatable file owns its tables' grants and policies: withdraw them before it runs (ownership.py)."""
+        if file.kind != REPEATABLE:
+            return None
+        owned = ownership.declared(file.sql)
+        try:
+            ownership.withdraw(conn, file.key, owned, [ownership.declared(other.sql) for other in others])
+        except psycopg.Error as error:
+            raise MigrationFailed(
+                f"{file.display(self.root)}: could not withdraw the policies and grants it owned before applying it: "
+                f"{error.diag.message_primary or error}", path=str(file.path), sqlstate=error.sqlstate) from error
+        return owned
+
+    def _record(self, conn: psycopg.Connection, file: MigrationFile, started: float,
+                owned: ownership.Declared | None = None) -> None:
         try:
             conn.execute(RESET_SESSION)  # the ledger is written as the migrator, whatever role the file took
+            if owned is not None:
+                ownership.record(conn, file.key, owned)
             conn.execute(ledger.LEDGER_UPSERT_ONE, {
                 "kind": file.kind, "key": file.key, "name": file.path.name, "checksum": file.checksum,
                 "duration_ms": int((time.perf_counter() - started) * 1000)})
@@ -265,11 +289,16 @@ class Migrator:
 
 
 def drift_message(drift: Iterable[FileStatus]) -> str:
-    lines = ["the database and sql/ disagree:"]
+    lines = ["the database and the migration files disagree:"]
     for s in drift:
         if s.state == CHANGED:
             lines.append(f"  {s.name} was edited after it was applied; versioned migrations are immutable: restore "
                          "it and put the change in a new migration (`supakit migrate new NAME`)")
+        elif s.state == MISSING and s.kind == REPEATABLE:
+            lines.append(f"  policies/{s.name} was applied but the file is gone, and the policies and grants it gave "
+                         "are still in force: restore it; or, to withdraw them, restore it empty (a comment line is "
+                         "enough) and run `supakit migrate`, which drops the policies it created and revokes the "
+                         "grants it gave (docs/migrations.md)")
         elif s.state == MISSING:
             lines.append(f"  version {s.key} ({s.name}) is applied in the database but no file in sql/ has it; "
                          "restore the file, or you are pointing at the wrong database")

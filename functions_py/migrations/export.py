@@ -26,11 +26,12 @@ EXPORTED = re.compile(r"^(?P<stamp>\d{14})_(?P<rest>.+)\.sql$")
 EXPORTED_VERSIONED = re.compile(r"^(?P<version>\d{4})_")
 EXPORTED_POLICIES = re.compile(r"^policies_(?P<digest>[0-9a-f]{8})$")
 STAMP_FORMAT = "%Y%m%d%H%M%S"
+LEDGER_MARKER = "\n-- supakit ledger: lets `supakit migrate status` see this file as applied\n"
 
 
 def _ledger_rows(files: list[MigrationFile]) -> str:
     values = ",\n".join(f"  ('{f.kind}', '{f.key}', '{f.path.name}', '{f.checksum}')" for f in files)
-    return (f"\n-- supakit ledger: lets `supakit migrate status` see this file as applied\n{LEDGER_DDL}"
+    return (f"{LEDGER_MARKER}{LEDGER_DDL}"
             f"insert into supakit_migrations.ledger (kind, key, name, checksum)\nvalues\n{values}\n"
             "on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name,"
             " applied_at = now();\n")
@@ -42,6 +43,11 @@ def render_versioned(file: MigrationFile) -> str:
                if file.no_transaction else "")
     return (f"-- Exported by `supakit migrate export` from sql/{file.path.name} (sha256 {file.checksum}).\n"
             f"-- Edit the source file, not this one.\n{warning}\n{file.sql.rstrip()}\n{_ledger_rows([file])}")
+
+
+def _source_part(content: str) -> str:
+    """An exported versioned file without its ledger block."""
+    return content.split(LEDGER_MARKER, 1)[0]
 
 
 def render_policies(files: list[MigrationFile]) -> tuple[str, str]:
@@ -84,7 +90,9 @@ def export(versioned: list[MigrationFile], repeatable: list[MigrationFile], expo
     for file in versioned:
         content = render_versioned(file)
         if file.key in existing:
-            if existing[file.key].read_text() != content:
+            # Immutable means the migration's own SQL: the ledger block appended to it follows the engine's ledger
+            # schema, which may grow (an already pushed file keeps the block it was pushed with).
+            if _source_part(existing[file.key].read_text()) != _source_part(content):
                 raise DriftDetected(
                     f"{existing[file.key]} no longer matches sql/{file.path.name}: versioned migrations are immutable "
                     "once exported. Restore the source file, or delete the exported file if it was never pushed.")

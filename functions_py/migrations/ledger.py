@@ -24,6 +24,18 @@ create table if not exists supakit_migrations.ledger (
 );
 comment on table supakit_migrations.ledger is
 'one row per applied migration file: versioned files once, compat and repeatable files at their last checksum';
+create table if not exists supakit_migrations.repeatable_objects (
+  file_key text not null,
+  object_kind text not null,
+  schema_name text not null,
+  table_name text not null,
+  name text not null,
+  constraint repeatable_objects_pkey primary key (file_key, object_kind, schema_name, table_name, name),
+  constraint object_kind_is_known check (object_kind in ('policy', 'grant'))
+);
+comment on table supakit_migrations.repeatable_objects is
+'what each repeatable file created when last applied (policy: its name; grant: a role it named on a table it '
+'declares), so that applying it again withdraws what it no longer creates (functions_py/migrations/ownership.py)';
 """
 
 LEDGER_EXISTS = "select to_regclass('supakit_migrations.ledger') is not null"

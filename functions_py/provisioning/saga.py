@@ -16,11 +16,16 @@ A run (public.provisioning_runs, created by internal.request_provisioning / requ
   recorded in customer_infrastructure.resources; a failure leaves the run `failed` for a retry.
 - Every action goes to public.provisioning_logs. E-mails and the infrastructure record follow the run's status by
   SQL trigger (sql/0012).
+- Every write is a SQL function of sql/0016 (start_provisioning_step, succeed_provisioning_step, ...), which checks
+  the run is still in the phase the write belongs to. When the run's job ends without finishing it (a permanent
+  error, too many lost leases, a cancel), SQL ends the run: rolled back at once if no step started, else
+  `compensating` with a new job that lands here and undoes every step made (the one in flight included).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,55 +64,18 @@ select id from public.provisioning_runs
 where organization_id = %(org)s and kind <> %(kind)s and status in ('pending', 'running', 'compensating')
   and created_at < %(created_at)s
 """
-RUN_START = """
-update public.provisioning_runs set status = 'running', provider = %(provider)s, started_at = now()
-where id = %(id)s and status = 'pending'
-"""
-RUN_SET_STATUS = """
-update public.provisioning_runs
-set status = %(status)s, error = coalesce(%(error)s, error), current_step = %(current_step)s,
-  finished_at = case when %(status)s in ('succeeded', 'rolled_back', 'failed') then now() end
-where id = %(id)s
-"""
-RUN_SET_CURRENT_STEP = "update public.provisioning_runs set current_step = %s where id = %s"
-STEP_INSERT_MANY = """
-insert into public.provisioning_steps (run_id, organization_id, ordinal, name, idempotency_key)
-select %(run)s, %(org)s, s.ordinal, s.name, %(run)s::text || ':' || s.name
-from unnest(%(names)s::text[]) with ordinality as s (name, ordinal)
-on conflict (run_id, ordinal) do nothing
+# The saga's writes go through SQL functions (sql/0016): each checks the run is in the phase it belongs to.
+RUN_START = "select internal.start_provisioning_run(%(id)s, %(provider)s, %(names)s::text[])"
+RUN_MOVE = """
+select internal.move_provisioning_run(%(id)s, %(status)s, %(message)s, %(level)s, %(error)s, %(current_step)s)
 """
 STEP_SELECT_MANY = "select * from public.provisioning_steps where run_id = %s order by ordinal"
-STEP_START = """
-update public.provisioning_steps
-set status = 'running', attempts = attempts + 1, started_at = coalesce(started_at, now()), error = null
-where id = %s returning attempts
-"""
-STEP_SUCCEED = """
-update public.provisioning_steps set status = 'succeeded', output = %(output)s, finished_at = now(), error = null
-where id = %(id)s
-"""
-STEP_SET_STATUS = """
-update public.provisioning_steps
-set status = %(status)s, error = %(error)s,
-  finished_at = case when %(status)s = 'failed' then now() else finished_at end,
-  compensated_at = case when %(status)s = 'compensated' then now() else compensated_at end
-where id = %(id)s
-"""
-STEP_NOTE_ERROR = "update public.provisioning_steps set error = %s where id = %s"
-INFRA_RECORD_STEP = """
-update public.customer_infrastructure
-set resources = resources || jsonb_build_object(%(step)s::text, %(output)s::jsonb),
-  provider = %(provider)s,
-  subdomain = coalesce(%(output)s::jsonb ->> 'subdomain', subdomain),
-  public_address = coalesce(%(output)s::jsonb ->> 'public_address', public_address),
-  updated_at = now()
-where organization_id = %(org)s
-"""
+STEP_START = "select internal.start_provisioning_step(%s) as attempts"
+STEP_SUCCEED = "select internal.succeed_provisioning_step(%(id)s, %(output)s, %(record)s)"
+STEP_FAIL = "select internal.fail_provisioning_step(%(id)s, %(message)s, %(for_good)s)"
+STEP_COMPENSATE = "select internal.compensate_provisioning_step(%(id)s, %(status)s, %(message)s, %(error)s)"
 INFRA_SELECT_ONE = "select * from public.customer_infrastructure where organization_id = %s"
-LOG_INSERT_ONE = """
-insert into public.provisioning_logs (run_id, organization_id, step_name, level, message, data)
-values (%(run)s, %(org)s, %(step)s, %(level)s, %(message)s, %(data)s)
-"""
+LOG_INSERT_ONE = "select internal.log_provisioning(%(run)s, %(step)s, %(level)s, %(message)s, %(data)s)"
 
 LIVE = ("pending", "running", "compensating")
 FINISHED = ("succeeded", "rolled_back")
@@ -215,8 +183,12 @@ class _Saga:
 
     async def _log(self, message: str, *, step: str | None = None, level: str = "info",
                    data: dict[str, Any] | None = None) -> None:
-        await self.conn.execute(LOG_INSERT_ONE, {"run": self.run["id"], "org": self.org, "step": step,
-                                                 "level": level, "message": message[:4000], "data": Jsonb(data or {})})
+        await self.conn.execute(LOG_INSERT_ONE, {"run": self.run["id"], "step": step, "level": level,
+                                                 "message": message[:4000], "data": Jsonb(data or {})})
+        self._echo(message, step)
+
+    def _echo(self, message: str, step: str | None = None) -> None:
+        """The process log's copy of a line the SQL functions wrote to the run's log."""
         log.info("provisioning run %s: %s%s", self.run["id"], f"[{step}] " if step else "", message)
 
     async def _notes(self, ctx: StepContext, step: str) -> None:
@@ -224,10 +196,37 @@ class _Saga:
             await self._log(note, step=step)
         ctx.notes.clear()
 
-    async def _set_run(self, status: str, *, error: str | None = None, current_step: str | None = None) -> None:
-        await self.conn.execute(RUN_SET_STATUS, {"id": self.run["id"], "status": status, "error": error,
-                                                 "current_step": current_step})
+    async def _set_run(self, status: str, message: str, *, level: str = "info", error: str | None = None,
+                       current_step: str | None = None) -> None:
+        """Move the run to `status` and log `message` (internal.move_provisioning_run)."""
+        await self.conn.execute(RUN_MOVE, {"id": self.run["id"], "status": status, "message": message,
+                                           "level": level, "error": error, "current_step": current_step})
         self.run["status"] = status
+        self._echo(message)
+
+    async def _step_compensation(self, row: dict[str, Any], status: str, message: str | None,
+                                 error: str | None = None) -> None:
+        """Move a step's compensation to `status`, logging `message` (internal.compensate_provisioning_step)."""
+        await self.conn.execute(STEP_COMPENSATE, {"id": row["id"], "status": status, "message": message,
+                                                  "error": error})
+        if message:
+            self._echo(message, row["name"])
+
+    async def _provider_call(self, method: str, *args: Any) -> Any:
+        """Call a provider method in a thread. Cancelled meanwhile (its job cancelled, its lease lost, the worker
+        stopping), the saga still waits for the call to return before it lets go of the organization's lock: a
+        thread cannot be interrupted, and another executor must not undo a resource this call is still making."""
+        call = asyncio.ensure_future(asyncio.to_thread(getattr(self.provider, method), *args))
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            while not call.done():
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await asyncio.shield(call)
+            if not call.cancelled() and call.exception() is None:
+                log.warning("provisioning run %s: %s returned after the run was stopped; the next executor finds "
+                            "its resource by the step's idempotency key", self.run["id"], method)
+            raise
 
     async def _steps(self) -> list[dict[str, Any]]:
         return await (await self.conn.execute(STEP_SELECT_MANY, (self.run["id"],))).fetchall()
@@ -247,12 +246,11 @@ class _Saga:
             if run["status"] == "pending":
                 names = [s.name for s in PROVISION_STEPS] if run["kind"] == "provision" else \
                     [s.name for s, _ in DEPROVISION_STEPS]
-                async with self.conn.transaction():
-                    await self.conn.execute(RUN_START, {"id": run["id"], "provider": self.provider.name})
-                    await self.conn.execute(STEP_INSERT_MANY, {"run": run["id"], "org": self.org, "names": names})
-                    await self._log(f"{run['kind']} run started with provider {self.provider.name}",
-                                    data={"plan": run["plan_id"], "steps": names})
+                await self.conn.execute(RUN_START, {"id": run["id"], "provider": self.provider.name, "names": names})
+                self._echo(f"{run['kind']} run started with provider {self.provider.name}")
                 await self._refresh()
+                if self.run["status"] in FINISHED:  # ended meanwhile (its job ended: sql/0016)
+                    return RunOutcome(run["id"], run["kind"], self.run["status"])
             if run["kind"] == "provision":
                 return await self._provision()
             return await self._deprovision()
@@ -276,55 +274,41 @@ class _Saga:
                     break
                 outputs[definition.name] = output
             else:
-                async with self.conn.transaction():
-                    await self._set_run("succeeded")
-                    await self._log("provisioning complete; the owners are notified by e-mail")
+                await self._set_run("succeeded", "provisioning complete; the owners are notified by e-mail")
                 return RunOutcome(self.run["id"], "provision", "succeeded")
         return await self._compensate()
 
     async def _forward(self, definition: Step, row: dict[str, Any],
                        outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
         """Run one step; its output, or None when it failed for good (the run is then compensating)."""
-        resumed = row["status"] == "running"
-        async with self.conn.transaction():
-            attempts = (await (await self.conn.execute(STEP_START, (row["id"],))).fetchone())["attempts"]
-            await self.conn.execute(RUN_SET_CURRENT_STEP, (definition.name, self.run["id"]))
-            await self._log(("resuming step (it was in flight when its worker stopped)" if resumed
-                             else "step started") + f", attempt {attempts}", step=definition.name)
+        attempts = (await (await self.conn.execute(STEP_START, (row["id"],))).fetchone())["attempts"]
+        self._echo(f"step {'resumed' if row['status'] == 'running' else 'started'}, attempt {attempts}",
+                   definition.name)
         ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
         try:
-            output = await asyncio.to_thread(getattr(self.provider, definition.do), ctx)
+            output = await self._provider_call(definition.do, ctx)
             if self.delay:
                 await asyncio.sleep(self.delay)
         except Exception as error:  # noqa: BLE001 - every failure is recorded and classified
             await self._notes(ctx, definition.name)
             permanent = isinstance(error, PermanentStepError) or self.final_attempt
             message = _message(error)
+            await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message, "for_good": permanent})
             if not permanent:
-                await self.conn.execute(STEP_NOTE_ERROR, (message, row["id"]))
-                await self._log(f"step failed, will be retried: {message}", step=definition.name, level="warning")
+                self._echo(f"step failed, will be retried: {message}", definition.name)
                 raise _RetryLater(f"step {definition.name}: {message}") from None
-            async with self.conn.transaction():
-                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "failed", "error": message})
-                await self._set_run("compensating", error=f"step {definition.name} failed: {message}",
-                                    current_step=definition.name)
-                await self._log(f"step failed for good: {message}; rolling back", step=definition.name,
-                                level="error")
+            self.run["status"] = "compensating"
+            self._echo(f"step failed for good: {message}; rolling back", definition.name)
             return None
         await self._notes(ctx, definition.name)
         recorded = {**output, "idempotency_key": row["idempotency_key"]}
-        async with self.conn.transaction():
-            await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb(output)})
-            await self.conn.execute(INFRA_RECORD_STEP, {"step": definition.name, "output": Jsonb(recorded),
-                                                        "provider": self.provider.name, "org": self.org})
-            await self._log("step done", step=definition.name, data=output)
+        await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb(output), "record": Jsonb(recorded)})
+        self._echo("step done", definition.name)
         return output
 
     async def _compensate(self) -> RunOutcome:
         if self.run["status"] == "failed":
-            async with self.conn.transaction():
-                await self._set_run("compensating", current_step=self.run["current_step"])
-                await self._log("retrying the compensation")
+            await self._set_run("compensating", "retrying the compensation", current_step=self.run["current_step"])
         steps = await self._steps()
         outputs = {row["name"]: row["output"] or {} for row in steps if row["output"]}
         definitions = {s.name: s for s in PROVISION_STEPS}
@@ -334,86 +318,63 @@ class _Saga:
             definition = definitions[row["name"]]
             if definition.undo is None:
                 async with self.conn.transaction():
-                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensating", "error": None})
-                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensated",
-                                                              "error": row["error"]})
+                    await self._step_compensation(row, "compensating", None)
+                    await self._step_compensation(row, "compensated", "nothing to undo for this step")
                 continue
-            async with self.conn.transaction():
-                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensating",
-                                                          "error": row["error"]})
-                await self.conn.execute(RUN_SET_CURRENT_STEP, (row["name"], self.run["id"]))
-                await self._log("undoing step", step=row["name"])
+            await self._step_compensation(row, "compensating", "undoing step")
             ctx = StepContext(self.customer, row["idempotency_key"], dict(outputs))
             try:
-                await asyncio.to_thread(getattr(self.provider, definition.undo), ctx, row["output"])
+                await self._provider_call(definition.undo, ctx, row["output"])
             except Exception as error:  # noqa: BLE001
                 await self._notes(ctx, row["name"])
                 message = _message(error)
                 if isinstance(error, RetryableStepError) and not self.final_attempt:
                     await self._log(f"undo failed, will be retried: {message}", step=row["name"], level="warning")
                     raise _RetryLater(f"undo of step {row['name']}: {message}") from None
-                async with self.conn.transaction():
-                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensation_failed",
-                                                              "error": message})
-                    await self._set_run("failed", error=f"undo of step {row['name']} failed: {message}",
-                                        current_step=row["name"])
-                    await self._log(f"undo failed: {message}; resources may be left behind; fix the cause and run "
-                                    "`supakit provision retry`", step=row["name"], level="error")
+                await self._step_compensation(
+                    row, "compensation_failed", f"undo failed: {message}; resources may be left behind; fix the "
+                    "cause and run `supakit provision retry`", error=message)
+                self.run["status"] = "failed"
                 return RunOutcome(self.run["id"], "provision", "failed")
             await self._notes(ctx, row["name"])
-            async with self.conn.transaction():
-                await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "compensated",
-                                                          "error": row["error"]})
-                await self._log("step undone", step=row["name"])
-        async with self.conn.transaction():
-            await self._set_run("rolled_back")
-            await self._log("rolled back: every step done was undone; the owners are notified by e-mail")
+            await self._step_compensation(row, "compensated", "step undone")
+        await self._set_run("rolled_back", "rolled back: every step done was undone; the owners are notified by "
+                            "e-mail")
         return RunOutcome(self.run["id"], "provision", "rolled_back")
 
     # -- deprovision -----------------------------------------------------------------------------------------
 
     async def _deprovision(self) -> RunOutcome:
         if self.run["status"] == "failed":  # its job retried by hand: resume at the failed step
-            async with self.conn.transaction():
-                await self._set_run("running", current_step=self.run["current_step"])
-                await self._log("retrying the teardown")
+            await self._set_run("running", "retrying the teardown", current_step=self.run["current_step"])
         infra = await (await self.conn.execute(INFRA_SELECT_ONE, (self.org,))).fetchone()
         resources = (infra or {}).get("resources") or {}
         steps = await self._steps()
         for (definition, source), row in zip(DEPROVISION_STEPS, steps, strict=True):
             if row["status"] == "succeeded":
                 continue
-            async with self.conn.transaction():
-                await self.conn.execute(STEP_START, (row["id"],))
-                await self.conn.execute(RUN_SET_CURRENT_STEP, (definition.name, self.run["id"]))
-                await self._log("step started", step=definition.name)
+            await self.conn.execute(STEP_START, (row["id"],))
+            self._echo("step started", definition.name)
             # the provisioning step's own key: the provider finds resources by it
             key = (resources.get(source) or {}).get("idempotency_key") or row["idempotency_key"]
             ctx = StepContext(self.customer, key, dict(resources))
             try:
-                await asyncio.to_thread(getattr(self.provider, definition.do), ctx, resources.get(source))
+                await self._provider_call(definition.do, ctx, resources.get(source))
             except Exception as error:  # noqa: BLE001
                 await self._notes(ctx, definition.name)
                 message = _message(error)
-                if isinstance(error, RetryableStepError) and not self.final_attempt:
-                    await self.conn.execute(STEP_NOTE_ERROR, (message, row["id"]))
-                    await self._log(f"step failed, will be retried: {message}", step=definition.name,
-                                    level="warning")
+                retry = isinstance(error, RetryableStepError) and not self.final_attempt
+                await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message, "for_good": not retry})
+                if retry:
+                    self._echo(f"step failed, will be retried: {message}", definition.name)
                     raise _RetryLater(f"step {definition.name}: {message}") from None
-                async with self.conn.transaction():
-                    await self.conn.execute(STEP_SET_STATUS, {"id": row["id"], "status": "failed", "error": message})
-                    await self._set_run("failed", error=f"step {definition.name} failed: {message}",
-                                        current_step=definition.name)
-                    await self._log(f"step failed: {message}; request deprovisioning again once fixed",
-                                    step=definition.name, level="error")
+                self.run["status"] = "failed"
+                self._echo(f"step failed: {message}", definition.name)
                 return RunOutcome(self.run["id"], "deprovision", "failed")
             await self._notes(ctx, definition.name)
-            async with self.conn.transaction():
-                await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb({})})
-                await self._log("step done", step=definition.name)
-        async with self.conn.transaction():
-            await self._set_run("succeeded")
-            await self._log("deprovisioned: every resource was removed")
+            await self.conn.execute(STEP_SUCCEED, {"id": row["id"], "output": Jsonb({}), "record": None})
+            self._echo("step done", definition.name)
+        await self._set_run("succeeded", "deprovisioned: every resource was removed")
         return RunOutcome(self.run["id"], "deprovision", "succeeded")
 
 

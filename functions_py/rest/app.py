@@ -18,7 +18,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, quote_plus, unquote
 
 import psycopg
 from psycopg import pq
@@ -82,6 +82,7 @@ class Statement:
     headers_only: bool = False
     function: Function | None = None
     location: str | None = None                # Content-Location of a read
+    plan: tuple[str, tuple[str, ...], str] | None = None  # EXPLAIN (format, options, for-media) instead
 
 
 class RestApp:
@@ -179,12 +180,17 @@ class RestApp:
         prefer = preferences.parse(request.all("prefer"),
                                    tx_override=self.tx_end in ("commit-allow-override", "rollback-allow-override"),
                                    timezones=cache.timezones or None)
+        plan = _plan_media(request.header("accept")) if self.rest.db_plan_enabled else None
+        if plan is not None:
+            request.headers["accept"] = plan[2]
         if segments[0] == "rpc" and len(segments) == 2:
             statement = self._call(cache, schema, segments[1], request, prefer)
         elif len(segments) == 1:
             statement = self._crud(cache, schema, segments[0], request, prefer)
         else:
             raise errors.invalid_path()
+        if plan is not None:
+            statement = Statement(**{**statement.__dict__, "plan": plan})
         return await self._run(statement, request, role, claims, schema, negotiated, prefer)
 
     def _schema(self, request: Request) -> tuple[str, bool]:
@@ -670,6 +676,8 @@ class RestApp:
         if table is None:
             table = Table(fn.schema, fn.name, "f", {})
         chosen = media.negotiate(request.header("accept"), ("json", "object", "csv", "array"))
+        if table.kind != "f" or table.columns:
+            builder.source_row = f'"pgrst_source"::{_text(table.qi)}'
         node = builder.tree(table, qp)
         offset, limit = self._range(request, qp)
         if not fn.returns_set:
@@ -760,6 +768,16 @@ class RestApp:
                     if statement.count_query is not None:
                         plan_cur = await conn.execute("EXPLAIN (FORMAT JSON) " + statement.count_query.text(),
                                                       statement.count_query.params)
+                    if statement.plan is not None:
+                        fmt, options, _ = statement.plan
+                        explain = ", ".join([f"FORMAT {fmt.upper()}", *(o.upper() for o in options)])
+                        cur = await conn.execute(f"EXPLAIN ({explain}) " + statement.query.text(),
+                                                 statement.query.params)
+                        rows = await cur.fetchall()
+                        await conn.execute("ROLLBACK")
+                        text = "\n".join(str(r[0]) if fmt == "text" else json.dumps(r[0]) for r in rows)
+                        content = f'application/vnd.pgrst.plan+{fmt}; for="{statement.plan[2]}"; charset=utf-8'
+                        return Answer(200, [("Content-Type", content)], text.encode())
                     cur = await conn.execute(statement.query.text(), statement.query.params)
                     if statement.read_only and not rollback:
                         await conn.execute("COMMIT")
@@ -843,8 +861,9 @@ class RestApp:
         if st.kind == "create":
             headers = []
             if location:
+                pairs = (item.split("=", 1) for item in location)
                 headers.append(("Location", f"/{quote(st.table_name)}?" + "&".join(
-                    quote(k, safe="") + "=" + quote(v, safe="") for k, v in (item.split("=", 1) for item in location))))
+                    quote_plus(k, safe="-_.~") + "=" + quote_plus(v, safe="-_.~") for k, v in pairs)))
             headers.append(("Content-Range", _content_range(1, 0, count_total)))
             pref_applied = prefer.applied(resolution=bool(st.pk))
             if pref_applied:
@@ -879,6 +898,31 @@ class RestApp:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
         return Answer(status, headers, (body or "").encode() if full else b""), True
+
+
+PLAN_OPTIONS = frozenset({"analyze", "verbose", "settings", "buffers", "wal"})
+
+
+def _plan_media(accept: str | None) -> tuple[str, tuple[str, ...], str] | None:
+    """`application/vnd.pgrst.plan[+json|+text]; for="…"; options=a|b` → (format, options, for-media)."""
+    if not accept or "application/vnd.pgrst.plan" not in accept:
+        return None
+    for part in accept.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        kind = pieces[0].lower()
+        if not kind.startswith("application/vnd.pgrst.plan"):
+            continue
+        fmt = "json" if kind.endswith("+json") else "text"
+        target, options = "application/json", ()
+        for piece in pieces[1:]:
+            key, _, value = piece.partition("=")
+            value = value.strip().strip('"')
+            if key.strip() == "for":
+                target = value
+            elif key.strip() == "options":
+                options = tuple(o for o in value.split("|") if o in PLAN_OPTIONS)
+        return fmt, options, target
+    return None
 
 
 def _grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:

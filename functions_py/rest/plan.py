@@ -23,6 +23,7 @@ class Embed:
     spread: bool
     agg_alias: str                # the lateral subquery's alias
     empty: bool                   # rel(): joined for filtering, not selected
+    parent_row: str | None = None  # a computed relationship's argument: the parent's whole row
 
 
 @dataclass
@@ -65,8 +66,13 @@ def find_relationship(cache: SchemaCache, parent: Table, item: EmbedItem) -> Rel
             return True
         return len(theirs) == 1 and theirs[0] == h
 
+    computed = [r for r in rels if r.function is not None and r.function[1] == target]
+    if computed:  # a computed relationship is named by its function
+        return computed[0]
     found = []
     for rel in rels:
+        if rel.function is not None:
+            continue
         if rel.foreign[0] != schema and rel.foreign[0] not in cache.schemas:
             continue
         own, _ = cols_of(rel)

@@ -82,6 +82,7 @@ class Relationship:
     junction_constraint_target: str = ""
     junction_columns_target: tuple[tuple[str, str], ...] = ()   # (junction col, foreign col)
     is_self: bool = False
+    function: tuple[str, str] | None = None     # a computed relationship: the function of the parent's row
 
     @property
     def to_one(self) -> bool:
@@ -140,6 +141,8 @@ class SchemaCache:
     existing_schemas: frozenset[str]
     roles: frozenset[str] = frozenset()
     timezones: frozenset[str] = frozenset()
+    # computed fields: (table schema, table) -> field name -> (function schema, function name)
+    computed: dict[tuple[str, str], dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     def table(self, schema: str, name: str) -> Table | None:
         return self.tables.get((schema, name))
@@ -248,6 +251,33 @@ _SCHEMAS = "select nspname from pg_catalog.pg_namespace"
 _ROLES = "select rolname from pg_catalog.pg_roles"
 _TIMEZONES = "select name from pg_catalog.pg_timezone_names"
 
+# Functions taking one row of a table and returning a scalar: PostgREST's computed fields.
+_COMPUTED = """
+select tn.nspname, tc.relname, p.proname, n.nspname
+from pg_catalog.pg_proc as p
+join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+join pg_catalog.pg_type as t on t.oid = p.proargtypes[0]
+join pg_catalog.pg_class as tc on tc.oid = t.typrelid
+join pg_catalog.pg_namespace as tn on tn.oid = tc.relnamespace
+join pg_catalog.pg_type as rt on rt.oid = p.prorettype
+where p.pronargs = 1 and p.prokind = 'f' and n.nspname = any(%(schemas)s) and not p.proretset
+  and rt.typtype <> 'c' and rt.typrelid = 0
+"""
+
+# Functions taking one row of a table and returning rows of a table: PostgREST's computed relationships.
+_COMPUTED_RELATIONSHIPS = """
+select tn.nspname, tc.relname, n.nspname, p.proname, fn.nspname, fc.relname, p.proretset and p.prorows <> 1
+from pg_catalog.pg_proc as p
+join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
+join pg_catalog.pg_type as t on t.oid = p.proargtypes[0]
+join pg_catalog.pg_class as tc on tc.oid = t.typrelid
+join pg_catalog.pg_namespace as tn on tn.oid = tc.relnamespace
+join pg_catalog.pg_type as rt on rt.oid = p.prorettype
+join pg_catalog.pg_class as fc on fc.oid = rt.typrelid
+join pg_catalog.pg_namespace as fn on fn.oid = fc.relnamespace
+where p.pronargs = 1 and p.prokind = 'f' and n.nspname = any(%(schemas)s)
+"""
+
 # SQL's own spellings of type names (what `::int`, `::double precision` ... mean).
 SQL_TYPE_ALIASES = frozenset({
     "int", "integer", "smallint", "bigint", "real", "double precision", "float", "decimal", "numeric",
@@ -288,6 +318,8 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
         type_names = frozenset(r[0] for r in await (await conn.execute(_TYPE_NAMES)).fetchall())
         roles = frozenset(r[0] for r in await (await conn.execute(_ROLES)).fetchall())
         timezones = frozenset(r[0] for r in await (await conn.execute(_TIMEZONES)).fetchall())
+        computed_rows = await (await conn.execute(_COMPUTED, params)).fetchall()
+        computed_rel_rows = await (await conn.execute(_COMPUTED_RELATIONSHIPS, params)).fetchall()
         lineages = {oid: _view_lineage(action) for oid, action in view_rows}
         origin_oids = sorted({t for lin in lineages.values() for t, _ in lin.values()})
         names = await (await conn.execute(_RELATION_NAMES, {"oids": origin_oids})).fetchall() if origin_oids \
@@ -393,6 +425,10 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
                 add(Relationship((a.schema, a.name), (b.schema, b.name), "M2M", c1, (), j_key, c1, src1, c2, src2))
                 add(Relationship((b.schema, b.name), (a.schema, a.name), "M2M", c2, (), j_key, c2, src2, c1, src1))
 
+    for t_schema, t_name, fn_schema, fn_name, f_schema, f_name, retset in computed_rel_rows:
+        add(Relationship((t_schema, t_name), (f_schema, f_name), "O2M" if retset else "M2O", fn_name, (),
+                         function=(fn_schema, fn_name)))
+
     functions: dict[tuple[str, str], list[Function]] = {}
     for (schema, name, arg_names, arg_types, modes, nargs, ndefaults, ret, ret_schema, ret_name, retset,
          composite, void, volatility, variadic, description, table_return) in function_rows:
@@ -416,8 +452,11 @@ async def load(conn: AsyncConnection, schemas: tuple[str, ...]) -> SchemaCache:
         for item in config or ():
             key, _, value = item.partition("=")
             role_settings.setdefault(role, []).append((key, value))
+    computed: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+    for t_schema, t_name, fn_name, fn_schema in computed_rows:
+        computed.setdefault((t_schema, t_name), {}).setdefault(fn_name, (fn_schema, fn_name))
     return SchemaCache(schemas, tables, relationships, functions, role_settings,
-                       type_names | SQL_TYPE_ALIASES, existing, roles, timezones)
+                       type_names | SQL_TYPE_ALIASES, existing, roles, timezones, computed)
 
 
 def describe(value: Any) -> str:  # pragma: no cover - debugging aid

@@ -16,6 +16,17 @@ log = logging.getLogger("supakit.rest")
 RELOAD_DEBOUNCE_S = 0.05
 
 
+class _AbortedPipelineFilter(logging.Filter):
+    """psycopg warns when a pipeline ends after a failed statement; for the Data API that is an ordinary 4xx
+    (the error is answered to the client), not something to log on every request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("error ignored terminating")
+
+
+_PIPELINE_FILTER = _AbortedPipelineFilter()
+
+
 class RestService:
     prefix = "/rest/v1"
 
@@ -30,7 +41,11 @@ class RestService:
         return True
 
     async def start(self) -> None:
-        await self.reload()
+        logging.getLogger("psycopg").addFilter(_PIPELINE_FILTER)
+        try:
+            await self.reload()
+        except Exception:  # noqa: BLE001 - like PostgREST: answer 503 PGRST002 and keep retrying
+            log.warning("could not load the schema cache yet; /rest/v1 answers 503 until it loads", exc_info=True)
         self._listener = asyncio.create_task(self._listen(), name="rest-schema-listener")
 
     async def stop(self) -> None:

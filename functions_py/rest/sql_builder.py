@@ -81,6 +81,9 @@ class Builder:
         self.cache = cache
         self.aggregates = aggregates
         self.counter = 0
+        # the root row when the root reads `pgrst_source` (an RPC's result): its whole row cast to the table's
+        # type, so computed fields and relationships apply (None: not available, e.g. a write's representation)
+        self.source_row: str | None = None
 
     # -- the tree --------------------------------------------------------------------------------------------
 
@@ -115,6 +118,9 @@ class Builder:
                 child = ReadNode(child_table, alias)
                 embed = Embed(item.key, rel, child, item.join, item.spread,
                               f"{node.table.name}_{item.key}_{self.counter}", not item.items)
+                if rel.function is not None:
+                    # the function takes the parent's whole row: the alias, or the table's bare name at the root
+                    embed.parent_row = q(node.alias) if node.alias else (self.source_row or q(node.table.name))
                 self._fill(child, item.items, qp, (*path, item.key))
                 node.embeds.append(embed)
                 continue
@@ -175,6 +181,14 @@ class Builder:
                   fts: bool = False, lang: str | None = None) -> None:
         base = f"{ref}.{q(fld.name)}" if fld.name != "*" else f"{ref}.*"
         col_type = self.column_type(table, fld.name) if table is not None else None
+        if table is not None and col_type is None and (ref != '"pgrst_source"' or self.source_row):
+            computed = self.cache.computed.get((table.schema, table.name), {}).get(fld.name)
+            if computed is not None:  # a computed field: the function applied to the row
+                if ref == '"pgrst_source"':
+                    row = self.source_row
+                else:
+                    row = q(table.name) if ref == table.qi.replace("%", "%%") else ref  # the whole-row reference
+                base = f"{qualified(*computed)}({row})"
         if fld.path:
             if col_type is not None and col_type not in JSON_TYPES:
                 base = f"to_jsonb({base})"
@@ -387,19 +401,29 @@ class Builder:
         elif join:
             query.add(" WHERE " + " AND ".join(join))
         if grouped:
-            groups = []
+            terms: list[Query] = []
             for item in items:
                 if item.aggregate is None and item.field is not None:
-                    groups.append(item)
-            if groups:
+                    term = Query()
+                    if item.alias:
+                        term.add(q(item.alias))
+                    else:
+                        self.field_sql(term, ref, node.table, item.field)
+                    terms.append(term)
+            for embed in node.embeds:
+                if embed.empty:
+                    continue
+                if embed.spread:
+                    for key in self.spread_keys(embed.node):
+                        terms.append(Query().add(f"{q(embed.agg_alias)}.{q(key)}"))
+                else:  # the lateral row itself (json has no equality to group by)
+                    terms.append(Query().add(q(embed.agg_alias)))
+            if terms:
                 query.add(" GROUP BY ")
-                for i, item in enumerate(groups):
+                for i, term in enumerate(terms):
                     if i:
                         query.add(", ")
-                    if item.alias:
-                        query.add(q(item.alias))
-                    else:
-                        self.field_sql(query, ref, node.table, item.field)
+                    query.add(term.text(), *term.params)
         if skip_conditions:
             return
         self.order_sql(query, ref, node)
@@ -413,6 +437,9 @@ class Builder:
         rel = embed.relationship
         child = embed.node
         child_ref = q(child.alias or child.table.name)
+        if rel.function is not None:
+            parent = embed.parent_row or parent_ref
+            return f"{qualified(*rel.function)}({parent}) AS {child_ref}", []
         from_sql = f"{child.table.qi.replace('%', '%%')} AS {child_ref}"
         if rel.cardinality == "M2M" and rel.junction is not None:
             junction = qualified(*rel.junction)

@@ -2,8 +2,8 @@
 --
 -- storage.buckets and storage.objects as storage-api v1.60 leaves them (supabase/storage
 -- migrations/tenant, checked against a hosted pg_dump), the path helpers policies use, and the
--- 2026 guard against direct deletes (supabase-surface.md §4). No service stores files here: the
--- tables exist so that bucket rows, storage policies and the SQL around them run unchanged.
+-- 2026 guard against direct deletes (supabase-surface.md §4), and the listing function storage-api calls
+-- (storage.search). The local Storage API (functions_py/storage) keeps the rows here and the bytes on disk.
 
 -- ============================================================================ schema
 
@@ -80,6 +80,9 @@ create index if not exists name_prefix_search on storage.objects (name text_patt
 
 create index if not exists idx_objects_bucket_id_name on storage.objects (bucket_id, name collate "C");
 
+-- storage-api's index for its case-insensitive listing (storage.search walks lower(name) in C order)
+create index if not exists idx_objects_bucket_id_name_lower on storage.objects (bucket_id, lower(name) collate "C");
+
 -- ============================================================================ functions
 
 -- Path helpers for policies, with storage-api's exact splitting (migrations 0060/0061):
@@ -125,6 +128,175 @@ language plpgsql stable
 as $body$
 begin
   return pg_catalog.current_setting('storage.operation', true);
+end
+$body$;
+
+-- The folder a key falls in below a prefix: the key up to and including the first delimiter after the prefix,
+-- or NULL when the key is a file directly under it (storage-api migration 0059):
+-- get_common_prefix('a/b/c.png', 'a/', '/') = 'a/b/', get_common_prefix('a/c.png', 'a/', '/') is NULL.
+create or replace function storage.get_common_prefix(p_key text, p_prefix text, p_delimiter text) returns text
+language sql immutable
+as $body$
+  select case
+    when pg_catalog.strpos(pg_catalog.substr(p_key, pg_catalog.length(p_prefix) + 1), p_delimiter) = 0 then null
+    else pg_catalog.left(
+      p_key, pg_catalog.length(p_prefix) + pg_catalog.strpos(pg_catalog.substr(p_key, pg_catalog.length(p_prefix) + 1),
+        p_delimiter)
+    )
+  end
+$body$;
+
+-- The listing behind POST /object/list/{bucket} (storage-api migration 0063's signature and results): one level
+-- below `prefix`, the keys starting with prefix || search (case-insensitive), folders as rows with a NULL id,
+-- names relative to `prefix`. Sorted by name (folders among files, lower-cased, C order), or for another column
+-- folders first by name and then files by that column. SECURITY INVOKER: RLS on storage.objects decides.
+-- Name order walks the (bucket_id, lower(name)) index: files in batches, each folder in one step past its keys,
+-- so a page costs about `limits + offsets` index entries whatever the folder holds.
+create or replace function storage.search(
+  prefix text,
+  bucketname text,
+  limits integer default 100,
+  offsets integer default 0,
+  search text default '',
+  sortcolumn text default 'name',
+  sortorder text default 'asc'
+) returns table (
+  name text,
+  id uuid,
+  updated_at timestamp with time zone,
+  created_at timestamp with time zone,
+  last_accessed_at timestamp with time zone,
+  metadata jsonb
+)
+language plpgsql stable
+as $body$
+declare
+  v_prefix text := coalesce(prefix, '') || coalesce(search, '');
+  v_lower text := pg_catalog.lower(coalesce(prefix, '') || coalesce(search, ''));
+  v_skip integer := pg_catalog.length(coalesce(prefix, ''));
+  v_limit integer := least(coalesce(limits, 100), 1500);
+  v_offset integer := greatest(coalesce(offsets, 0), 0);
+  v_column text := pg_catalog.lower(coalesce(sortcolumn, 'name'));
+  v_desc boolean := pg_catalog.lower(coalesce(sortorder, 'asc')) = 'desc';
+  v_upper text;
+  v_seek text;
+  v_inclusive boolean := true;
+  v_emitted integer := 0;
+  v_skipped integer := 0;
+  v_folder text;
+  v_found boolean;
+  v_row record;
+begin
+  if v_column not in ('name', 'updated_at', 'created_at', 'last_accessed_at') then
+    v_column := 'name';
+  end if;
+  if v_column <> 'name' or v_desc then
+    return query execute pg_catalog.format(
+      $sql$
+      with matched as (
+        select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata,
+          storage.get_common_prefix(o.name, $1, '/') as folder
+        from storage.objects as o
+        where o.bucket_id = $2
+          and pg_catalog.lower(o.name) collate "C" >= $3
+          and pg_catalog.left(pg_catalog.lower(o.name), pg_catalog.length($3)) = $3
+      ),
+      entries as (
+        select distinct on (m.folder)
+          pg_catalog.rtrim(pg_catalog.substr(m.folder, $4 + 1), '/') as name, null::uuid as id,
+          null::timestamptz as updated_at, null::timestamptz as created_at,
+          null::timestamptz as last_accessed_at, null::jsonb as metadata, pg_catalog.lower(m.folder) as sort_key,
+          0 as kind
+        from matched as m where m.folder is not null
+        union all
+        select pg_catalog.substr(m.name, $4 + 1), m.id, m.updated_at, m.created_at, m.last_accessed_at,
+          m.metadata, pg_catalog.lower(m.name), 1
+        from matched as m where m.folder is null
+      )
+      select e.name, e.id, e.updated_at, e.created_at, e.last_accessed_at, e.metadata from entries as e
+      order by %s
+      limit $5 offset $6
+      $sql$,
+      case
+        when v_column = 'name' then 'e.sort_key collate "C" desc'
+        else 'e.kind, (case when e.kind = 0 then e.sort_key end) collate "C" '
+          || case when v_desc then 'desc' else 'asc' end
+          || ', e.' || pg_catalog.quote_ident(v_column) || case when v_desc then ' desc' else ' asc' end
+      end
+    ) using v_prefix, bucketname, v_lower, v_skip, v_limit, v_offset;
+    return;
+  end if;
+
+  -- name order, ascending: seek through the index
+  if v_lower <> '' then
+    v_upper := pg_catalog.left(v_lower, -1) || pg_catalog.chr(pg_catalog.ascii(pg_catalog.right(v_lower, 1)) + 1);
+  else
+    v_upper := pg_catalog.chr(1114111);  -- above every key in C order, so the bound is always an index condition
+  end if;
+  v_seek := v_lower;
+  while v_emitted < v_limit loop
+    v_found := false;
+    for v_row in
+      select o.name, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata
+      from storage.objects as o
+      where o.bucket_id = bucketname
+        and pg_catalog.lower(o.name) collate "C" >= v_seek
+        and (v_inclusive or pg_catalog.lower(o.name) collate "C" > v_seek)
+        and pg_catalog.lower(o.name) collate "C" < v_upper
+      order by pg_catalog.lower(o.name) collate "C"
+      limit least(v_limit + v_offset - v_emitted - v_skipped, 1000)
+    loop
+      v_found := true;
+      v_folder := storage.get_common_prefix(v_row.name, v_prefix, '/');
+      if v_folder is not null and pg_catalog.lower(pg_catalog.left(v_row.name, pg_catalog.length(v_prefix)))
+        = v_lower then
+        if v_skipped < v_offset then
+          v_skipped := v_skipped + 1;
+        else
+          name := pg_catalog.rtrim(pg_catalog.substr(v_folder, v_skip + 1), '/');
+          id := null;
+          updated_at := null;
+          created_at := null;
+          last_accessed_at := null;
+          metadata := null;
+          return next;
+          v_emitted := v_emitted + 1;
+        end if;
+        -- past every key of this folder: the folder's own prefix with its '/' raised to '0'
+        v_seek := pg_catalog.lower(pg_catalog.left(v_folder, -1)) || pg_catalog.chr(pg_catalog.ascii('/') + 1);
+        v_inclusive := true;
+        exit;
+      end if;
+      if v_skipped < v_offset then
+        v_skipped := v_skipped + 1;
+      else
+        name := pg_catalog.substr(v_row.name, v_skip + 1);
+        id := v_row.id;
+        updated_at := v_row.updated_at;
+        created_at := v_row.created_at;
+        last_accessed_at := v_row.last_accessed_at;
+        metadata := v_row.metadata;
+        return next;
+        v_emitted := v_emitted + 1;
+      end if;
+      v_seek := pg_catalog.lower(v_row.name);
+      v_inclusive := false;
+      exit when v_emitted >= v_limit;
+    end loop;
+    exit when not v_found;
+  end loop;
+end
+$body$;
+
+-- Bytes stored per bucket, from the sizes storage-api records in objects.metadata (the dashboard's usage figure).
+create or replace function storage.get_size_by_bucket() returns table (size bigint, bucket_id text)
+language plpgsql stable
+as $body$
+begin
+  return query
+  select pg_catalog.sum((o.metadata ->> 'size')::bigint)::bigint as size, o.bucket_id
+  from storage.objects as o
+  group by o.bucket_id;
 end
 $body$;
 
@@ -193,6 +365,9 @@ alter function storage.foldername(text) owner to supabase_storage_admin;
 alter function storage.filename(text) owner to supabase_storage_admin;
 alter function storage.extension(text) owner to supabase_storage_admin;
 alter function storage.operation() owner to supabase_storage_admin;
+alter function storage.get_common_prefix(text, text, text) owner to supabase_storage_admin;
+alter function storage.get_size_by_bucket() owner to supabase_storage_admin;
+alter function storage.search(text, text, integer, integer, text, text, text) owner to supabase_storage_admin;
 alter function storage.update_updated_at_column() owner to supabase_storage_admin;
 alter function storage.enforce_bucket_name_length() owner to supabase_storage_admin;
 alter function storage.protect_delete() owner to supabase_storage_admin;

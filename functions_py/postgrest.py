@@ -29,7 +29,6 @@ PostgREST computes the response only once its transaction has ended. The block's
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -41,49 +40,22 @@ import psycopg
 from psycopg import sql
 
 from functions_py.errors import RequestError
+from functions_py.rest.errors import (
+    GUC_HEADERS_ERROR,  # noqa: F401 - re-exported for callers of this module
+    GUC_STATUS_ERROR,  # noqa: F401
+    JSON_CONTENT_TYPE,
+    ApiError,
+    http_status,
+    overlay_headers,
+)
+from functions_py.rest.errors import decode_response_settings as _decode_response_settings
 
 ANON_ROLE = "anon"
 READ_METHODS = frozenset({"GET", "HEAD"})
 DEFAULT_SEARCH_PATH = "public, extensions"  # exposed schema, then Supabase's extra_search_path
-JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 RESPONSE_SETTINGS = ("response.status", "response.headers")
-# PostgREST's own errors for malformed response settings (Error.hs), both answered with 500.
-GUC_HEADERS_ERROR = ("PGRST111", "response.headers guc must be a JSON array composed of objects with a single key "
-                                 "and a string value")
-GUC_STATUS_ERROR = ("PGRST112", "response.status guc must be a valid status code")
-_LEADING_DIGITS = re.compile(r"[0-9]+")
-
-# SQLSTATE (exact, or class prefix) -> HTTP status, from PostgREST's mapSQLtoHTTP (Error.hs).
-_EXACT_STATUS = {
-    "23503": 409, "23505": 409, "25006": 405, "53400": 500, "57P01": 503,
-    "42883": 404, "42P01": 404, "42P17": 500,
-}
-_CLASS_STATUS = {
-    "08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500, "38": 500, "39": 500,
-    "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500, "58": 500, "F0": 500, "HV": 500, "XX": 500,
-    "57": 500,
-}
-
-
-def http_status(sqlstate: str, *, message: str = "", role: str | None = None, anon_role: str = ANON_ROLE) -> int:
-    """The HTTP status PostgREST answers for a database error with this SQLSTATE, raised under `role`."""
-    if sqlstate == "42501":
-        return 401 if role == anon_role else 403
-    if sqlstate == "P0001":
-        return 400
-    if sqlstate.startswith("P0"):
-        return 500
-    if sqlstate.startswith("PT") and sqlstate[2:].isdigit():
-        return int(sqlstate[2:])
-    if sqlstate == "21000":
-        return 400 if "requires a WHERE clause" in message else 500
-    if sqlstate == "22023" and "role" in message and "does not exist" in message:
-        return 401
-    if sqlstate in _EXACT_STATUS:
-        return _EXACT_STATUS[sqlstate]
-    return _CLASS_STATUS.get(sqlstate[:2], 400)
-
-
+# The SQLSTATE -> HTTP mapping and the response-settings decoding live in functions_py.rest.errors (one copy,
+# shared with the /rest/v1 server).
 def request_error(error: psycopg.Error, *, role: str | None) -> RequestError:
     """Translate a psycopg error into the response PostgREST would give."""
     diag = error.diag
@@ -100,11 +72,9 @@ def request_error(error: psycopg.Error, *, role: str | None) -> RequestError:
     )
 
 
-def _pgrst_error(code_and_message: tuple[str, str]) -> RequestError:
-    code, message = code_and_message
-    return RequestError(message, status=500, code=code, details=None, hint=None,
-                        body={"code": code, "details": None, "hint": None, "message": message},
-                        headers=[("Content-Type", JSON_CONTENT_TYPE)])
+def _from_api_error(error: ApiError) -> RequestError:
+    return RequestError(error.message, status=error.status, code=error.code, details=error.details,
+                        hint=error.hint, body=error.body(), headers=[("Content-Type", JSON_CONTENT_TYPE)])
 
 
 @dataclass
@@ -124,35 +94,12 @@ class Response:
 
 
 def decode_response_settings(status: str | None, headers: str | None) -> tuple[int | None, list[tuple[str, str]]]:
-    """`response.status` and `response.headers` as PostgREST reads them (empty counts as unset): the status is
-    the value's leading decimal digits, the headers a JSON array of objects with one key and a string value.
-    Raises RequestError 500 PGRST112 / PGRST111 for anything else."""
-    code: int | None = None
-    if status:
-        digits = _LEADING_DIGITS.match(status)
-        if digits is None:
-            raise _pgrst_error(GUC_STATUS_ERROR)
-        code = int(digits.group())
-    pairs: list[tuple[str, str]] = []
-    if headers:
-        try:
-            items = json.loads(headers)
-        except ValueError:
-            raise _pgrst_error(GUC_HEADERS_ERROR) from None
-        if not isinstance(items, list):
-            raise _pgrst_error(GUC_HEADERS_ERROR)
-        for item in items:
-            if not (isinstance(item, dict) and len(item) == 1 and isinstance(next(iter(item.values())), str)):
-                raise _pgrst_error(GUC_HEADERS_ERROR)
-            pairs.append(next(iter(item.items())))
-    return code, pairs
-
-
-def overlay_headers(own: list[tuple[str, str]], extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """PostgREST's headers with a function's `response.headers` laid over them: a name the function set
-    (case-insensitive) replaces PostgREST's; the function's own repeats (Set-Cookie) are all kept."""
-    names = {name.lower() for name, _ in extra}
-    return [(k, v) for k, v in own if k.lower() not in names] + list(extra)
+    """`response.status` and `response.headers` as PostgREST reads them (functions_py.rest.errors); a malformed
+    value raises RequestError 500 PGRST112 / PGRST111."""
+    try:
+        return _decode_response_settings(status, headers)
+    except ApiError as error:
+        raise _from_api_error(error) from None
 
 
 class RequestCursor(psycopg.Cursor):

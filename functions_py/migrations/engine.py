@@ -225,8 +225,10 @@ class Migrator:
                 if plan.to_apply:
                     conn.execute(ledger.LEDGER_DDL)
                 repeatables = self.files()[REPEATABLE]
-                return plan, [self._apply(conn, f, [r for r in repeatables if r.key != f.key])
-                              for f in plan.to_apply]
+                applied = [self._apply(conn, f, [r for r in repeatables if r.key != f.key]) for f in plan.to_apply]
+                if applied:  # a running Data API (PostgREST or ours) reloads its schema cache
+                    conn.execute("notify pgrst, 'reload schema'")
+                return plan, applied
             finally:
                 if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                     conn.execute(ledger.LOCK_RELEASE, (ledger.LOCK_KEY,))

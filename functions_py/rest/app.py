@@ -176,7 +176,8 @@ class RestApp:
 
             if method not in READ_METHODS:
                 raise errors.unsupported_method(method)
-            return await openapi_answer(self, cache, schema, role, request, negotiated)
+            headers, body = await openapi_answer(self, cache, schema, role, request, negotiated)
+            return Answer(200, headers, body)
         prefer = preferences.parse(request.all("prefer"),
                                    tx_override=self.tx_end in ("commit-allow-override", "rollback-allow-override"),
                                    timezones=cache.timezones or None)

@@ -48,9 +48,8 @@ def _column_schema(column: Column, pk: bool, fk: str | None) -> dict[str, Any]:
 
 
 async def openapi_answer(app: Any, cache: SchemaCache, schema: str, role: str, request: Any,
-                         negotiated: bool) -> Any:
-    from functions_py.rest.app import Answer
-
+                         negotiated: bool) -> tuple[list[tuple[str, str]], bytes]:
+    """The OpenAPI document's headers and body (the app answers them with 200)."""
     mode = app.rest.openapi_mode
     if mode == "disabled":
         raise errors.openapi_disabled()
@@ -130,7 +129,7 @@ async def openapi_answer(app: Any, cache: SchemaCache, schema: str, role: str, r
     headers = [("Content-Type", "application/openapi+json; charset=utf-8")]
     if negotiated:
         headers.append(("Content-Profile", schema))
-    return Answer(200, headers, json.dumps(document, separators=(",", ":")).encode())
+    return headers, json.dumps(document, separators=(",", ":")).encode()
 
 
 async def _visible(app: Any, role: str, schema: str) -> tuple[set[str], set[str]]:

@@ -149,3 +149,20 @@ def test_an_idle_kept_alive_connection_is_still_served_after_uvicorns_old_5_s(ap
         time.sleep(6)  # the thing under test is an idle period: there is no event to await
         conn.sendall(request)
         assert conn.recv(65536).startswith(b"HTTP/1.1 418"), "the kept-alive connection was closed while idle"
+
+
+def test_a_request_line_too_long_to_parse_is_a_414_with_json_and_cors(api):
+    """The HTTP parser takes request lines up to 64 KiB; beyond that the answer is Kong's 414, readable by a
+    browser, not uvicorn's bare text 400."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as conn:
+        conn.sendall(b"GET /rest/v1/tasks?or=(" + b"n.eq.1," * 15000 + b"n.eq.2) HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 414")
+    assert b"access-control-allow-origin: *" in head
+    assert json.loads(body)["message"] == "Request-URI Too Long"
+    assert httpx.get(f"{api.url}/rest/v1/tasks", headers=api.anon_headers).status_code == 418, "still serving"

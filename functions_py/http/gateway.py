@@ -362,6 +362,32 @@ def build(settings: Settings, database_url: str, *, edge: Any, realtime: Any = N
     return gateway
 
 
+URI_TOO_LONG = {"message": "Request-URI Too Long",
+                "hint": "The request line is over 64 KiB, more than the gateway's HTTP parser takes: send fewer "
+                        "filter terms (an `in.(…)` list instead of a long `or`), or call an RPC with a POST body."}
+
+
+def _http_protocol() -> type:
+    """uvicorn's httptools protocol, answering a request line it cannot parse because it is too long with 414 and a
+    JSON body carrying CORS (as Kong answers an overlong URI), instead of a bare text 400 a browser cannot read."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GatewayHttpProtocol(HttpToolsProtocol):
+        def send_400_response(self, msg: str) -> None:
+            # httptools parses URLs with 16-bit offsets: a longer one fails after the headers were read
+            if len(getattr(self, "url", b"")) <= 65535:
+                super().send_400_response(msg)
+                return
+            payload = json.dumps(URI_TOO_LONG, separators=(",", ":")).encode()
+            head = (b"HTTP/1.1 414 URI Too Long\r\ncontent-type: application/json; charset=utf-8\r\n"
+                    b"access-control-allow-origin: *\r\ncontent-length: " + str(len(payload)).encode()
+                    + b"\r\nconnection: close\r\n\r\n")
+            self.transport.write(head + payload)
+            self.transport.close()
+
+    return GatewayHttpProtocol
+
+
 def uvicorn_options() -> dict[str, Any]:
     """uvicorn settings every server of the gateway runs with (`supakit serve`, the test harness, the benches)."""
-    return {"timeout_keep_alive": KEEP_ALIVE_S, "server_header": False}
+    return {"timeout_keep_alive": KEEP_ALIVE_S, "server_header": False, "http": _http_protocol()}

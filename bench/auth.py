@@ -50,7 +50,7 @@ settings = Settings.load(project_dir=Path(sys.argv[4]), data_dir=Path(data), env
 edge = EdgeSettings(database_url=url, tokens=TokenSettings(secret=LOCAL_JWT_SECRET), pool_size=2)
 app = gateway.build(settings, url, edge=edge)
 options = getattr(gateway, "uvicorn_options", dict)()  # the gateway's own server options, where it has them
-uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", http="httptools", loop="uvloop", **options)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", loop="uvloop", **{"http": "httptools", **options})
 """
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions_py import config
 from functions_py.config import Settings
 from functions_py.errors import ConfigError
 
@@ -37,9 +38,9 @@ class TwilioSettings:
 
     @classmethod
     def load(cls) -> TwilioSettings:
-        """From the settings as they are now (read per job and per webhook, as the AI settings are, so a worker
-        picks up new credentials without a restart)."""
-        return cls.from_settings(Settings.load())
+        """From the process's settings (`config.current()`: those the CLI installed once, not the environment and
+        supabase/config.toml read again for every job and webhook request)."""
+        return cls.from_settings(config.current())
 
     def require(self) -> None:
         if not self.account_sid or not self.auth_token:

@@ -573,12 +573,8 @@ class RestApp:
             if hit is not None:
                 return hit
         overloads = cache.functions.get((schema, name), [])
-        arg_names_all = {p.name for fn in overloads for p in fn.inputs}
         if not overloads and method in READ_METHODS:
-            from urllib.parse import parse_qsl
-
-            given = sorted({k for k, _ in parse_qsl(request.query_string, keep_blank_values=True)
-                            if k.split(".")[-1] not in query_params.RESERVED})
+            given = sorted({k for k, _ in query_params.parse(request.query_string).params})
             raise errors_no_function(cache, schema, name, given)
         content = "json"
         form = False
@@ -607,16 +603,9 @@ class RestApp:
                     if not isinstance(value, dict):
                         args = {}
             qp = query_params.parse(request.query_string)
-            qp_args: list[tuple[str, str]] = []
         else:
-            qp = query_params.parse(request.query_string, rpc_params=True)
-            qp_args = []
-            for key, value in qp.params:
-                if key in arg_names_all:
-                    qp_args.append((key, value))
-                else:
-                    qp.filters.setdefault((), []).append(query_params.parse_filter(key, value))
-            args = _grouped(qp_args)
+            qp = query_params.parse(request.query_string)
+            args = _grouped(qp.params)
         fn, whole = find_function(cache, schema, name, list(args), post=method == "POST", content=content)
         if not whole and content == "json" and method == "POST" and raw_body is not None and not form:
             try:

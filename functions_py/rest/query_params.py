@@ -495,7 +495,19 @@ def _non_negative(key: str, value: str) -> int:
     return number
 
 
-def parse(query_string: str, *, rpc_params: bool = False) -> QueryParams:
+def _is_filter(key: str, value: str) -> bool:
+    """PostgREST's test (QueryParams.hs): a key with an embed path, or a value starting with `not.<x>`, `is`,
+    `in`, an operator or an fts operator (with its `(config)` / `(any)` modifier), is a filter."""
+    if "." in key:
+        return True
+    parts = value.split(".")
+    head = parts[0]
+    if head == "not":
+        return len(parts) > 1
+    return head in ("is", "in") or head.split("(", 1)[0] in OPERATORS
+
+
+def parse(query_string: str) -> QueryParams:
     """Parse a whole query string (the order of repeated filters is kept: they AND together)."""
     qp = QueryParams()
     for key, value in parse_qsl(query_string, keep_blank_values=True):
@@ -520,14 +532,16 @@ def parse(query_string: str, *, rpc_params: bool = False) -> QueryParams:
             qp.limit[path] = _non_negative(key, value)
         elif last == "offset":
             qp.offset[path] = _non_negative(key, value)
+        elif not _is_filter(key, value):
+            # PostgREST's partition: a root key whose value names no operator is a parameter, not a filter
+            # (an RPC argument on /rpc/, ignored on a table: `?id=5` filters nothing)
+            qp.params.append((key, value))
         elif "->" in key:
             # a JSON path: dots before the arrow separate embeds, the rest is the column's path
             head, _, tail = key.partition("->")
             segments = head.split(".")
             qp.filters.setdefault(tuple(segments[:-1]), []).append(
                 parse_filter(segments[-1] + "->" + tail, value))
-        elif rpc_params and not path:
-            qp.params.append((key, value))
         else:
             qp.filters.setdefault(path, []).append(parse_filter(last, value))
     return qp

@@ -69,8 +69,8 @@ def validate_cast(cache: SchemaCache, cast: str) -> str:
     name = cast.strip().lower()
     base = name[:-2].strip() if name.endswith("[]") else name
     if base not in cache.type_names:
-        raise errors.parse_error(f'"failed to parse select parameter (::{cast})" (line 1, column 1)',
-                                 f"unknown type {cast}")
+        # PostgREST writes the cast into its SQL, so an unknown type is PostgreSQL's 42704 (400)
+        raise errors.ApiError(400, "42704", f'type "{base}" does not exist')
     return name
 
 

@@ -814,7 +814,7 @@ class RestApp:
         if st.kind in ("read", "call"):
             fn = st.function
             if fn is not None and fn.returns_void:
-                headers = [("Content-Range", _content_range(st.offset, page_total, total))]
+                headers = [("Content-Range", _range_status(st.offset, page_total, total)[1])]
                 pref_applied = prefer.applied(resolution=False, missing=False, representation=False,
                                               max_affected=True)
                 if pref_applied:

@@ -68,9 +68,12 @@ def negotiate(accept: str | None, offered: tuple[str, ...]) -> Media:
         return Media(offered[0])
     names = {"json": JSON, "object": OBJECT, "csv": CSV, "openapi": OPENAPI, "text": TEXT, "xml": XML,
              "octet": OCTET, "array": ARRAY}
-    for media, params, quality in _parse_accept(accept):
+    entries = _parse_accept(accept)
+    for media, params, quality in entries:
         if quality <= 0:
             continue
+        # decodeMediaType: the vendor types are also accepted without their `+json` suffix
+        media = _ALIASES.get(media, media)
         strip = params.get("nulls") == "stripped"
         if media in ("*/*", "application/*"):
             return Media(offered[0])
@@ -87,4 +90,8 @@ def negotiate(accept: str | None, offered: tuple[str, ...]) -> Media:
                 return Media(kind)
         if media == ARRAY and "json" in offered:
             return Media("array", True) if strip else Media("json")
-    raise media_type_error([m.strip() for m in accept.split(",")])
+    # the error names the types as PostgREST re-renders them (toMime): without parameters, best first
+    raise media_type_error([_ALIASES.get(media, media) for media, _, _ in entries])
+
+
+_ALIASES = {"application/vnd.pgrst.object": OBJECT, "application/vnd.pgrst.array": ARRAY}

@@ -389,6 +389,10 @@ class RestApp:
         """The outer SELECT of a write: the body from `pgrst_source` shaped by `select`."""
         outer = Query()
         if full:
+            # the written rows rebuilt as the table's row type, so computed fields and computed relationships
+            # apply to a write's representation too (ComputedRelsSpec "works with mutations")
+            builder.source_row = "ROW(" + ", ".join(f'"pgrst_source".{q(c)}' for c in table.columns) + \
+                f")::{_text(table.qi)}"
             node = builder.tree(table, qp)
             self._expand_star(node, table)
             inner = Query()

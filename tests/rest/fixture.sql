@@ -134,6 +134,18 @@ create table fixture.odd_names (
   "with space" text
 );
 
+-- a foreign key overridden by computed relationships of the same names (see fixture.rooms / fixture.lamps below)
+create table fixture.rooms (
+  id int primary key,
+  name text not null
+);
+
+create table fixture.lamps (
+  id int primary key,
+  room_id int references fixture.rooms (id),
+  watts int not null
+);
+
 -- == tables written by cases (fixture.reset restores them) ============================================================
 
 create table fixture.categories (
@@ -190,6 +202,28 @@ language sql stable as $$ select * from fixture.books where author_id = $1.id or
 
 create function fixture.newer_books(fixture.authors) returns setof fixture.books
 language sql stable as $$ select * from fixture.books where author_id = $1.id and year >= 1965 $$;
+
+-- on a written table: a computed field and computed relationships, for writes' representations
+create function fixture.shout(fixture.items) returns text
+language sql stable as $$ select upper($1.name) $$;
+
+create function fixture.item_category(fixture.items) returns setof fixture.categories rows 1
+language sql stable as $$ select * from fixture.categories where id = $1.category_id $$;
+
+-- without setof: a composite result is a to-one computed relationship too
+create function fixture.item_category_noset(fixture.items) returns fixture.categories
+language sql stable as $$ select * from fixture.categories where id = $1.category_id $$;
+
+create function fixture.category_items(fixture.categories) returns setof fixture.items
+language sql stable as $$ select * from fixture.items where category_id = $1.id order by id $$;
+
+-- computed relationships named like the tables override the foreign-key relationships between rooms and lamps
+-- (ComputedRelsSpec "can override many-to-one and one-to-many relationships"): these find nothing
+create function fixture.rooms(fixture.lamps) returns setof fixture.rooms rows 1
+language sql stable as $$ select * from fixture.rooms where false $$;
+
+create function fixture.lamps(fixture.rooms) returns setof fixture.lamps
+language sql stable as $$ select * from fixture.lamps where false $$;
 
 create function fixture.evens(upto int) returns setof int
 language sql immutable as $$ select generate_series(2, upto, 2) $$;
@@ -437,6 +471,10 @@ insert into fixture.events (id, at, day) values (1, '2024-01-02 03:04:05+00', '2
   (2, '2024-07-01 12:00:00.5+00', '2024-07-01');
 
 insert into fixture.numbers (n) select generate_series(1, 100);
+
+insert into fixture.rooms (id, name) values (1, 'hall'), (2, 'den');
+
+insert into fixture.lamps (id, room_id, watts) values (1, 1, 40), (2, 1, 60), (3, 2, 25);
 
 insert into fixture.secrets (id, body) values (1, 'the vault code');
 

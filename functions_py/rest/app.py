@@ -282,7 +282,8 @@ class RestApp:
         if limit is not None and limit < 0:
             raise errors.invalid_range("Limit should be greater than or equal to zero.")
         offset = max(offset, 0)
-        header = request.header("range") if request.method in READ_METHODS else None
+        # RFC 9110: the Range header is ignored for every method but GET (ApiRequest.hs), HEAD included
+        header = request.header("range") if request.method == "GET" else None
         if header:
             spec = header.strip()
             if spec.startswith("items="):

@@ -227,10 +227,10 @@ select n.nspname, p.proname, coalesce(p.proargnames, '{}'),
   coalesce(p.proargmodes::text[], '{}'), p.pronargs, p.pronargdefaults,
   pg_catalog.format_type(p.prorettype, null), rn.nspname, rt.typname, p.proretset,
   rt.typtype = 'c' or (rt.typtype = 'p' and rt.typname = 'record'
-                       and coalesce('o' = any(p.proargmodes::text[]) or 't' = any(p.proargmodes::text[]), false)),
+                       and coalesce(p.proargmodes::text[] && '{o,b,t}', false)),
   p.prorettype = 'pg_catalog.void'::regtype, p.provolatile, p.provariadic <> 0,
   obj_description(p.oid, 'pg_proc'),
-  coalesce('o' = any(p.proargmodes::text[]) or 't' = any(p.proargmodes::text[]), false)
+  coalesce(p.proargmodes::text[] && '{o,b,t}', false)
 from pg_catalog.pg_proc as p
 join pg_catalog.pg_namespace as n on n.oid = p.pronamespace
 join pg_catalog.pg_type as rt on rt.oid = p.prorettype

@@ -237,6 +237,13 @@ language sql immutable as $$ select n % 2 = 0 $$;
 create function fixture.divide(a int, b int, out quotient int, out remainder int)
 language sql immutable as $$ select a / b, a % b $$;
 
+-- one OUT or one INOUT parameter: PostgREST answers an object named after it
+create function fixture.single_out(num int, out num_plus_one int)
+language sql immutable as $$ select num + 1 $$;
+
+create function fixture.single_inout(inout num int)
+language sql immutable as $$ select num + 1 $$;
+
 create function fixture.add(a int, b int) returns int
 language sql immutable as $$ select a + b $$;
 

@@ -1430,16 +1430,29 @@ $$;
 --
 
 CREATE FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "jsonb"[], "priorities" integer[] DEFAULT NULL::integer[], "run_ats" timestamp with time zone[] DEFAULT NULL::timestamp with time zone[], "dedupe_keys" "text"[] DEFAULT NULL::"text"[], "max_attempts" integer DEFAULT 3) RETURNS SETOF bigint
-    LANGUAGE "sql"
+    LANGUAGE "plpgsql"
     SET "search_path" TO ''
     AS $$
+begin
+  if dedupe_keys is null or cardinality(array_remove(dedupe_keys, null)) = 0 then
+    return query
+    insert into internal.jobs (kind, payload, priority, run_at, dedupe_key, max_attempts)
+    select enqueue_jobs.kind, coalesce(p.payload, '{}'), coalesce(p.priority, 0), coalesce(p.run_at, now()),
+      p.dedupe_key, enqueue_jobs.max_attempts
+    from unnest(payloads, priorities, run_ats, dedupe_keys) with ordinality as p (payload, priority, run_at, dedupe_key, n)
+    order by p.n
+    returning id;
+    return;
+  end if;
+  return query
   insert into internal.jobs (kind, payload, priority, run_at, dedupe_key, max_attempts)
   select enqueue_jobs.kind, coalesce(p.payload, '{}'), coalesce(p.priority, 0), coalesce(p.run_at, now()),
     p.dedupe_key, enqueue_jobs.max_attempts
   from unnest(payloads, priorities, run_ats, dedupe_keys) with ordinality as p (payload, priority, run_at, dedupe_key, n)
   order by p.n
   on conflict (dedupe_key) where dedupe_key is not null and status in ('queued', 'running') do nothing
-  returning id
+  returning id;
+end;
 $$;
 
 --
@@ -1669,6 +1682,17 @@ $$;
 --
 
 COMMENT ON FUNCTION "internal"."leave_organization"("org_id" "uuid") IS 'the caller leaves the organization (not its last owner)';
+
+--
+-- Name: lock_stripe_event("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."lock_stripe_event"("event_id" "text") RETURNS "void"
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  select pg_advisory_xact_lock(hashtextextended('supakit.stripe_event:' || event_id, 0))
+$$;
 
 --
 -- Name: lock_stripe_object("text"); Type: FUNCTION; Schema: internal; Owner: -
@@ -2151,20 +2175,48 @@ CREATE FUNCTION "internal"."receive_stripe_event"("event" "jsonb") RETURNS TABLE
     AS $$
 #variable_conflict use_column
 declare
-  stored internal.stripe_events;
+  event_id text := event ->> 'id';
+  stored_processed_at timestamptz;
+  stored_attempts integer;
+  result text;
+  message text;
+  state text;
 begin
-  insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
-  values (
-    event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
-    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event
-  )
-  on conflict (id) do nothing;
-  select * into stored from internal.stripe_events as e where e.id = event ->> 'id' for update;
-  if stored.processed_at is not null then
-    return query select 'duplicate'::text, null::text, stored.attempts;
+  perform internal.lock_stripe_event(event_id);
+  select e.processed_at, e.attempts into stored_processed_at, stored_attempts
+  from internal.stripe_events as e where e.id = event_id for update;
+  if found then
+    if stored_processed_at is not null then
+      return query select 'duplicate'::text, null::text, stored_attempts;
+      return;
+    end if;
+    return query select * from internal.process_stripe_event(event_id);
     return;
   end if;
-  return query select * from internal.process_stripe_event(stored.id);
+  begin
+    result := coalesce(internal.apply_stripe_event(event), 'ignored');
+  exception when others then
+    get stacked diagnostics message = message_text, state = returned_sqlstate;
+    insert into internal.stripe_events (
+      id, type, api_version, livemode, stripe_created_at, object_id, payload, error, attempts, last_attempt_at
+    )
+    values (
+      event_id, event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+      internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event,
+      message || ' (SQLSTATE ' || state || ')', 1, now()
+    );
+    return query select 'failed'::text, message, 1;
+    return;
+  end;
+  insert into internal.stripe_events (
+    id, type, api_version, livemode, stripe_created_at, object_id, payload, processed_at, outcome, attempts,
+    last_attempt_at
+  )
+  values (
+    event_id, event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event, now(), result, 1, now()
+  );
+  return query select result, null::text, 1;
 end;
 $$;
 
@@ -2180,6 +2232,7 @@ CREATE FUNCTION "internal"."receive_unstorable_stripe_event"("event" "jsonb", "p
 declare
   stored internal.stripe_events;
 begin
+  perform internal.lock_stripe_event(event ->> 'id');
   insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
   values (
     event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
@@ -7530,6 +7583,12 @@ GRANT ALL ON FUNCTION "internal"."invite_member"("org_id" "uuid", "email" "text"
 
 REVOKE ALL ON FUNCTION "internal"."leave_organization"("org_id" "uuid") FROM PUBLIC;
 GRANT ALL ON FUNCTION "internal"."leave_organization"("org_id" "uuid") TO "authenticated";
+
+--
+-- Name: FUNCTION "lock_stripe_event"("event_id" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."lock_stripe_event"("event_id" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "lock_stripe_object"("object_id" "text"); Type: ACL; Schema: internal; Owner: -

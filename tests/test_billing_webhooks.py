@@ -3,6 +3,7 @@ for real with the endpoint secret, through the ASGI app, against a real database
 
 from __future__ import annotations
 
+import threading
 import time
 
 import psycopg
@@ -138,6 +139,33 @@ def test_the_same_event_delivered_ten_times_is_applied_once(world, client):
     assert one(world.url, "select count(*) from internal.jobs as j join internal.outbox_emails as e"
                           " on e.job_id = j.id where e.template = 'payment_failed'")[0] == 1
     assert broadcasts(world.url) == ["trialing", "past_due"]
+
+
+RECEIVE = "select outcome, attempts from internal.receive_stripe_event(%s::jsonb)"
+
+
+def test_a_delivery_racing_a_new_events_first_waits_for_it_and_answers_duplicate(world):
+    # sql/0028: a new event is applied, then stored once; deliveries of one id serialise on its advisory lock
+    ev = event("customer.subscription.created", created=int(time.time()) - 60)
+    answers = {}
+    with psycopg.connect(world.url) as first:  # holds its transaction open: applied, stored, not committed
+        assert first.execute(RECEIVE, (body(ev).decode(),)).fetchone() == ("applied", 1)
+
+        def second() -> None:
+            with psycopg.connect(world.url, autocommit=True) as conn:
+                answers["second"] = conn.execute(RECEIVE, (body(ev).decode(),)).fetchone()
+
+        racer = threading.Thread(target=second)
+        racer.start()
+        deadline = time.monotonic() + 10
+        while not one(world.url, "select exists (select from pg_locks where locktype = 'advisory' and not granted)")[0]:
+            assert time.monotonic() < deadline and racer.is_alive(), "the second delivery did not wait for the first"
+            time.sleep(0.02)
+        first.commit()
+    racer.join(10)
+    assert answers["second"] == ("duplicate", 1), "the second delivery saw the first one's committed ledger row"
+    assert [(t, o, a) for _, t, o, a, _ in ledger(world.url)] == [("customer.subscription.created", "applied", 1)]
+    assert broadcasts(world.url) == ["trialing"], "applied once"
 
 
 def test_events_delivered_in_reverse_order_end_in_the_same_state(world, client):

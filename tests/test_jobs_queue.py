@@ -58,6 +58,22 @@ def test_a_dedupe_key_is_unique_among_unfinished_jobs_only(db):
     assert len(batch) == 1, "a batch skips its own duplicates"
 
 
+def test_a_batch_without_dedupe_keys_inserts_every_job_and_one_with_keys_skips_only_the_held_ones(db):
+    # sql/0028: a batch with no key at all inserts without the arbiter index; any key takes the on-conflict path
+    held = enqueue(db, dedupe_key="sync:7")
+    plain = db.execute("select * from internal.enqueue_jobs('test.noop', array['{\"n\": 1}', '{\"n\": 2}']::jsonb[],"
+                       " dedupe_keys => array[null, null]::text[])").fetchall()
+    assert len(plain) == 2 and plain[0][0] < plain[1][0], "every job inserted, ids in the batch's order"
+    mixed = db.execute("select * from internal.enqueue_jobs('test.noop', array['{}', '{}', '{}']::jsonb[],"
+                       " dedupe_keys => array[null, 'sync:7', 'sync:8'])").fetchall()
+    assert len(mixed) == 2, "the key an unfinished job holds is skipped, the others inserted"
+    keys = db.execute("select dedupe_key from internal.jobs where id = any(%s) order by id",
+                      ([r[0] for r in mixed],)).fetchall()
+    assert keys == [(None,), ("sync:8",)]
+    assert db.execute("select count(*) from internal.jobs where dedupe_key = 'sync:7'").fetchone()[0] == 1, \
+        f"job {held} still holds its key alone"
+
+
 def test_only_the_current_lease_holder_finishes_a_job(db):
     job_id = enqueue(db)
     (_, token, *_), = claim(db, lease=1)

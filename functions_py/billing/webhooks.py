@@ -33,6 +33,9 @@ EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]+")
 CREATED_MAX = 253_402_300_799  # 9999-12-31T23:59:59Z
 # What PostgreSQL's jsonb cannot hold: NUL, and surrogates (json.loads leaves only unpaired ones in a str).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# The only escapes that can put one there (json.loads refuses raw control characters, and a raw surrogate is not
+# UTF-8): \u0000 and \uD800-\uDFFF. Any other \u escape (an accented name sent as ASCII) needs no walk.
+UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 event_replay_one = "select outcome, error, attempts from internal.replay_stripe_event(%s, %s)"
 
 
@@ -138,7 +141,7 @@ def _receipt(event: dict[str, Any], row: tuple | None) -> Receipt:
 async def receive(conn: psycopg.AsyncConnection, payload: bytes, event: dict[str, Any]) -> Receipt:
     """Store and apply a verified event (one statement: one transaction on an autocommit connection). An event jsonb
     cannot hold is stored as storable_copy made it, recorded as failed and not applied: outcome `unstorable`."""
-    if b"\\u" in payload:  # NUL and unpaired surrogates can only arrive as \u escapes (json.loads refuses raw ones)
+    if UNSTORABLE_ESCAPE.search(payload):  # NUL and unpaired surrogates can only arrive as these escapes
         copy, replaced = storable_copy(event)
         if replaced:
             problem = (f"the payload holds {replaced} character(s) PostgreSQL cannot store (\\u0000 or an unpaired "

@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import typer
 
-from cli.context import info, result, settings
+from cli.context import info, org_option, organization_id, result, settings
 from functions_py.billing import plans, sessions, webhooks
 from functions_py.billing.settings import StripeSettings
 from functions_py.billing.sync import sync_subscriptions
@@ -37,11 +37,9 @@ class UnknownEvent(SupakitError):
     """No such Stripe event in the ledger; list them with `supakit billing events`."""
 
 
-def _organization(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise ConfigError(f"--org {raw!r} is not an organization id (a UUID)") from None
+def _organization(url: str, org: str) -> uuid.UUID:
+    with connect(url) as conn:
+        return organization_id(conn, org)
 
 
 async def _with_async_connection(url: str, work):
@@ -57,7 +55,7 @@ def _owner_email(url: str, org: uuid.UUID) -> str | None:
 @app.command()
 def checkout(
     ctx: typer.Context,
-    org: str = typer.Option(..., "--org", help="Organization id."),
+    org: str = org_option(),
     plan: str = typer.Option(..., "--plan", help="Plan id (public.plans), e.g. pro or team."),
     interval: str = typer.Option("month", "--interval", help="month or year."),
     success_url: str = typer.Option(None, "--success-url", help="Where Stripe sends the buyer after paying."),
@@ -68,8 +66,8 @@ def checkout(
     first use)."""
     stripe_settings = StripeSettings.from_settings(settings(ctx))
     client = sessions.stripe_client(stripe_settings)
-    org_id = _organization(org)
     url = database_url(settings(ctx))
+    org_id = _organization(url, org)
     email = _owner_email(url, org_id)
     link = asyncio.run(_with_async_connection(url, lambda conn: sessions.create_checkout(
         conn, client, organization_id=org_id, plan_id=plan, interval=interval,
@@ -81,15 +79,15 @@ def checkout(
 @app.command()
 def portal(
     ctx: typer.Context,
-    org: str = typer.Option(..., "--org", help="Organization id."),
+    org: str = org_option(),
     return_url: str = typer.Option(None, "--return-url", help="Where the portal's back link goes."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Create a Stripe Billing Portal session for an organization and print its URL."""
     stripe_settings = StripeSettings.from_settings(settings(ctx))
     client = sessions.stripe_client(stripe_settings)
-    org_id = _organization(org)
     url = database_url(settings(ctx))
+    org_id = _organization(url, org)
     link = asyncio.run(_with_async_connection(url, lambda conn: sessions.create_portal(
         conn, client, organization_id=org_id, return_url=return_url or f"{stripe_settings.site_url}/billing")))
     result({"id": link.id, "url": link.url, "customer": link.customer}, as_json=as_json, text=link.url)
@@ -98,13 +96,14 @@ def portal(
 @app.command()
 def sync(
     ctx: typer.Context,
-    org: str = typer.Option(None, "--org", help="Only this organization (default: every linked customer)."),
+    org: str = org_option(required=False, help="Only this organization, by slug or id (default: every linked "
+                                                "customer)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Re-fetch subscriptions from Stripe and apply them as the current state (repairs missed webhooks)."""
     client = sessions.stripe_client(StripeSettings.from_settings(settings(ctx)))
-    org_id = _organization(org) if org else None
     with connect(database_url(settings(ctx))) as conn:
+        org_id = organization_id(conn, org) if org else None
         outcomes = sync_subscriptions(conn, client, org_id)
     counts = dict(sorted(outcomes.items()))
     result(counts, as_json=as_json,

@@ -9,9 +9,9 @@ from uuid import UUID
 
 import typer
 
-from cli.context import info, result, settings
+from cli.context import info, org_option, organization_id, result, settings
 from functions_py.db import connect
-from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, SupakitError
+from functions_py.errors import EXIT_FAILURE, SupakitError
 from functions_py.provisioning import runs
 from functions_py.provisioning.provider import RetryableStepError
 from functions_py.provisioning.saga import execute_run
@@ -24,12 +24,6 @@ RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its jo
                  "requeued": "queued again"}
 
 
-class OrganizationNotFound(SupakitError):
-    """No organization has that id or slug."""
-
-    exit_code = EXIT_BAD_INPUT
-
-
 class NothingToDo(SupakitError):
     """There is nothing to provision or retry for this organization."""
 
@@ -37,11 +31,7 @@ class NothingToDo(SupakitError):
 
 
 def _organization(conn: Any, org: str) -> UUID:
-    org_id = runs.find_organization(conn, org)
-    if org_id is None:
-        raise OrganizationNotFound(f"no organization has the id or slug {org!r}; list them with "
-                                   "`select id, slug from public.organizations`.")
-    return org_id
+    return organization_id(conn, org)  # the shared --org resolver (slug or id), cli/context.py
 
 
 def _execute(url: str, run_id: UUID) -> str:
@@ -54,12 +44,8 @@ def _execute(url: str, run_id: UUID) -> str:
     return outcome.status
 
 
-def _org_option() -> Any:
-    return typer.Option(..., "--org", help="Organization id or slug.")
-
-
 @app.command()
-def run(ctx: typer.Context, org: str = _org_option(),
+def run(ctx: typer.Context, org: str = org_option(),
         reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
         now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
         as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -78,7 +64,7 @@ def run(ctx: typer.Context, org: str = _org_option(),
 
 
 @app.command()
-def deprovision(ctx: typer.Context, org: str = _org_option(),
+def deprovision(ctx: typer.Context, org: str = org_option(),
                 reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
                 now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
@@ -96,7 +82,7 @@ def deprovision(ctx: typer.Context, org: str = _org_option(),
 
 
 @app.command()
-def retry(ctx: typer.Context, org: str = _org_option(),
+def retry(ctx: typer.Context, org: str = org_option(),
           now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Retry the organization's latest run: resume a stalled one, finish a failed rollback, or start anew after a
@@ -119,7 +105,7 @@ def retry(ctx: typer.Context, org: str = _org_option(),
 
 
 @app.command()
-def status(ctx: typer.Context, org: str = _org_option(),
+def status(ctx: typer.Context, org: str = org_option(),
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the organization's infrastructure, latest run, its steps and recent logs."""
     with connect(database_url(settings(ctx))) as conn:

@@ -160,8 +160,12 @@ def test_cli_checkout_portal_and_missing_key(world, stripe_api):
     unconfigured = run_cli("billing", "checkout", "--org", ORG, "--plan", "pro",
                            env={"DATABASE_URL": world.url, "STRIPE_API_BASE": stripe_api.url})
     assert unconfigured.returncode == 2 and "STRIPE_SECRET_KEY is not set" in unconfigured.stderr
-    bad = run_cli("billing", "checkout", "--org", "acme", "--plan", "pro", env=cli_env(world, stripe_api))
-    assert bad.returncode == 2 and "not an organization id" in bad.stderr
+    by_slug = run_cli("billing", "portal", "--org", "acme", "--json", env=cli_env(world, stripe_api))
+    assert by_slug.returncode == 0, by_slug.stderr  # --org takes the slug as well as the id
+    assert json.loads(by_slug.stdout)["url"].startswith("https://billing.stripe.com/")
+    bad = run_cli("billing", "checkout", "--org", "no-such-org", "--plan", "pro", env=cli_env(world, stripe_api))
+    assert bad.returncode == 2 and "no organization has that id or slug" in bad.stderr
+    assert "acme" in bad.stderr and "Traceback" not in bad.stderr  # it names organizations that exist
 
 
 def test_cli_sync_repairs_a_missed_webhook(world, stripe_api):

@@ -50,7 +50,7 @@ def test_run_now_status_retry_and_deprovision(conn, fresh_db, tmp_path: Path):
 def test_an_unknown_organization_exits_2_naming_it(fresh_db):
     answer = run_cli("provision", "status", "--org", "no-such-org", env={"DATABASE_URL": fresh_db})
     assert answer.returncode == 2
-    assert "no organization has the id or slug 'no-such-org'" in answer.stderr
+    assert "--org 'no-such-org': no organization has that id or slug" in answer.stderr
 
 
 def test_an_unknown_provider_fails_the_run_naming_the_variable(conn, fresh_db, tmp_path: Path):

@@ -8,7 +8,8 @@ from uuid import UUID
 
 import psycopg
 
-organization_find_one = "select id from public.organizations where id::text = %(org)s or slug = %(org)s"
+from functions_py import organizations
+
 run_request_one = "select internal.request_provisioning(%s, %s)"
 deprovision_request_one = "select internal.request_deprovisioning(%s, %s)"
 run_retry_one = "select run_id, action from internal.retry_provisioning(%s)"
@@ -20,9 +21,9 @@ select id, kind, status from public.provisioning_runs where organization_id = %s
 
 
 def find_organization(conn: psycopg.Connection, org: str) -> UUID | None:
-    """The id of the organization whose id or slug is `org`, None when there is none."""
-    row = conn.execute(organization_find_one, {"org": org}).fetchone()
-    return row[0] if row else None
+    """The id of the organization whose id or slug is `org`, None when there is none (functions_py.organizations,
+    the one lookup the CLI's --org uses)."""
+    return organizations.find(conn, org)
 
 
 def request_provisioning(conn: psycopg.Connection, org_id: UUID, reason: str) -> UUID | None:

@@ -11,6 +11,8 @@ from functions_py.db import is_local
 from functions_py.embedded import port_is_free
 from functions_py.errors import ConfigError
 from functions_py.realtime import RealtimeServer, RealtimeSettings
+from functions_py.realtime.server import freeze_startup_objects
+from functions_py.realtime.transport import websocket_protocol
 from functions_py.stack import database_url
 from functions_py.tokens import TokenSettings
 
@@ -45,5 +47,7 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = RealtimeServer(config)
     info(f"realtime: ws://{config.host}:{config.port}/realtime/v1/websocket (Ctrl-C stops)")
+    freeze_startup_objects()
     uvicorn.run(server.app(), host=config.host, port=config.port, log_level=log_level.lower(),
-                ws_max_size=max(16 * 1024 * 1024, config.max_payload_bytes * 2), lifespan="on")
+                ws_max_size=max(16 * 1024 * 1024, config.max_payload_bytes * 2), lifespan="on",
+                ws=websocket_protocol())

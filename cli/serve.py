@@ -18,6 +18,7 @@ from functions_py.errors import ConfigError
 from functions_py.http import gateway
 from functions_py.http.app import DEFAULT_HOST, DEFAULT_PORT, EdgeSettings
 from functions_py.realtime import RealtimeServer, RealtimeSettings
+from functions_py.realtime.server import freeze_startup_objects
 from functions_py.stack import database_url
 from functions_py.tokens import TokenSettings
 
@@ -62,5 +63,6 @@ def serve(
         info(f"{service.prefix} on http://{host}:{port}{service.prefix}")
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
     board = dashboard_for(config_settings, url, wanted=dashboard, say=info)
+    freeze_startup_objects()
     run_servers(app, dashboard=board, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
                 ws_max_size=ws_max_size, **gateway.uvicorn_options())

@@ -18,6 +18,7 @@ import uvicorn
 from functions_py import tokens
 from functions_py.embedded import free_port
 from functions_py.realtime import RealtimeServer, RealtimeSettings
+from functions_py.realtime.transport import websocket_protocol
 from functions_py.tokens import TokenSettings
 from tests import factories
 
@@ -45,12 +46,14 @@ class Running:
         self.thread.join(timeout=20)
 
 
-def start_server(database_url: str | None, port: int | None = None, **settings: Any) -> Running:
-    """Start a server and wait until it accepts connections."""
+def start_server(database_url: str | None, port: int | None = None, *, ws: Any = None, **settings: Any) -> Running:
+    """Start a server and wait until it accepts connections. `ws`: uvicorn's WebSocket protocol; by default the
+    one `supakit realtime serve` runs (direct frame writes, functions_py/realtime/transport.py)."""
     port = port or free_port()
     realtime = RealtimeServer(RealtimeSettings(database_url=database_url, port=port,
                                                token=TokenSettings(secret=SECRET), **settings))
-    config = uvicorn.Config(realtime.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(realtime.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                            ws=ws or websocket_protocol())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"realtime-{port}", daemon=True)
     thread.start()
@@ -63,8 +66,8 @@ def start_server(database_url: str | None, port: int | None = None, **settings: 
 
 
 @contextlib.contextmanager
-def running_server(database_url: str | None, **settings: Any) -> Iterator[Running]:
-    running = start_server(database_url, **settings)
+def running_server(database_url: str | None, *, ws: Any = None, **settings: Any) -> Iterator[Running]:
+    running = start_server(database_url, ws=ws, **settings)
     try:
         yield running
     finally:

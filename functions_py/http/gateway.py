@@ -39,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from functions_py import tokens
 from functions_py.config import Settings
+from functions_py.realtime.transport import websocket_protocol
 from functions_py.tokens import InvalidToken, TokenSettings, TokenVerifier
 
 log = logging.getLogger("supakit.gateway")
@@ -389,5 +390,7 @@ def _http_protocol() -> type:
 
 
 def uvicorn_options() -> dict[str, Any]:
-    """uvicorn settings every server of the gateway runs with (`supakit serve`, the test harness, the benches)."""
-    return {"timeout_keep_alive": KEEP_ALIVE_S, "server_header": False, "http": _http_protocol()}
+    """uvicorn settings every server of the gateway runs with (`supakit serve`, the test harness, the benches);
+    `ws`: uvicorn's WebSocket protocol with the Realtime server's direct frame writes (realtime/transport.py)."""
+    return {"timeout_keep_alive": KEEP_ALIVE_S, "server_header": False, "http": _http_protocol(),
+            "ws": websocket_protocol()}

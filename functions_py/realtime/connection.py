@@ -1,7 +1,11 @@
 """One client socket: reads pushes, answers them as the Phoenix/Realtime server does, and writes through a queue.
 
-Outbound frames go through a per-socket queue drained by one writer task, so fan-out never waits on a slow
-client; a client that falls `MAX_QUEUED` frames behind is disconnected (code 1013) rather than buffered forever.
+Outbound frames go through a per-socket queue that fan-out only appends to, so it never waits on a slow client.
+The queue is written out once per event-loop turn for every socket that has frames (one `Flusher` callback for
+all of them, not a task wake-up per frame): under uvicorn with `transport.websocket_protocol()` all of a socket's
+frames leave in one transport write; elsewhere a writer task sends them through ASGI one by one. While the
+client does not read (its transport is above the high-water mark) frames stay queued; a client that falls
+`MAX_QUEUED` frames or `MAX_QUEUED_BYTES` behind is disconnected (code 1013) rather than buffered forever.
 
 A connection reaches the rest of the server only through `ChannelHost`, which RealtimeServer implements: tokens,
 authorization, the topics' membership and presence, postgres_changes subscriptions, and the counters.
@@ -24,11 +28,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from functions_py.realtime import protocol
 from functions_py.realtime.authorization import ReadAccess
 from functions_py.realtime.channels import Channel, Outgoing
+from functions_py.realtime.transport import WriteResult, frame_writer
 from functions_py.tokens import InvalidToken
 
 log = logging.getLogger("supakit.realtime")
 
-MAX_QUEUED = 20_000
+MAX_QUEUED = 20_000  # frames queued for one socket (not yet taken by its transport) before it is disconnected
+MAX_QUEUED_BYTES = 8 * 1024 * 1024  # or bytes: 20,000 frames of 256 KiB would be 5 GB
+CLOSE_TIMEOUT_S = 5.0  # a client that does not read gets this long to take a close frame, then TCP is aborted
 TOPIC_PREFIX = "realtime:"
 UNMATCHED = {"reason": "unmatched topic"}
 
@@ -91,10 +98,32 @@ class ChannelHost(Protocol):
         """Untrack the channel's presence and send the diff."""
 
 
+class Flusher:
+    """Writes out every socket's queued frames once per event-loop turn, with one loop callback for all of them."""
+
+    def __init__(self) -> None:
+        self._dirty: list[Connection] = []
+
+    def schedule(self, conn: Connection) -> None:
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self._run)
+        self._dirty.append(conn)
+
+    def _run(self) -> None:
+        dirty, self._dirty = self._dirty, []
+        for conn in dirty:
+            try:
+                conn.flush()
+            except Exception:  # one broken socket must not leave the others' frames unwritten
+                log.exception("realtime: writing to socket %s failed; dropping it", conn.id)
+                conn.drop()
+
+
 class Connection:
     """A WebSocket speaking vsn 1.0.0 or 2.0.0 for a client whose apikey verified to `claims`."""
 
-    def __init__(self, host: ChannelHost, websocket: WebSocket, vsn: str, claims: dict[str, Any]) -> None:
+    def __init__(self, host: ChannelHost, websocket: WebSocket, vsn: str, claims: dict[str, Any],
+                 flusher: Flusher | None = None) -> None:
         self.host = host
         self.websocket = websocket
         self.vsn = vsn
@@ -104,22 +133,57 @@ class Connection:
         self.last_seen = time.monotonic()
         self.closed = False
         self._queue: deque[str | bytes] = deque()
+        self._queued_bytes = 0  # approximate (str lengths): what the byte bound needs
+        self._scheduled = False  # in the flusher's list for this loop turn
+        self._writer_owns = False  # the writer task is sending the queue (blocked transport, or no direct path)
         self._ready = asyncio.Event()
+        self._flusher = flusher or Flusher()
+        self._direct = frame_writer(websocket.scope)
         self._send = websocket.send
+        self._closer: asyncio.Task | None = None
 
     # -- output ------------------------------------------------------------------------------------------------
 
     def enqueue(self, frame: str | bytes) -> None:
+        """Queue a frame; it is written at the end of this loop turn (fan-out never waits on the client)."""
         if self.closed:
             return
-        if len(self._queue) >= MAX_QUEUED:
-            log.warning("realtime: socket %s is %d frames behind; disconnecting it", self.id, len(self._queue))
-            self.closed = True
-            self._queue.clear()
-            self._ready.set()
+        queue = self._queue
+        if len(queue) >= MAX_QUEUED or self._queued_bytes >= MAX_QUEUED_BYTES:
+            log.warning("realtime: socket %s is %d frames (%d bytes) behind; disconnecting it", self.id, len(queue),
+                        self._queued_bytes)
             self.host.count("slow_consumer_disconnects")
+            self.close_soon(1013, "too slow: the client fell behind")
             return
-        self._queue.append(frame)
+        queue.append(frame)
+        self._queued_bytes += len(frame)
+        if not (self._scheduled or self._writer_owns):
+            self._scheduled = True
+            self._flusher.schedule(self)
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Bytes not yet taken by the kernel: queued here (approximately) and in the transport's buffer. Bounded:
+        at most MAX_QUEUED_BYTES here, and the transport takes a queue only while under its high-water mark."""
+        return self._queued_bytes + (self._direct.buffered if self._direct is not None else 0)
+
+    def flush(self) -> None:
+        """Write the queue out now (direct path), or hand it to the writer task; frames keep their order."""
+        self._scheduled = False
+        queue = self._queue
+        if self.closed or self._writer_owns or not queue:
+            return
+        direct = self._direct
+        if direct is not None:
+            result = direct.write(queue)
+            if result is not WriteResult.BLOCKED:
+                if result is WriteResult.WRITTEN:
+                    self.host.count("messages_out_total", len(queue))
+                    self.host.count("socket_writes_total")
+                queue.clear()  # CLOSED: the reader sees the disconnect and the socket is dropped
+                self._queued_bytes = 0
+                return
+        self._writer_owns = True
         self._ready.set()
 
     def reply(self, push: protocol.Push, status: str, response: dict, topic: str | None = None) -> None:
@@ -135,21 +199,59 @@ class Connection:
                         {"channel": channel.name, "extension": extension, "message": message, "status": status})
 
     async def _writer(self) -> None:
-        send, queue, count = self._send, self._queue, self.host.count
+        """Sends the queue when `flush` cannot write it at once: waits for a blocked transport to drain, or (no
+        direct path) sends frame by frame through ASGI."""
+        send, queue, count, direct = self._send, self._queue, self.host.count, self._direct
         while not self.closed:
-            if not queue:
-                self._ready.clear()
-                await self._ready.wait()
+            await self._ready.wait()
+            self._ready.clear()
+            if self.closed:
+                break
+            if direct is not None:
+                await direct.wait_writable()
+                self._writer_owns = False
+                self.flush()  # blocked again: flush hands the queue back and sets _ready
                 continue
-            frame = queue.popleft()
-            if isinstance(frame, str):
-                await send({"type": "websocket.send", "text": frame})
-            else:
-                await send({"type": "websocket.send", "bytes": frame})
-            count("messages_out_total")
+            while queue and not self.closed:
+                frame = queue.popleft()
+                self._queued_bytes -= len(frame)
+                if isinstance(frame, str):
+                    await send({"type": "websocket.send", "text": frame})
+                else:
+                    await send({"type": "websocket.send", "bytes": frame})
+                count("messages_out_total")
+                count("socket_writes_total")
+            self._writer_owns = False
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Stop sending, drop what is queued and close the socket with `code` in a task of its own (the writer
+        may be waiting on the very transport that does not drain)."""
         if self.closed:
-            with contextlib.suppress(Exception):
-                await self.websocket.close(code=1013, reason="too slow: the client fell behind")
+            return
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._ready.set()
+        self._closer = asyncio.get_running_loop().create_task(self.close(code, reason),
+                                                             name=f"realtime-close-{self.id}")
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close with `code`; a client that reads nothing never takes the close frame (uvicorn's send waits for
+        the transport to drain first), so after CLOSE_TIMEOUT_S the TCP connection is dropped."""
+        self.closed = True
+        try:
+            await asyncio.wait_for(self.websocket.close(code=code, reason=reason), CLOSE_TIMEOUT_S)
+        except Exception:  # timed out behind a full buffer, or already closed
+            self.drop()
+
+    def drop(self) -> None:
+        """Drop the TCP connection now, when the server gives a way to (the reader then sees the disconnect)."""
+        self.closed = True
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._ready.set()
+        if self._direct is not None:
+            self._direct.abort()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
 

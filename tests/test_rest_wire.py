@@ -123,3 +123,30 @@ def test_the_least_recently_used_statement_is_deallocated_above_the_limit(shared
 def test_an_unknown_placeholder_is_refused():
     with pytest.raises(ValueError, match="%d"):
         wire.wire_text("select %d")
+
+
+def test_inside_an_open_transaction_a_lost_statement_is_an_error_not_a_silent_resend(shared_db_url):
+    """A resend would follow a ROLLBACK: inside a transaction the batch did not open, that would drop the
+    caller's earlier work and run the rest outside it. Transaction control is never prepared, so the COMMIT that
+    ends a write cannot hit this."""
+
+    async def body(conn):
+        for _ in range(2):  # seen twice: prepared
+            batch = wire.Batch(conn)
+            batch.add("select %s::int * 2", ["21"])
+            await batch.run()
+        begin = wire.Batch(conn)
+        begin.add("BEGIN")
+        await begin.run()
+        await conn.execute("DEALLOCATE ALL")
+        batch = wire.Batch(conn)
+        batch.add("select %s::int * 2", ["21"])
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            await batch.run()
+        await wire.Batch(conn).rollback()
+        names = await (await conn.execute("select count(*) from pg_prepared_statements "
+                                          "where statement ilike any (array['begin%', 'commit%', 'rollback%'])"
+                                          )).fetchone()
+        return names[0]
+
+    assert _run(shared_db_url, body) == 0, "BEGIN, COMMIT and ROLLBACK are never prepared"

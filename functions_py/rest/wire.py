@@ -39,6 +39,8 @@ _PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
 _FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
 _TEXT = pq.Format.TEXT
+# never prepared: nothing to plan, and a COMMIT or ROLLBACK must not be able to fail with 26000 (see `run`)
+_TRANSACTION_CONTROL = (b"BEGIN", b"COMMIT", b"ROLLBACK")
 
 
 @lru_cache(maxsize=4096)
@@ -132,7 +134,7 @@ class Batch:
             if name is not None:
                 prepared.move_to_end(key)
                 plan.append(("prepared", key, name))
-            elif _worth_preparing(text):
+            elif not text.startswith(_TRANSACTION_CONTROL) and _worth_preparing(text):
                 self.state.counter += 1
                 plan.append(("prepare", key, f"_sk_rest_{self.state.counter}".encode()))
             else:
@@ -178,6 +180,8 @@ class Batch:
     async def run(self) -> list[Any]:
         """Send the batch and read it back: each command's result. Raises the first failure as psycopg.Error;
         the transaction is then aborted and the caller rolls back."""
+        # a resend is safe only when the batch opened its own transaction: what failed then rolled everything back
+        resendable = self.conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
         for attempt in (1, 2):
             slots, groups = await self._round_trip()
             prepared = self.state.prepared
@@ -190,7 +194,7 @@ class Batch:
             if failure is None:
                 return [groups[index][-1] for index, _, _ in slots]
             error = psycopg.errors.error_from_result(failure, encoding=self.conn.info.encoding)
-            if attempt == 1 and error.sqlstate == "26000":
+            if attempt == 1 and resendable and error.sqlstate == "26000":
                 # our prepared statements are gone (another user of the pooled connection sent DEALLOCATE ALL,
                 # as psycopg does after a ROLLBACK): forget them, roll back, send the batch again
                 self.state.prepared.clear()

@@ -33,6 +33,7 @@ class EchoService:
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
         body = json.dumps({"path": scope["path"], "root_path": scope["root_path"],
                            "authorization": headers.get("authorization"),
+                           "authorizations": [v.decode() for k, v in scope["headers"] if k == b"authorization"],
                            "key_role": scope["state"].get("key_role")}).encode()
         await send({"type": "http.response.start", "status": 418,
                     "headers": [(b"content-type", b"application/json")]})
@@ -77,6 +78,14 @@ def test_an_opaque_key_as_bearer_is_translated_and_a_user_jwt_is_kept(api):
     assert answer["authorization"] == "Bearer user.jwt.here", "a session's token reaches the service unchanged"
     answer = httpx.get(f"{api.url}/rest/v1/t?apikey={SECRET_KEY}").json()
     assert answer["authorization"] == f"Bearer {SERVICE_KEY}", "Kong's key-auth also reads ?apikey="
+
+
+def test_a_repeated_authorization_header_reaches_the_service_as_the_one_the_gateway_checked(api):
+    raw = [(b"apikey", PUBLISHABLE_KEY.encode()), (b"authorization", f"Bearer {ANON_KEY}".encode()),
+           (b"authorization", b"Bearer forged.token.here")]
+    answer = httpx.get(f"{api.url}/rest/v1/t", headers=raw).json()
+    assert answer["authorizations"] == [f"Bearer {ANON_KEY}"], \
+        "the service must not read a second Authorization the gateway never looked at"
 
 
 def test_missing_and_invalid_keys_are_401_with_hosted_bodies_and_cors(api):

@@ -174,9 +174,13 @@ async def _send_json(send: Send, status: int, body: Any, headers: Sequence[tuple
     await send({"type": "http.response.body", "body": payload})
 
 
+_CORS_HEADERS = ((b"access-control-allow-origin", b"*"),
+                 (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode()))
+_CORS_NAMES = frozenset(name for name, _ in _CORS_HEADERS)
+
+
 def _cors_headers() -> list[tuple[bytes, bytes]]:
-    return [(b"access-control-allow-origin", b"*"),
-            (b"access-control-expose-headers", CORS_EXPOSE_HEADERS.encode())]
+    return list(_CORS_HEADERS)
 
 
 class Resolution:
@@ -277,17 +281,24 @@ class Gateway:
                         "headers": [*headers, (b"content-length", b"0")]})
             await send({"type": "http.response.body", "body": b""})
             return
-        apikey = _header(scope, b"apikey")
+        apikey = authorization = None
+        authorizations = 0
+        headers = scope.get("headers", ())
+        for key, value in headers:
+            if key == b"apikey":
+                apikey = apikey or value.decode("latin-1")
+            elif key == b"authorization":
+                authorization = authorization or value.decode("latin-1")
+                authorizations += 1
         if apikey is None and scope.get("query_string"):
             values = parse_qs(scope["query_string"].decode("latin-1")).get("apikey")
             apikey = values[0] if values else None
-        resolution = self.translator.resolve(apikey, _header(scope, b"authorization"),
-                                             key_required=service.needs_key(inner))
+        resolution = self.translator.resolve(apikey, authorization, key_required=service.needs_key(inner))
         if resolution.error is not None:
             await _send_json(send, 401, resolution.error, _cors_headers())
             return
-        headers = list(scope.get("headers", ()))
-        if resolution.bearer is not None and resolution.bearer != "":
+        # rewritten unless the request already carries exactly that one header (the common case: no copy)
+        if resolution.bearer and (authorizations != 1 or authorization != f"Bearer {resolution.bearer}"):
             headers = _with_header(headers, b"authorization", f"Bearer {resolution.bearer}")
         child = dict(scope)
         child["headers"] = headers
@@ -306,13 +317,13 @@ def _with_cors(send: Send, *, replace: bool) -> Send:
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            names = {k.lower() for k, _ in headers}
-            for name, value in _cors_headers():
-                if replace:
-                    headers = _with_header(headers, name, value.decode())
-                elif name not in names:
-                    headers.append((name, value))
+            headers = message.get("headers", ())
+            if replace:
+                headers = [h for h in headers if h[0] not in _CORS_NAMES]
+                headers.extend(_CORS_HEADERS)
+            else:
+                names = {k.lower() for k, _ in headers}
+                headers = [*headers, *(h for h in _CORS_HEADERS if h[0] not in names)]
             message = {**message, "headers": headers}
         await send(message)
 

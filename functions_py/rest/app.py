@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_plus, unquote
 import psycopg
 from psycopg import pq
 
-from functions_py.rest import errors, media, preferences, query_params
+from functions_py.rest import errors, media, preferences, query_params, wire
 from functions_py.rest.auth import Authenticator
 from functions_py.rest.errors import ApiError
 from functions_py.rest.plan import ReadNode, find_function
@@ -51,6 +51,7 @@ class Request:
     headers: dict[str, str]
     raw_headers: list[tuple[str, str]]
     body: bytes = b""
+    payload: str | None = None                 # a write's body as a JSON array text
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
@@ -83,6 +84,32 @@ class Statement:
     function: Function | None = None
     location: str | None = None                # Content-Location of a read
     plan: tuple[str, tuple[str, ...], str] | None = None  # EXPLAIN (format, options, for-media) instead
+    payload_at: int | None = None              # a write's body: the index of its parameter (PAYLOAD when built)
+    check_keys: bool = False                   # a cached write re-checks that every row has the same keys
+    sql: str = ""                              # query.text(), joined once
+
+    def __post_init__(self) -> None:
+        self.sql = self.query.text()
+        self.payload_at = next((i for i, p in enumerate(self.query.params) if p is PAYLOAD), None)
+
+    def params(self, payload: str | None) -> list[Any]:
+        """The parameters, with a write's body in its slot."""
+        if self.payload_at is None:
+            return self.query.params
+        params = list(self.query.params)
+        params[self.payload_at] = payload
+        return params
+
+
+class _Payload:
+    """Where a write's body goes among a statement's parameters: a statement is built once per request shape
+    (table, query string, Prefer, Accept, the body's keys) and cached; each request puts its body in the slot."""
+
+    def __repr__(self) -> str:
+        return "PAYLOAD"
+
+
+PAYLOAD = _Payload()
 
 
 class RestApp:
@@ -103,6 +130,8 @@ class RestApp:
         self.max_rows = self.rest.db_max_rows or None
         self._plans: OrderedDict[tuple, Statement] = OrderedDict()
         self._plans_for: int = 0
+        self._heads: dict[tuple, tuple[str, list[str]]] = {}
+        self._prefers: dict[tuple, preferences.Preferences] = {}
 
     # -- ASGI ------------------------------------------------------------------------------------------------
 
@@ -110,9 +139,7 @@ class RestApp:
         if scope["type"] != "http":
             return
         raw = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope.get("headers", ())]
-        headers = {}
-        for k, v in raw:
-            headers[k] = v
+        headers = dict(raw)  # a repeated header: the last one (request.all gives every value)
         request = Request(scope["method"].upper(), scope["path"], scope.get("query_string", b"").decode("latin-1"),
                           headers, raw)
         try:
@@ -178,9 +205,7 @@ class RestApp:
                 raise errors.unsupported_method(method)
             headers, body = await openapi_answer(self, cache, schema, role, request, negotiated)
             return Answer(200, headers, body)
-        prefer = preferences.parse(request.all("prefer"),
-                                   tx_override=self.tx_end in ("commit-allow-override", "rollback-allow-override"),
-                                   timezones=cache.timezones or None)
+        prefer = self._preferences(request, cache)
         plan = _plan_media(request.header("accept")) if self.rest.db_plan_enabled else None
         if plan is not None:
             request.headers["accept"] = plan[2]
@@ -193,6 +218,20 @@ class RestApp:
         if plan is not None:
             statement = Statement(**{**statement.__dict__, "plan": plan})
         return await self._run(statement, request, role, claims, schema, negotiated, prefer)
+
+    def _preferences(self, request: Request, cache: SchemaCache) -> preferences.Preferences:
+        """The request's `Prefer` headers parsed, remembered by their text (clients send the same few)."""
+        values = tuple(request.all("prefer")) if "prefer" in request.headers else ()
+        key = (id(cache), values)
+        found = self._prefers.get(key)
+        if found is None:
+            found = preferences.parse(list(values), tx_override=self.tx_end in ("commit-allow-override",
+                                                                                "rollback-allow-override"),
+                                      timezones=cache.timezones or None)
+            if len(self._prefers) > 1000:
+                self._prefers.clear()
+            self._prefers[key] = found
+        return found
 
     def _schema(self, request: Request) -> tuple[str, bool]:
         name = "accept-profile" if request.method in ("GET", "HEAD") else "content-profile"
@@ -253,8 +292,29 @@ class RestApp:
     def _crud(self, cache: SchemaCache, schema: str, name: str, request: Request,
               prefer: preferences.Preferences) -> Statement:
         method = request.method
-        if method in READ_METHODS:
-            key = self._plan_key("read", schema, request, prefer)
+        key: tuple | None = None
+        if method in READ_METHODS or method == "DELETE":
+            key = self._plan_key("read" if method in READ_METHODS else "write", schema, request, prefer)
+        elif method in ("POST", "PATCH", "PUT"):
+            try:
+                request.payload, rows, _ = self._payload(request)
+            except ApiError:
+                pass  # built below, where the error is raised in its place (after the table's and the URL's)
+            else:
+                # a write's statement depends on its body only through the keys (the body is one parameter)
+                key = (*self._plan_key("write", schema, request, prefer), tuple(rows[0]) if rows else ())
+                hit = self._cached(key)
+                if hit is not None:
+                    if method == "PUT" and len(rows) != 1:
+                        raise errors.invalid_body("PUT payload must contain a single row")
+                    if hit.check_keys and len(rows) > 1:
+                        keys = rows[0].keys()
+                        if any(row.keys() != keys for row in rows):
+                            raise errors.invalid_body("All object keys must match")
+                    return hit
+        else:
+            raise errors.unsupported_method(method)
+        if key is not None and method not in ("POST", "PATCH", "PUT"):
             hit = self._cached(key)
             if hit is not None:
                 return hit
@@ -263,17 +323,17 @@ class RestApp:
         builder = Builder(cache, aggregates=bool(self.rest.db_aggregates_enabled))
         if method in READ_METHODS:
             statement = self._read(builder, table, qp, request, prefer)
+        elif method == "POST":
+            statement = self._insert(builder, table, qp, request, prefer)
+        elif method == "PATCH":
+            statement = self._update(builder, table, qp, request, prefer)
+        elif method == "PUT":
+            statement = self._put(builder, table, qp, request, prefer)
+        else:
+            statement = self._delete(builder, table, qp, request, prefer)
+        if key is not None:
             self._remember(key, statement)
-            return statement
-        if method == "POST":
-            return self._insert(builder, table, qp, request, prefer)
-        if method == "PATCH":
-            return self._update(builder, table, qp, request, prefer)
-        if method == "PUT":
-            return self._put(builder, table, qp, request, prefer)
-        if method == "DELETE":
-            return self._delete(builder, table, qp, request, prefer)
-        raise errors.unsupported_method(method)
+        return statement
 
     def _range(self, request: Request, qp: QueryParams) -> tuple[int, int | None]:
         """The top-level offset and limit: `limit`/`offset` intersected with the Range header and db-max-rows."""
@@ -334,9 +394,8 @@ class RestApp:
 
     # -- bodies ----------------------------------------------------------------------------------------------
 
-    def _payload(self, request: Request) -> tuple[str, list[dict[str, Any]] | None, bool]:
-        """The body as a JSON array text, the parsed rows (None for a CSV/JSON body we pass as is), and whether
-        the body was an array."""
+    def _payload(self, request: Request) -> tuple[str, list[dict[str, Any]], bool]:
+        """The body as a JSON array text, the parsed rows, and whether the body was an array."""
         content_type = (request.header("content-type") or "application/json").split(";")[0].strip().lower()
         if content_type not in ("application/json", "text/csv", "application/x-www-form-urlencoded", "*/*"):
             raise errors.invalid_body(f"Content-Type not acceptable: {content_type}")
@@ -448,11 +507,11 @@ class RestApp:
 
     def _insert(self, builder: Builder, table: Table, qp: QueryParams, request: Request,
                 prefer: preferences.Preferences) -> Statement:
-        payload, rows, _ = self._payload(request)
-        names = self._columns(table, qp, rows or [])
+        request.payload, rows, _ = self._payload(request)
+        names = self._columns(table, qp, rows)
         defaults = prefer.missing == "default"
         cols = [(n, table.columns[n].type, table.columns[n].default if defaults else None) for n in names]
-        body = body_sql(payload, cols, defaults=defaults, select=True)
+        body = body_sql(PAYLOAD, cols, defaults=defaults, select=True)
         mutation = Query().add(f"INSERT INTO {_text(table.qi)}")
         if names:
             mutation.add("(" + ", ".join(q(n) for n in names) + ") ")
@@ -480,6 +539,7 @@ class RestApp:
         statement = self._write_statement(mutation, builder, table, qp, request, prefer, "create", inserted=track)
         statement.kind = "create"
         statement.pk = table.pk if (table.pk or qp.on_conflict) else ()
+        statement.check_keys = qp.columns is None
         return statement
 
     def _where(self, builder: Builder, table: Table, qp: QueryParams) -> Query:
@@ -512,15 +572,15 @@ class RestApp:
 
     def _update(self, builder: Builder, table: Table, qp: QueryParams, request: Request,
                 prefer: preferences.Preferences) -> Statement:
-        payload, rows, _ = self._payload(request)
-        names = self._columns(table, qp, rows[:1] if rows else [])
+        request.payload, rows, _ = self._payload(request)
+        names = self._columns(table, qp, rows[:1])
         where = self._where(builder, table, qp)
         mutation = Query()
         if not names:
             mutation.add(f"SELECT {_text(table.qi)}.* FROM {_text(table.qi)} WHERE false")
         else:
             cols = [(n, table.columns[n].type, None) for n in names]
-            body = body_sql(payload, cols, defaults=False, select=False)
+            body = body_sql(PAYLOAD, cols, defaults=False, select=False)
             mutation.add(f"UPDATE {_text(table.qi)} SET "
                          + ", ".join(f"{q(n)} = {q('pgrst_body')}.{q(n)}" for n in names) + " ")
             mutation.add(body.text(), *body.params)
@@ -547,12 +607,12 @@ class RestApp:
         if (not pk or qp.logic or len(filters) != len(pk) or {f.field.name for f in filters} != pk
                 or any(f.op != "eq" or f.negated or f.field.path or f.quant for f in filters)):
             raise errors.put_filters()
-        payload, rows, is_array = self._payload(request)
-        if rows is not None and len(rows) != 1:
+        request.payload, rows, _ = self._payload(request)
+        if len(rows) != 1:
             raise errors.invalid_body("PUT payload must contain a single row")
-        names = self._columns(table, qp, rows or [])
+        names = self._columns(table, qp, rows)
         cols = [(n, table.columns[n].type, None) for n in names]
-        body = body_sql(payload, cols, defaults=False, select=True)
+        body = body_sql(PAYLOAD, cols, defaults=False, select=True)
         mutation = Query().add(f"INSERT INTO {_text(table.qi)}(" + ", ".join(q(n) for n in names) + ") ")
         mutation.add(body.text(), *body.params)
         mutation.add("WHERE " + " AND ".join(f"{q('pgrst_body')}.{q(f.field.name)} = %s" for f in filters),
@@ -715,75 +775,111 @@ class RestApp:
 
     # -- running ---------------------------------------------------------------------------------------------
 
-    def _settings(self, request: Request, role: str, claims: dict[str, Any], schema: str,
-                  prefer: preferences.Preferences, cache: SchemaCache) -> Query:
-        claims = dict(claims)
-        claims["role"] = role
-        search_path = ", ".join(ident(s) for s in [schema, *[s for s in self.rest.db_extra_search_path
-                                                               if s != schema]])
-        pairs: list[tuple[str, str]] = [("search_path", search_path)]
-        pairs += cache.role_settings.get(role, [])
+    def _settings(self, request: Request, role: str, claims: str, schema: str, prefer: preferences.Preferences,
+                  cache: SchemaCache) -> tuple[str, list[str]]:
+        """The one `select set_config(…, true), …` of the transaction: its text and parameters. What depends only
+        on (schema cache, schema, role, timezone) — the search_path, the role's own settings, the text — is built
+        once per combination."""
+        key = (id(cache), schema, role, prefer.timezone is not None)
+        head = self._heads.get(key)
+        if head is None:
+            search_path = ", ".join(ident(s) for s in [schema, *[s for s in self.rest.db_extra_search_path
+                                                                   if s != schema]])
+            pairs: list[tuple[str, str]] = [("search_path", search_path), *cache.role_settings.get(role, [])]
+            count = len(pairs) + 6 + (1 if prefer.timezone else 0)
+            head = ("select " + ", ".join(["set_config(%s, %s, true)"] * count), [x for kv in pairs for x in kv])
+            if len(self._heads) > 1000:
+                self._heads.clear()
+            self._heads[key] = head
         cookies = {}
-        for part in (request.header("cookie") or "").split(";"):
-            k, sep, v = part.strip().partition("=")
-            if sep:
-                cookies[k] = v
-        pairs += [("role", role), ("request.jwt.claims", json.dumps(claims, separators=(",", ":"))),
-                  ("request.method", request.method), ("request.path", request.path),
-                  ("request.headers", json.dumps(request.headers, separators=(",", ":"))),
-                  ("request.cookies", json.dumps(cookies, separators=(",", ":")))]
+        cookie = request.headers.get("cookie")
+        if cookie:
+            for part in cookie.split(";"):
+                k, sep, v = part.strip().partition("=")
+                if sep:
+                    cookies[k] = v
+        params = [*head[1], "role", role, "request.jwt.claims", claims, "request.method", request.method,
+                  "request.path", request.path, "request.headers", json.dumps(request.headers, separators=(",", ":")),
+                  "request.cookies", json.dumps(cookies, separators=(",", ":")) if cookies else "{}"]
         if prefer.timezone:
-            pairs.append(("timezone", prefer.timezone))
-        query = Query().add("select " + ", ".join(["set_config(%s, %s, true)"] * len(pairs)))
-        for k, v in pairs:
-            query.params.extend((k, v))
-        return query
+            params += ("timezone", prefer.timezone)
+        return head[0], params
 
-    async def _run(self, statement: Statement, request: Request, role: str, claims: dict[str, Any], schema: str,
+    async def _run(self, statement: Statement, request: Request, role: str, claims: str, schema: str,
                    negotiated: bool, prefer: preferences.Preferences) -> Answer:
         cache = self.cache
         assert cache is not None
-        settings = self._settings(request, role, claims, schema, prefer, cache)
+        settings_sql, settings_params = self._settings(request, role, claims, schema, prefer, cache)
         pre = self.rest.db_pre_request
         authenticated = role != self.anon_role
         rollback = prefer.tx == "rollback" if prefer.tx else self.tx_end.startswith("rollback")
         begin = "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY" if statement.read_only else \
             "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE"
-        async with self.pool.connection() as conn:
+        if pre:
+            schema_name, _, fn_name = pre.rpartition(".")
+            pre_sql = f"select {qualified(schema_name, fn_name) if schema_name else q(fn_name)}()"
+        if statement.plan is not None:
+            return await self._explain(statement, request, begin, settings_sql, settings_params,
+                                       pre_sql if pre else None, authenticated)
+        conn = await self.pool.getconn()
+        try:
+            batch = wire.Batch(conn)
+            batch.add(begin)
+            batch.add(settings_sql, settings_params)
+            if pre:
+                batch.add(pre_sql)
+            count_at = None
+            if statement.count_query is not None:
+                count_at = batch.add("EXPLAIN (FORMAT JSON) " + statement.count_query.text(),
+                                     statement.count_query.params)
+            main_at = batch.add(statement.sql, statement.params(request.payload))
+            if statement.read_only and not rollback:
+                batch.add("COMMIT")
             try:
+                results = await batch.run()
                 planned = None
-                async with conn.pipeline():
-                    await conn.execute(begin)
-                    await conn.execute(settings.text(), settings.params)
-                    if pre:
-                        schema_name, _, fn_name = pre.rpartition(".")
-                        target = qualified(schema_name, fn_name) if schema_name else q(fn_name)
-                        await conn.execute(f"select {target}()")
-                    plan_cur = None
-                    if statement.count_query is not None:
-                        plan_cur = await conn.execute("EXPLAIN (FORMAT JSON) " + statement.count_query.text(),
-                                                      statement.count_query.params)
-                    if statement.plan is not None:
-                        fmt, options, _ = statement.plan
-                        explain = ", ".join([f"FORMAT {fmt.upper()}", *(o.upper() for o in options)])
-                        cur = await conn.execute(f"EXPLAIN ({explain}) " + statement.query.text(),
-                                                 statement.query.params)
-                        rows = await cur.fetchall()
-                        await conn.execute("ROLLBACK")
-                        text = "\n".join(str(r[0]) if fmt == "text" else json.dumps(r[0]) for r in rows)
-                        content = f'application/vnd.pgrst.plan+{fmt}; for="{statement.plan[2]}"; charset=utf-8'
-                        return Answer(200, [("Content-Type", content)], text.encode())
-                    cur = await conn.execute(statement.query.text(), statement.query.params)
-                    if statement.read_only and not rollback:
-                        await conn.execute("COMMIT")
-                    if plan_cur is not None:
-                        plan = await plan_cur.fetchone()
-                        planned = _plan_rows(plan[0] if plan else None)
-                    row = await cur.fetchone()
+                if count_at is not None:
+                    plan = batch.values(results[count_at])
+                    planned = _plan_rows(plan[0] if plan else None)
+                row = batch.values(results[main_at], raw=2 if statement.kind in ("read", "call") else 3)
                 answer, keep = self._answer(statement, row, prefer, planned, negotiated, schema)
                 if conn.info.transaction_status == pq.TransactionStatus.INTRANS:
-                    await conn.execute("ROLLBACK" if (rollback or not keep) else "COMMIT")
+                    end = wire.Batch(conn)
+                    end.add("ROLLBACK" if (rollback or not keep) else "COMMIT")
+                    await end.run()
                 return answer
+            except psycopg.Error as error:
+                await _abandon(conn)
+                diag = error.diag
+                raise errors.database_error(error.sqlstate, diag.message_primary or str(error),
+                                            diag.message_detail, diag.message_hint,
+                                            authenticated=authenticated) from None
+            except ApiError:
+                await _abandon(conn)
+                raise
+        finally:
+            await self.pool.putconn(conn)
+
+    async def _explain(self, statement: Statement, request: Request, begin: str, settings_sql: str,
+                       settings_params: list[str], pre_sql: str | None, authenticated: bool) -> Answer:
+        """`Accept: application/vnd.pgrst.plan…`: the statement under EXPLAIN, always rolled back."""
+        async with self.pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute(begin)
+                    await conn.execute(settings_sql, settings_params)
+                    if pre_sql:
+                        await conn.execute(pre_sql)
+                    assert statement.plan is not None
+                    fmt, options, _ = statement.plan
+                    explain = ", ".join([f"FORMAT {fmt.upper()}", *(o.upper() for o in options)])
+                    cur = await conn.execute(f"EXPLAIN ({explain}) " + statement.sql,
+                                             statement.params(request.payload))
+                    rows = await cur.fetchall()
+                    await conn.execute("ROLLBACK")
+                text = "\n".join(str(r[0]) if fmt == "text" else json.dumps(r[0]) for r in rows)
+                content = f'application/vnd.pgrst.plan+{fmt}; for="{statement.plan[2]}"; charset=utf-8'
+                return Answer(200, [("Content-Type", content)], text.encode())
             except psycopg.Error as error:
                 if conn.info.transaction_status != pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):
@@ -793,10 +889,6 @@ class RestApp:
                 raise errors.database_error(error.sqlstate, diag.message_primary or str(error),
                                             diag.message_detail, diag.message_hint,
                                             authenticated=authenticated) from None
-            except ApiError:
-                if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                    await conn.execute("ROLLBACK")
-                raise
 
     def _answer(self, st: Statement, row: Any, prefer: preferences.Preferences, planned: int | None,
                 negotiated: bool, schema: str) -> tuple[Answer, bool]:
@@ -846,7 +938,7 @@ class RestApp:
                 return Answer(status, [h for h in headers if h[0] != "Content-Type"]
                               + [("Content-Type", errors.JSON_CONTENT_TYPE)], error.payload()), True
             status, headers = _override(guc_status, guc_headers, status, headers)
-            return Answer(status, headers, (body or "").encode()), True
+            return Answer(status, headers, (body or b"")), True
         # writes
         if prefer.handling == "strict" and prefer.max_affected is not None and st.kind in ("update", "delete") \
                 and page_total > prefer.max_affected:
@@ -869,7 +961,7 @@ class RestApp:
             if full:
                 headers += content_type + profile
             status, headers = _override(guc_status, guc_headers, status, headers)
-            return Answer(status, headers, (body or "").encode() if full else b""), True
+            return Answer(status, headers, (body or b"") if full else b""), True
         if st.kind == "upsert":
             if page_total != 1:
                 raise errors.put_matching_pk()
@@ -881,7 +973,7 @@ class RestApp:
             else:
                 status = 204
             status, headers = _override(guc_status, guc_headers, status, headers)
-            return Answer(status, headers, (body or "").encode() if full else b""), True
+            return Answer(status, headers, (body or b"") if full else b""), True
         if st.kind == "update":
             headers = [("Content-Range", _content_range(0, page_total - 1, count_total))]
         else:
@@ -892,7 +984,7 @@ class RestApp:
         if full:
             headers += content_type + profile
         status, headers = _override(guc_status, guc_headers, 200 if full else 204, headers)
-        return Answer(status, headers, (body or "").encode() if full else b""), True
+        return Answer(status, headers, (body or b"") if full else b""), True
 
 
 PLAN_OPTIONS = frozenset({"analyze", "verbose", "settings", "buffers", "wal"})
@@ -932,10 +1024,18 @@ def _grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return grouped
 
 
+async def _abandon(conn: Any) -> None:
+    """After a failure: roll back what is left of the transaction (a broken connection is left to the pool)."""
+    if not conn.closed and conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        with contextlib.suppress(psycopg.Error):
+            await wire.Batch(conn).rollback()
+
+
 async def _forget_prepared(conn: Any) -> None:
     """After a failed pipeline psycopg may believe statements were prepared that the server never prepared
     (the batch was aborted): forget them all (psycopg then sends DEALLOCATE ALL), or drop the connection."""
     manager = getattr(conn, "_prepared", None)
+    wire.forget(conn)
     if manager is not None and hasattr(manager, "clear"):
         manager.clear()
         with contextlib.suppress(psycopg.Error):

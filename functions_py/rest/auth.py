@@ -36,8 +36,14 @@ def _b64(part: str) -> bytes:
     return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
+def claims_text(role: str, claims: dict[str, Any]) -> str:
+    """`request.jwt.claims` as PostgREST sets it: the claims with `role` set to the role in effect."""
+    return json.dumps({**claims, "role": role}, separators=(",", ":"))
+
+
 class Authenticator:
-    """Verifies bearer tokens and answers (role, claims); validated tokens are cached until they expire."""
+    """Verifies bearer tokens and answers (role, the `request.jwt.claims` text); validated tokens are cached by
+    their text until they expire, so a token's signature is checked once."""
 
     def __init__(self, verifier: TokenVerifier, *, anon_role: str | None, audience: str | None,
                  role_claim_key: str) -> None:
@@ -45,30 +51,32 @@ class Authenticator:
         self.anon_role = anon_role or None
         self.audience = audience
         self.role_path = role_claim_path(role_claim_key)
-        self._cache: OrderedDict[str, tuple[float, str, dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[float, str, str]] = OrderedDict()
+        self._anon = (self.anon_role, claims_text(self.anon_role, {})) if self.anon_role else None
 
-    def authenticate(self, authorization: str | None) -> tuple[str, dict[str, Any]]:
+    def authenticate(self, authorization: str | None) -> tuple[str, str]:
         token = None
         if authorization is not None:
             scheme, _, rest = authorization.partition(" ")
             if scheme.lower() == "bearer":
                 token = rest.strip()
         if token is None:
-            if self.anon_role is None:
+            if self._anon is None:
                 raise errors.jwt_required()
-            return self.anon_role, {"role": self.anon_role}
+            return self._anon
         if token == "":
             raise errors.jwt_decode("Empty JWT is sent in Authorization header")
         now = time.time()
         hit = self._cache.get(token)
         if hit is not None and (hit[0] == 0 or hit[0] > now - SKEW_S):
             self._cache.move_to_end(token)
-            return hit[1], dict(hit[2])
+            return hit[1], hit[2]
         role, claims, expires = self._verify(token, now)
-        self._cache[token] = (expires, role, claims)
+        text = claims_text(role, claims)
+        self._cache[token] = (expires, role, text)
         if len(self._cache) > 1000:
             self._cache.popitem(last=False)
-        return role, dict(claims)
+        return role, text
 
     def _verify(self, token: str, now: float) -> tuple[str, dict[str, Any], float]:
         parts = token.split(".")

@@ -10,6 +10,7 @@ import typer
 from cli.context import info, result, settings
 from functions_py.db import connect
 from functions_py.errors import EXIT_FAILURE, ConfigError, SupakitError
+from functions_py.handlers.builtin import load_all
 from functions_py.jobs import queue
 from functions_py.stack import database_url
 
@@ -43,10 +44,19 @@ def list_(ctx: typer.Context,
         raise ConfigError(f"--status {status!r} is not a job status; use one of {', '.join(STATUSES)}.")
     with connect(_url(ctx)) as conn:
         jobs = queue.list_jobs(conn, status=status, kind=kind, limit=limit)
-    lines = [f"{j['id']:>8}  {j['kind']:<20} {j['status']:<10} p{j['priority']:<3} {j['attempts']}/{j['max_attempts']}"
-             f"  {j['created_at']:%Y-%m-%d %H:%M:%S}" + (f"  {j['worker']}" if j["worker"] else "")
-             + (f"  {j['error'][:60]}" if j["error"] else "") for j in jobs]
-    result(jobs, as_json=as_json, text="\n".join(lines) or "no jobs")
+    result(jobs, as_json=as_json, text=_job_table(jobs) if jobs else "no jobs")
+
+
+LIST_HEADER = f"{'ID':>8}  {'KIND':<20} {'STATUS':<10} {'PRI':<4} {'TRIES':<5}  {'CREATED (UTC)':<19}  WORKER / ERROR"
+
+
+def _job_table(jobs: list[dict]) -> str:
+    """`jobs list` as a table with a header row (the error cut at 60 characters)."""
+    rows = [f"{j['id']:>8}  {j['kind']:<20} {j['status']:<10} {j['priority']:<4} "
+            f"{str(j['attempts']) + '/' + str(j['max_attempts']):<5}  {j['created_at']:%Y-%m-%d %H:%M:%S}"
+            + (f"  {j['worker']}" if j["worker"] else "") + (f"  {j['error'][:60]}" if j["error"] else "")
+            for j in jobs]
+    return "\n".join([LIST_HEADER, *rows])
 
 
 @app.command()
@@ -65,9 +75,11 @@ def enqueue(ctx: typer.Context,
             payload: str = typer.Option("{}", "--payload", help="JSON object given to the handler."),
             priority: int = typer.Option(0, "--priority", help="Higher runs first."),
             run_at: datetime = typer.Option(None, "--run-at", help="Not before this time (ISO 8601)."),
-            max_attempts: int = typer.Option(3, "--max-attempts", min=1, max=100),
-            dedupe_key: str = typer.Option(None, "--dedupe-key", help="Unique among unfinished jobs.")) -> None:
-    """Enqueue a job; prints its id (the existing job's id for a duplicate dedupe key)."""
+            max_attempts: int = typer.Option(3, "--max-attempts", min=1, max=100, help="Attempts before it fails."),
+            dedupe_key: str = typer.Option(None, "--dedupe-key", help="Unique among unfinished jobs."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Enqueue a job; prints its id (the existing job's id for a duplicate dedupe key). Warns on stderr when no
+    handler of this installation has that kind (no `supakit worker` here would run it)."""
     try:
         body = json.loads(payload)
     except json.JSONDecodeError as error:
@@ -83,7 +95,12 @@ def enqueue(ctx: typer.Context,
                 raise ConfigError(f"{kind!r} is not a job kind: use dotted lowercase names like email.send.") \
                     from error
             raise
-    typer.echo(job_id)
+    handlers = load_all()
+    handled = handlers.get(kind) is not None
+    if not handled:
+        info(f"warning: no registered handler has the kind {kind!r}, so no `supakit worker` of this installation "
+             f"will run it (registered: {', '.join(handlers.kinds)})")
+    result({"id": job_id, "kind": kind, "handler_registered": handled}, as_json=as_json, text=str(job_id))
 
 
 @app.command()
@@ -115,12 +132,15 @@ def retry(ctx: typer.Context, job_id: int = typer.Argument(..., help="The job's 
 def stats(ctx: typer.Context,
           window: str = typer.Option("1h", "--window", help="Failure rate and workers over this past (30m, 1h, 1d)."),
           check: bool = typer.Option(False, "--check", help="Exit 1 when a threshold below is crossed (for cron)."),
-          max_queued: int = typer.Option(50, "--max-queued", envvar="SUPAKIT_JOBS_MAX_QUEUED",
+          max_queued: int = typer.Option(None, "--max-queued", show_default=False,
                                          help="--check: the most ready jobs waiting."),
-          max_failure_rate: float = typer.Option(0.05, "--max-failure-rate", envvar="SUPAKIT_JOBS_MAX_FAILURE_RATE",
+          max_failure_rate: float = typer.Option(None, "--max-failure-rate", show_default=False,
                                                  help="--check: the highest share of failed jobs in the window."),
           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Queue depth per kind and status, failure rate, oldest queued age, workers seen."""
+    thresholds = settings(ctx, **{"dashboard.max_queued": max_queued,
+                                  "dashboard.max_failure_rate": max_failure_rate}).dashboard
+    max_queued, max_failure_rate = thresholds.max_queued, thresholds.max_failure_rate
     span = _interval(window)
     with connect(_url(ctx)) as conn:
         numbers = queue.stats(conn, span)

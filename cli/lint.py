@@ -17,8 +17,6 @@ from functions_py.config import Settings
 from functions_py.errors import EXIT_FAILURE, ConfigError
 from functions_py.stack import database_url
 
-DEFAULT_EXPOSED_SCHEMAS = ["public"]  # PostgREST's and the Supabase CLI's default when config.toml names none
-
 
 class FailOn(StrEnum):
     ERROR = "ERROR"
@@ -30,9 +28,9 @@ class FailOn(StrEnum):
 def lint(ctx: typer.Context,
          fix: bool = typer.Option(False, "--fix", help="Let sqlfluff fix what it can, then lint again."),
          db: bool = typer.Option(False, "--db", help="Run the database advisors on the migrated database instead."),
-         schemas: str = typer.Option(None, "--schemas", envvar="SUPAKIT_EXPOSED_SCHEMAS", show_default=False,
-                                     help="With --db: the exposed schemas, a,b (default: api.schemas in "
-                                          "supabase/config.toml)."),
+         schemas: str = typer.Option(None, "--schemas", show_default=False,
+                                     help="With --db: the exposed schemas, a,b (default: lint.schemas: api.schemas "
+                                          "in supabase/config.toml, else public)."),
          as_json: bool = typer.Option(False, "--json", help="With --db: print the findings as JSON."),
          fail_on: FailOn = typer.Option(None, "--fail-on", case_sensitive=False, show_default=False,
                                         help="With --db: exit 1 on a finding at this level or above "
@@ -67,24 +65,14 @@ def _lint_files(ctx: typer.Context, *, fix: bool) -> None:
 
 
 def exposed_schemas(current: Settings, option: str | None) -> list[str]:
-    """--schemas / SUPAKIT_EXPOSED_SCHEMAS when given, else [api].schemas of supabase/config.toml, else public."""
+    """--schemas when given, else the lint.schemas setting (SUPAKIT_EXPOSED_SCHEMAS, [api].schemas of
+    supabase/config.toml, else public)."""
     if option is not None:
         names = advisors.parse_schemas(option)
         if not names:
             raise ConfigError(f"--schemas {option!r} names no schema; pass a comma-separated list such as public,api.")
         return names
-    path = current.project_dir / "supabase" / "config.toml"
-    if not path.exists():
-        return DEFAULT_EXPOSED_SCHEMAS
-    try:
-        configured = tomllib.loads(path.read_text(encoding="utf-8")).get("api", {}).get("schemas")
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path} is not valid TOML ({error}); fix it or pass --schemas.") from error
-    if configured is None:
-        return DEFAULT_EXPOSED_SCHEMAS
-    if not isinstance(configured, list) or not all(isinstance(name, str) for name in configured):
-        raise ConfigError(f"[api].schemas in {path} must be a list of schema names; fix it or pass --schemas.")
-    return advisors.parse_schemas(configured)
+    return advisors.parse_schemas(list(current.lint.schemas))
 
 
 def reviewed_findings(current: Settings) -> list[str]:

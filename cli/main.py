@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import psycopg
 import typer
 
 from cli import (
@@ -25,7 +26,7 @@ from cli import (
 )
 from cli.context import Globals
 from functions_py import config
-from functions_py.errors import SupakitError
+from functions_py.errors import EXIT_UNAVAILABLE, SupakitError
 
 app = typer.Typer(no_args_is_help=True, help="supakit: business rules in SQL on Supabase, Docker-free locally.",
                   pretty_exceptions_enable=False, add_completion=False)
@@ -74,6 +75,12 @@ def main() -> None:
     except SupakitError as error:
         typer.echo(f"error: {error.message}", err=True)
         sys.exit(error.exit_code)
+    except psycopg.OperationalError as error:  # the database went away while the command ran (connecting is
+        # translated by functions_py.db.connect already): exit 3, as for an unreachable database
+        reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "no reason given")
+        typer.echo(f"error: lost the connection to the database: {reason}. Check that it still runs (`supakit db "
+                   "status`, or the server DATABASE_URL names) and run the command again.", err=True)
+        sys.exit(EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import typer
 
 from cli.context import info, result, settings
-from functions_py.errors import EXIT_FAILURE
+from functions_py.errors import EXIT_FAILURE, DriftDetected
 from functions_py.migrations import export as exporter
-from functions_py.migrations.engine import PENDING, Migrator, Plan
-from functions_py.migrations.files import next_versioned_path, repeatable_files, versioned_files
+from functions_py.migrations.engine import PENDING, Migrator, Plan, drift_message
+from functions_py.migrations.files import MigrationFile, next_versioned_path, repeatable_files, versioned_files
 from functions_py.stack import database_url
 
 app = typer.Typer(help="Apply pending migrations (compat, sql/, policies/); see the subcommands for more.")
@@ -28,18 +29,32 @@ def _migrator(ctx: typer.Context) -> Migrator:
     return Migrator.for_settings(current, database_url(current), log=info)
 
 
+def _file(file: MigrationFile, root: Path, seconds: float | None = None) -> dict[str, object]:
+    entry: dict[str, object] = {"kind": file.kind, "key": file.key, "path": file.display(root)}
+    if seconds is not None:
+        entry["seconds"] = round(seconds, 4)
+    return entry
+
+
 @app.callback(invoke_without_command=True)
 def migrate(ctx: typer.Context,
-            dry_run: bool = typer.Option(False, "--dry-run", help="Print what would run; change nothing.")) -> None:
+            dry_run: bool = typer.Option(False, "--dry-run", help="Print what would run; change nothing."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON: what was (or would be) applied.")) -> None:
     """Apply pending migrations: compat (plain PostgreSQL only), then sql/, then changed policies/."""
     if ctx.invoked_subcommand is not None:
         return
+    root = settings(ctx).project_dir
     plan, applied = _migrator(ctx).migrate(dry_run=dry_run)
     if plan.supabase_native:
         info("Supabase's own schemas found: compat layer skipped")
+    if as_json:
+        result({"dry_run": dry_run, "supabase_native": plan.supabase_native,
+                "applied": [_file(a.file, root, a.seconds) for a in applied],
+                "would_apply": [_file(f, root) for f in plan.to_apply] if dry_run else []}, as_json=True, text="")
     if dry_run:
-        for file in plan.to_apply:
-            typer.echo(f"would apply {file.kind:<10} {file.display(settings(ctx).project_dir)}")
+        if not as_json:
+            for file in plan.to_apply:
+                typer.echo(f"would apply {file.kind:<10} {file.display(root)}")
         info(f"dry run: {len(plan.to_apply)} file(s) would be applied; nothing was changed")
         return
     info(f"{len(applied)} file(s) applied" if applied else "already up to date")
@@ -63,10 +78,17 @@ def status(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", hel
 
 @app.command()
 def verify(ctx: typer.Context,
-           strict: bool = typer.Option(False, "--strict", help="Also fail (exit 1) when files are pending.")) -> None:
+           strict: bool = typer.Option(False, "--strict", help="Also fail (exit 1) when files are pending."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON: ok, drift, pending.")) -> None:
     """Exit 1 when an applied file was edited or the database has a version sql/ does not know."""
-    plan = _migrator(ctx).verify()
-    pending = plan.to_apply
+    plan = _migrator(ctx).status()
+    drift, pending = plan.drift, plan.to_apply
+    ok = not drift and not (strict and pending)
+    if as_json:
+        result({"ok": ok, "strict": strict, "drift": [s.as_dict() for s in drift],
+                "pending": [f.display(settings(ctx).project_dir) for f in pending]}, as_json=True, text="")
+    if drift:
+        raise DriftDetected(drift_message(drift), drift=drift)
     if pending:
         info(f"{len(pending)} file(s) pending: " + ", ".join(f.path.name for f in pending))
         if strict:

@@ -13,10 +13,10 @@ from cli.context import info, settings
 from functions_py.dashboard import dashboard_for
 from functions_py.dashboard import run as run_servers
 from functions_py.db import is_local
-from functions_py.embedded import port_is_free
-from functions_py.errors import ConfigError
+from functions_py.embedded import check_port
 from functions_py.http import gateway
-from functions_py.http.app import DEFAULT_HOST, DEFAULT_PORT, EdgeSettings
+from functions_py.http.access_log import mask_query_secrets
+from functions_py.http.app import EdgeSettings
 from functions_py.realtime import RealtimeServer, RealtimeSettings
 from functions_py.realtime.server import freeze_startup_objects
 from functions_py.stack import database_url
@@ -25,23 +25,23 @@ from functions_py.tokens import TokenSettings
 
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option(DEFAULT_HOST, "--host", envvar="SUPAKIT_API_HOST", help="Interface to listen on."),
-    port: int = typer.Option(DEFAULT_PORT, "--port", envvar="SUPAKIT_API_PORT",
-                             help="TCP port (default: the Supabase CLI's API port)."),
+    host: str = typer.Option(None, "--host", show_default=False, help="Interface to listen on (default: api.host)."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, show_default=False,
+                             help="TCP port (default: api.port, the Supabase CLI's API port)."),
     realtime: bool = typer.Option(True, "--realtime/--no-realtime",
                                   help="Also serve the Realtime server at /realtime/v1 (default)."),
-    access_log: bool = typer.Option(False, "--access-log/--no-access-log", envvar="SUPAKIT_API_ACCESS_LOG",
-                                    help="Log every request (uvicorn's access log)."),
+    access_log: bool = typer.Option(None, "--access-log/--no-access-log", show_default=False,
+                                    help="Log every request (uvicorn's access log; keys and tokens in query strings "
+                                         "masked)."),
     dashboard: bool = typer.Option(None, "--dashboard/--no-dashboard", show_default=False,
                                    help="Also serve the local dashboard (default: dashboard.enabled, true)."),
 ) -> None:
     """Serve the edge functions at http://HOST:PORT/functions/v1/<name> (stripe-webhook, billing-checkout,
     billing-portal) and Realtime at ws://HOST:PORT/realtime/v1/websocket until Ctrl-C / SIGTERM."""
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"--port {port} is not a TCP port; use a number from 1 to 65535")
-    if host in ("127.0.0.1", "localhost") and not port_is_free(port):
-        raise ConfigError(f"port {port} is in use; stop what listens there or pass --port (SUPAKIT_API_PORT)")
-    config_settings = settings(ctx).replace(**{"api.host": host, "api.port": port})
+    config_settings = settings(ctx, **{"api.host": host, "api.port": port, "api.access_log": access_log,
+                                       "dashboard.enabled": dashboard})
+    host, port = config_settings.api.host, config_settings.api.port
+    check_port(port, what="the API gateway", how="--port or SUPAKIT_API_PORT", host=host)
     url = database_url(config_settings)
     edge = EdgeSettings.from_settings(config_settings, url, require_explicit_jwt_secret=not is_local(url))
     if not edge.stripe.webhook_secret:
@@ -49,6 +49,7 @@ def serve(
     if not edge.stripe.secret_key:
         info("warning: STRIPE_SECRET_KEY is not set; billing-checkout and billing-portal answer 503 until it is")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mask_query_secrets()
     ws_max_size = 16 * 1024 * 1024
     server = None
     if realtime:
@@ -62,7 +63,7 @@ def serve(
     for service in app.services:
         info(f"{service.prefix} on http://{host}:{port}{service.prefix}")
     info(f"edge functions on http://{host}:{port}/functions/v1/ (Ctrl-C stops)")
-    board = dashboard_for(config_settings, url, wanted=dashboard, say=info)
+    board = dashboard_for(config_settings, url, say=info)
     freeze_startup_objects()
-    run_servers(app, dashboard=board, host=host, port=port, access_log=access_log, log_level="info", lifespan="on",
-                ws_max_size=ws_max_size, **gateway.uvicorn_options())
+    run_servers(app, dashboard=board, host=host, port=port, access_log=config_settings.api.access_log,
+                log_level="info", lifespan="on", ws_max_size=ws_max_size, **gateway.uvicorn_options())

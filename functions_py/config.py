@@ -68,7 +68,12 @@ class Option:
     expected: str = "a string"
     secret: bool = False
     doc: str = ""
-    flag: str | None = None  # the command-line option that also sets it, when one does (named in errors)
+    flag: str | tuple[str, ...] | None = None  # the command-line option(s) that also set it ("supakit serve --port")
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """Every command-line option that sets this setting (docs/cli.md lists the setting's variable beside them)."""
+        return (self.flag,) if isinstance(self.flag, str) else tuple(self.flag or ())
 
     @property
     def section(self) -> str:
@@ -201,9 +206,14 @@ _PORT = "a TCP port from 1 to 65535"
 
 # The gateway (`supakit serve`): one port for /rest/v1, /auth/v1, /storage/v1, /realtime/v1 and /functions/v1.
 API_OPTIONS = (
-    Option("api.host", "127.0.0.1", env="SUPAKIT_API_HOST", doc="Interface `supakit serve` listens on."),
+    Option("api.host", "127.0.0.1", env="SUPAKIT_API_HOST", flag="supakit serve --host",
+           doc="Interface `supakit serve` listens on."),
     Option("api.port", 54321, env="SUPAKIT_API_PORT", toml="api.port", parse=parse_port, expected=_PORT,
+           flag=("supakit serve --port", "supakit up --port"),
            doc="The gateway's TCP port (the Supabase CLI's API port)."),
+    Option("api.access_log", False, env="SUPAKIT_API_ACCESS_LOG", parse=parse_bool, expected="true or false",
+           flag="supakit serve --access-log",
+           doc="Log every request (uvicorn's access log; key and token query parameters masked)."),
     Option("api.external_url", None, env="SUPAKIT_API_EXTERNAL_URL", parse=parse_optional,
            expected="a URL such as http://127.0.0.1:54321",
            doc="The URL clients use to reach the gateway (default: http://<host>:<port>); Auth's issuer and e-mail "
@@ -265,6 +275,9 @@ REALTIME_OPTIONS = (
     Option("realtime.port", 54321, env="SUPAKIT_REALTIME_PORT", parse=parse_port, expected=_PORT,
            flag="supakit realtime serve --port",
            doc="TCP port of the standalone `supakit realtime serve`."),
+    Option("realtime.log_level", "info", env="SUPAKIT_REALTIME_LOG_LEVEL",
+           parse=parse_choice("debug", "info", "warning", "error"), expected="debug, info, warning or error",
+           flag="supakit realtime serve --log-level", doc="Log level of the standalone `supakit realtime serve`."),
     Option("realtime.max_payload_kb", 256, env="SUPAKIT_REALTIME_MAX_PAYLOAD_KB", parse=parse_int(1),
            expected="a positive number of KiB", doc="Largest broadcast payload (Supabase's free-plan limit)."),
 )
@@ -336,7 +349,53 @@ AWS_OPTIONS = (
            expected="a comma-separated list of security group ids", doc="Security groups of instances."),
 )
 
+def parse_kind_seconds(raw: Any) -> tuple[tuple[str, float], ...]:
+    """`KIND=SECONDS,KIND=SECONDS` (positive seconds) as pairs."""
+    pairs = []
+    for item in parse_list(raw):
+        kind, sep, seconds = item.partition("=")
+        value = float(seconds) if sep else -1.0
+        if not kind.strip() or not value > 0:
+            raise ValueError(item)
+        pairs.append((kind.strip(), value))
+    return tuple(pairs)
+
+
+_W = "supakit worker "
+# `supakit worker` (functions_py/jobs/worker.py WorkerConfig; docs/jobs.md "Workers")
 WORKER_OPTIONS = (
+    Option("worker.concurrency", 3, env="SUPAKIT_WORKER_CONCURRENCY", parse=parse_int(1, 1000),
+           expected="a number of jobs from 1 to 1000", flag=_W + "--concurrency", doc="Jobs run at the same time."),
+    Option("worker.batch_size", None, env="SUPAKIT_WORKER_BATCH_SIZE", parse=parse_int(1, 1000),
+           expected="a number of jobs from 1 to 1000", flag=_W + "--batch-size",
+           doc="Most jobs claimed at once (default: the concurrency)."),
+    Option("worker.kinds", (), env="SUPAKIT_WORKER_KINDS", parse=parse_list, expected="a comma-separated list of kinds",
+           flag=_W + "--kinds", doc="Job kinds to run (default: every registered kind)."),
+    Option("worker.lease_seconds", 30, env="SUPAKIT_WORKER_LEASE_SECONDS", parse=parse_int(1),
+           expected="a whole number of seconds, at least 1", flag=_W + "--lease-seconds",
+           doc="Lease per claim, renewed every third of it while the job runs."),
+    Option("worker.poll_interval", 1.0, env="SUPAKIT_WORKER_POLL_INTERVAL", parse=parse_number(0.0, inclusive=False),
+           expected="a positive number of seconds", flag=_W + "--poll-interval",
+           doc="Seconds between polls when no NOTIFY arrives."),
+    Option("worker.shutdown_timeout", 10.0, env="SUPAKIT_WORKER_SHUTDOWN_TIMEOUT", parse=parse_number(0.0),
+           expected="a number of seconds >= 0", flag=_W + "--shutdown-timeout",
+           doc="Seconds in-flight jobs get to finish at shutdown before they are released."),
+    Option("worker.name", None, env="SUPAKIT_WORKER_NAME", parse=parse_optional, expected="a name",
+           flag=_W + "--name", doc="Worker name in leases and logs (default: <hostname>:<pid>)."),
+    Option("worker.timeouts", (), env="SUPAKIT_WORKER_TIMEOUTS", parse=parse_kind_seconds,
+           expected="KIND=SECONDS pairs such as ai.generate=120,system.sleep=5", flag=_W + "--timeouts",
+           doc="Per-kind handler timeouts overriding the handlers' own."),
+    Option("worker.reap_interval", 5.0, env="SUPAKIT_WORKER_REAP_INTERVAL", parse=parse_number(0.0, inclusive=False),
+           expected="a positive number of seconds", flag=_W + "--reap-interval",
+           doc="Seconds between requeueing jobs whose lease expired."),
+    Option("worker.prune_interval", 60.0, env="SUPAKIT_WORKER_PRUNE_INTERVAL", parse=parse_number(0.0),
+           expected="a number of seconds >= 0 (0: off)", flag=_W + "--prune-interval",
+           doc="Seconds between retention runs (0: off)."),
+    Option("worker.keep_succeeded", 100, env="SUPAKIT_JOBS_KEEP_SUCCEEDED", parse=parse_int(0),
+           expected="a number of jobs", flag=_W + "--keep-succeeded", doc="Succeeded jobs kept per kind by retention."),
+    Option("worker.keep_failed", 500, env="SUPAKIT_JOBS_KEEP_FAILED", parse=parse_int(0),
+           expected="a number of jobs", flag=_W + "--keep-failed",
+           doc="Failed and cancelled jobs kept per kind by retention."),
     Option("worker.loop", "auto", env="SUPAKIT_WORKER_LOOP", parse=parse_choice("auto", "asyncio", "uvloop"),
            expected="auto, asyncio or uvloop",
            doc="Event loop of `supakit worker` (auto: uvloop when installed, a default dependency except on Windows; "
@@ -506,7 +565,8 @@ def parse_rate(raw: Any) -> float:
 # The local dashboard (`supakit serve`, functions_py/dashboard): Studio's port; [studio] keys in config.toml.
 DASHBOARD_OPTIONS = (
     Option("dashboard.enabled", True, env="SUPAKIT_DASHBOARD", toml="studio.enabled", parse=parse_bool,
-           expected="true or false", doc="Serve the local dashboard with `supakit serve`."),
+           expected="true or false", flag=("supakit serve --dashboard", "supakit up --dashboard"),
+           doc="Serve the local dashboard with `supakit serve`."),
     Option("dashboard.host", "127.0.0.1", env="SUPAKIT_DASHBOARD_HOST",
            doc="Interface the dashboard listens on; a non-loopback one needs dashboard.login."),
     Option("dashboard.port", 54323, env="SUPAKIT_DASHBOARD_PORT", toml="studio.port", parse=parse_port,
@@ -517,16 +577,24 @@ DASHBOARD_OPTIONS = (
            expected="seconds from 1 to 3600", doc="How often the queue page refreshes its counts and list."),
     # the thresholds of `supakit jobs stats --check`, read from the same variables
     Option("dashboard.max_queued", 50, env="SUPAKIT_JOBS_MAX_QUEUED", parse=parse_int(0),
-           expected="a number of jobs", doc="Queue alert: more ready jobs waiting than this."),
+           expected="a number of jobs", flag="supakit jobs stats --max-queued",
+           doc="Queue alert: more ready jobs waiting than this."),
     Option("dashboard.max_failure_rate", 0.05, env="SUPAKIT_JOBS_MAX_FAILURE_RATE", parse=parse_rate,
-           expected="a share from 0 to 1, such as 0.05", doc="Queue alert: a higher share of failed jobs in the "
-                                                              "last hour."),
+           expected="a share from 0 to 1, such as 0.05", flag="supakit jobs stats --max-failure-rate",
+           doc="Queue alert: a higher share of failed jobs in the last hour."),
+)
+
+# `supakit lint --db` (functions_py/advisors): which schemas count as exposed
+LINT_OPTIONS = (
+    Option("lint.schemas", ("public",), env="SUPAKIT_EXPOSED_SCHEMAS", toml="api.schemas", parse=parse_list,
+           expected="a list of schema names", flag="supakit lint --schemas",
+           doc="The exposed schemas the database advisors check (PostgREST's and the Supabase CLI's default: public)."),
 )
 
 OPTIONS: tuple[Option, ...] = (
     *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
     *REALTIME_OPTIONS, *MAIL_OPTIONS, *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS,
-    *WORKER_OPTIONS,
+    *WORKER_OPTIONS, *LINT_OPTIONS,
 )
 STRIPE_PRICE_PREFIX = "STRIPE_PRICE_"
 
@@ -575,10 +643,13 @@ def resolve_options(options: Iterable[Option], *, flags: Mapping[str, Any], envi
             except (ValueError, TypeError):
                 shown = "(hidden)" if option.secret else repr(raw)
                 named = f"{option.env}={shown}" if source == SOURCE_ENV else f"{option.name} = {shown} (from {where})"
-                if option.flag:
-                    named += f" (or {option.flag})"
-                raise ConfigError(f"{named} is not {option.expected} (setting {option.name}); fix it or unset "
-                                  "it.") from None
+                flag_names = {flag.split()[-1] for flag in option.flags}
+                if source == SOURCE_FLAG and len(flag_names) == 1:  # `--concurrency 0`, as the user typed it
+                    named = f"{flag_names.pop()} {shown}"
+                if option.flags and source != SOURCE_FLAG:
+                    named += f" (or {' / '.join(option.flags)})"
+                fix = "fix it" if source == SOURCE_FLAG else "fix it or unset it"
+                raise ConfigError(f"{named} is not {option.expected} (setting {option.name}); {fix}.") from None
         sources[option.name] = source
     return values, sources
 
@@ -649,6 +720,15 @@ class Settings:
         return Settings(project_dir=self.project_dir, data_dir=self.data_dir, db_port=self.db_port,
                         database_url=self.database_url, values=MappingProxyType(merged),
                         sources=MappingProxyType(sources), stripe_prices=self.stripe_prices)
+
+    def with_flags(self, flags: Mapping[str, Any]) -> Settings:
+        """A copy with options a command was given on the command line (by dotted name; None: not given), parsed
+        and checked as values from the environment are, and recorded as coming from the flag."""
+        given = {name: value for name, value in flags.items() if value is not None}
+        if not given:
+            return self
+        values, _ = resolve_options([option(name) for name in given], flags=given, environ={}, document={})
+        return self.replace(**values)
 
     def describe(self) -> list[dict[str, Any]]:
         """Every effective setting with its source; secrets masked (for `supakit config`)."""

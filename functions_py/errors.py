@@ -10,6 +10,24 @@ EXIT_FAILURE = 1  # an operation ran and failed (a migration error, drift found,
 EXIT_BAD_INPUT = 2  # the input is wrong (a malformed file name, a bad option); same code as click's usage errors
 EXIT_UNAVAILABLE = 3  # the database cannot be reached or is not running
 
+# What each exit code means, as docs/cli.md prints it (tools/gen_docs.py) and tests/test_cli_failures.py checks it.
+EXIT_CODES = {
+    0: "Success.",
+    EXIT_FAILURE: "The operation ran and failed: a migration error (rolled back; the message names `file:line`), "
+                  "drift, lint violations, the embedded database could not start (a directory that is not a "
+                  "cluster, a server still running from a deleted data directory), an unknown job id or Stripe "
+                  "event, `jobs stats --check` over a threshold, nothing to provision or retry, `reset` blocked by "
+                  "something that holds the database (a permanent replication slot).",
+    EXIT_BAD_INPUT: "Bad input: an unknown command or option, a bad option or setting (the message names the "
+                    "setting, the value and what is expected), a port a server needs held by another process (the "
+                    "message names the port and the process), a malformed migration file name, a duplicate "
+                    "version, transaction control inside a migration file, reset of a remote database without "
+                    "`--force`, an unknown organization (`--org` takes a slug or an id) or e-mail.",
+    EXIT_UNAVAILABLE: "The database cannot be reached (a malformed `DATABASE_URL` too, a stray newline in it "
+                      "included), the embedded database is not running (`db status` too), or it went away while "
+                      "`supakit up` ran.",
+}
+
 
 class SupakitError(Exception):
     """supakit failed."""
@@ -33,6 +51,14 @@ class DatabaseUnavailable(SupakitError):
     """The database cannot be reached; check DATABASE_URL, or run `supakit db start`."""
 
     exit_code = EXIT_UNAVAILABLE
+
+
+class PortInUse(ConfigError):
+    """A TCP port a server needs is taken; stop what listens there or choose another port."""
+
+
+class DatabaseInUse(SupakitError):
+    """Something holds the database the command must drop; stop it and run the command again."""
 
 
 class EmbeddedDatabaseError(SupakitError):

@@ -114,6 +114,8 @@ def test_who_may_manage_billing(world, client, stripe_api, path):
         response = client.post(path, headers=headers, json=body)
         assert response.status_code == status, f"{case}: {response.text}"
         assert response.json()["error"]["code"] == ("unauthorized" if status == 401 else "forbidden")
+        if case == "the anon key":
+            assert response.json()["error"]["message"].startswith("the anon key is not a signed-in user: sign in")
     assert stripe_api.requests == [], "nothing reaches Stripe for a refused caller"
 
 

@@ -225,7 +225,8 @@ def test_a_port_in_use_is_named_and_nothing_is_left_running(cluster: Cluster):
         holder.bind(("127.0.0.1", cluster.port))
         holder.listen()
         started = cluster.db("start")
-    assert started.returncode == 1, "a port in use is a failure to start (exit 1)"
+    assert started.returncode == 2, "a port in use is exit 2, as for `supakit serve` (docs/cli.md, exit codes)"
+    assert "in use by" in started.stderr, "the message names what holds it"
     assert str(cluster.port) in started.stderr, "the message names the port"
     assert "SUPAKIT_DB_PORT" in started.stderr, "the message says how to choose another port"
     assert "Traceback" not in started.stderr

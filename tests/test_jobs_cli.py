@@ -29,6 +29,23 @@ def test_enqueue_list_show_cancel_and_retry(fresh_db):
     assert jobs(fresh_db, "list", "--status", "queued", "--json").stdout.count('"id"') == 1
 
 
+def test_list_has_a_header_row_and_enqueue_json_warns_about_a_kind_no_handler_has(fresh_db):
+    known = jobs(fresh_db, "enqueue", "system.noop", "--json")
+    assert known.returncode == 0, known.stderr
+    answer = json.loads(known.stdout)
+    assert answer["kind"] == "system.noop" and answer["handler_registered"] is True and isinstance(answer["id"], int)
+    assert "warning" not in known.stderr
+    unknown = jobs(fresh_db, "enqueue", "nobody.handles.this", "--json")
+    assert unknown.returncode == 0, "the job is queued all the same (another deployment may run it)"
+    assert json.loads(unknown.stdout)["handler_registered"] is False
+    assert "warning: no registered handler has the kind 'nobody.handles.this'" in unknown.stderr
+    assert "system.noop" in unknown.stderr, "and it lists the kinds that are registered"
+    lines = jobs(fresh_db, "list").stdout.splitlines()
+    assert lines[0].split() == ["ID", "KIND", "STATUS", "PRI", "TRIES", "CREATED", "(UTC)", "WORKER", "/", "ERROR"]
+    assert len(lines) == 3 and str(answer["id"]) in lines[2] and "system.noop" in lines[2]
+    assert lines[0].index("KIND") == lines[2].index("system.noop"), "the header's columns line up with the rows"
+
+
 def test_a_dedupe_key_returns_the_existing_job(fresh_db):
     first = jobs(fresh_db, "enqueue", "system.noop", "--dedupe-key", "nightly").stdout
     assert jobs(fresh_db, "enqueue", "system.noop", "--dedupe-key", "nightly").stdout == first

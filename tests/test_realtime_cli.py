@@ -73,7 +73,8 @@ def test_serve_refuses_a_port_in_use_and_a_bad_port_setting(fresh_db):
         port = taken.getsockname()[1]
         result = run_cli("realtime", "serve", "--port", str(port), env=_env(fresh_db))
     assert result.returncode == 2
-    assert f"port {port} is in use" in result.stderr
+    assert f"port {port} on 127.0.0.1, which the Realtime server needs, is in use by" in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
     result = run_cli("realtime", "serve", env=_env(fresh_db, SUPAKIT_REALTIME_PORT="http"))
     assert result.returncode == 2 and "--port" in result.stderr, result.stderr
 

@@ -179,6 +179,60 @@ def test_reset_terminates_open_sessions(fresh_db: str):
     assert_fully_reset(fresh_db)
 
 
+def test_reset_stops_a_session_holding_a_temporary_replication_slot(fresh_db: str):
+    """What `supakit up`'s Realtime feeds do: a session holds a temporary logical slot, which makes PostgreSQL
+    refuse to drop the database even `with (force)`. Reset stops that session, says so, and goes on."""
+    with psycopg.connect(fresh_db, autocommit=True) as feed:
+        feed.execute("select pg_create_logical_replication_slot('supakit_test_feed', 'pgoutput', true)")
+        reset = supakit(fresh_db, "reset", "--no-seed", "--json")
+        assert reset.returncode == 0, reset.stderr
+        assert "stopped the session holding replication slot supakit_test_feed" in reset.stderr
+        with pytest.raises(psycopg.OperationalError):
+            feed.execute("select 1")
+    report = json.loads(reset.stdout)
+    assert set(report["phases"]) == {"recreate", "compat", "migrations", "policies"} and report["seeded"] is False
+    assert report["applied"] > 0 and report["total_seconds"] >= sum(report["phases"].values()) - 0.01
+    assert_fully_reset(fresh_db, seeded=False)
+
+
+def test_reset_refuses_a_permanent_replication_slot_naming_it_without_a_traceback(fresh_db: str):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("select pg_create_logical_replication_slot('someones_subscription', 'pgoutput')")
+    try:
+        refused = supakit(fresh_db, "reset")
+        assert refused.returncode == 1, refused.stderr
+        assert "someones_subscription" in refused.stderr and "pg_drop_replication_slot" in refused.stderr
+        assert "Traceback" not in refused.stderr and "ObjectInUse" not in refused.stderr
+        assert relation_exists(fresh_db, "internal.jobs"), "nothing was dropped"
+    finally:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("select pg_drop_replication_slot('someones_subscription')")
+
+
+def test_seed_migrate_and_verify_print_json(empty_db: str):
+    dry = supakit(empty_db, "migrate", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    planned = json.loads(dry.stdout)
+    assert planned["dry_run"] is True and planned["applied"] == [] and len(planned["would_apply"]) > 3
+    assert {"kind", "key", "path"} <= set(planned["would_apply"][0])
+    done = json.loads(supakit(empty_db, "migrate", "--json").stdout)
+    assert [f["path"] for f in done["applied"]] == [f["path"] for f in planned["would_apply"]]
+    assert all(f["seconds"] >= 0 for f in done["applied"])
+    assert json.loads(supakit(empty_db, "migrate", "--json").stdout)["applied"] == [], "a second run applies nothing"
+    verified = supakit(empty_db, "migrate", "verify", "--json")
+    assert verified.returncode == 0 and json.loads(verified.stdout) == {"ok": True, "strict": False, "drift": [],
+                                                                          "pending": []}
+    seeded = supakit(empty_db, "seed", "--json")
+    assert seeded.returncode == 0 and json.loads(seeded.stdout)["seeded"] is True
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("update supakit_migrations.ledger set checksum = repeat('0', 64) where kind = 'versioned' "
+                     "and key = (select min(key) from supakit_migrations.ledger where kind = 'versioned')")
+    drifted = supakit(empty_db, "migrate", "verify", "--json")
+    assert drifted.returncode == 1 and "Traceback" not in drifted.stderr
+    answer = json.loads(drifted.stdout)
+    assert answer["ok"] is False and len(answer["drift"]) == 1
+
+
 # -- up ------------------------------------------------------------------------------------------------------
 
 
@@ -245,3 +299,5 @@ def test_up_runs_the_gateway_and_a_worker_in_the_foreground_until_it_is_told_to_
         stdout, stderr = up.communicate(timeout=30)
     assert up.returncode == 0, stderr
     assert "starting the API gateway and a job worker" in stderr and '"event": "job.succeeded"' in stderr
+    anon = tokens.api_key("anon", tokens.LOCAL_JWT_SECRET)
+    assert "apikey=***" in stderr and anon not in stderr, "uvicorn's log of the WebSocket masks the API key"

@@ -35,15 +35,31 @@ def _default(param: click.Parameter) -> str:
     return str(getattr(default, "value", default))
 
 
-def _option_row(param: click.Parameter) -> str:
+# "supakit serve --port" -> the setting it sets (config.Option.flag): its variable and default go in the row
+SETTING_OF_FLAG = {flag: option for option in config.OPTIONS for flag in option.flags}
+
+
+def _setting(command: str, param: click.Parameter) -> config.Option | None:
+    return next((SETTING_OF_FLAG[f"{command} {name}"] for name in getattr(param, "opts", ())
+                 if f"{command} {name}" in SETTING_OF_FLAG), None)
+
+
+def _option_row(param: click.Parameter, command: str = "supakit") -> str:
     if getattr(param, "param_type_name", "") == "argument":
         name = f"`{(param.name or '').upper()}`"
     else:
         names = [*param.opts, *getattr(param, "secondary_opts", [])]
         name = " / ".join(f"`{n}`" for n in names)
     envvar = param.envvar if isinstance(param.envvar, str) else ", ".join(param.envvar or ())
+    default = _default(param)
+    setting = _setting(command, param)
+    if setting is not None:  # read by functions_py/config.py, not by typer: flag > env > config.toml > default
+        envvar = setting.env or ""
+        shown = setting.default
+        default = ", ".join(shown) if isinstance(shown, tuple) else "" if shown in (None, "") else str(shown)
+        default = f"{default} (`{setting.name}`)".strip()
     help_text = getattr(param, "help", None) or ""
-    return f"| {name} | {_cell(_default(param))} | {f'`{envvar}`' if envvar else ''} | {_cell(help_text)} |"
+    return f"| {name} | {_cell(default)} | {f'`{envvar}`' if envvar else ''} | {_cell(help_text)} |"
 
 
 def _commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
@@ -65,28 +81,23 @@ def cli_page() -> str:
     root = typer.main.get_command(app)
     lines = [GENERATED.format(source="the typer app (cli/)"), "", "# CLI reference", "",
              "Every `supakit` command with its options. Progress and status go to stderr, results to stdout; "
-             "`--json` where a script would want it. Settings that are not options are in "
-             "[settings.md](settings.md).", "",
+             "`--json` where a script would want it. An option that is also a setting names it beside its default: "
+             "functions_py/config.py reads its variable and supabase/config.toml, and the option wins. Every "
+             "setting is in [settings.md](settings.md).", "",
              "## Global options", "", "Before the command: `supakit --data-dir X worker`.", "",
              "| option | default | environment | meaning |", "|---|---|---|---|"]
     lines += [_option_row(p) for p in root.params if p.name not in ("help",)]
-    lines += ["", "## Exit codes", "", "| code | meaning |", "|---|---|",
-              "| 0 | Success. |",
-              f"| {errors.EXIT_FAILURE} | The operation ran and failed: a migration error (rolled back; the message "
-              "names `file:line`), drift, lint violations, the embedded database could not start, an unknown job "
-              "id, `jobs stats --check` over a threshold, nothing to provision or retry. |",
-              f"| {errors.EXIT_BAD_INPUT} | Bad input: a bad option or setting (the message names the setting, the "
-              "value and what is expected), a malformed migration file name, a duplicate version, transaction "
-              "control inside a migration file, reset of a remote database without `--force`, an unknown "
-              "organization or e-mail. |",
-              f"| {errors.EXIT_UNAVAILABLE} | The database cannot be reached (a malformed `DATABASE_URL` too), or "
-              "the embedded database is not running (`db status` too). |", ""]
+    lines += ["", "## Exit codes", "",
+              "No command prints a traceback for an expected failure: the message says what is wrong and what to "
+              "do, on stderr, as `error: …`.", "", "| code | meaning |", "|---|---|"]
+    lines += [f"| {code} | {meaning} |" for code, meaning in errors.EXIT_CODES.items()]
+    lines.append("")
     for name, command in _commands(root, "supakit"):
         lines += [f"## `{name}`", "", (command.help or "").strip().replace("\n", " "), ""]
         params = [p for p in command.params if p.name != "help" and not getattr(p, "hidden", False)]
         if params:
             lines += ["| option | default | environment | meaning |", "|---|---|---|---|"]
-            lines += [_option_row(p) for p in params]
+            lines += [_option_row(p, name) for p in params]
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

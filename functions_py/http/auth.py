@@ -54,7 +54,10 @@ def authenticate(request: Request, verifier: TokenVerifier) -> Caller:
     except InvalidToken as error:
         raise Unauthorized(error.message, reason=getattr(error, "reason", "invalid")) from None
     if claims.get("role") != "authenticated" or not claims.get("sub"):
-        raise Unauthorized(f"a {claims.get('role')} key is not a user: sign in and send the user's access token")
+        role = claims.get("role")
+        what = f"the {role} key is not a signed-in user" if role in ("anon", "service_role") else \
+            f"this token (role {role!r}) names no signed-in user"
+        raise Unauthorized(f"{what}: sign in and send the user's access token")
     try:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError:

@@ -20,13 +20,12 @@ class AuthService:
         from functions_py.auth.context import AuthContext
         from functions_py.auth.mail import Mailer
         from functions_py.auth.ratelimit import RateLimiter
-        from functions_py.tokens import LOCAL_JWT_SECRET
 
         settings = gateway_context.settings
         maildir = Path(settings.auth.maildir).expanduser() if settings.auth.maildir else settings.data_dir / "mail"
         self.context = AuthContext(
             settings=settings, pool=gateway_context.pool, verifier=gateway_context.verifier,
-            secret=settings.jwt.secret or LOCAL_JWT_SECRET, external_url=gateway_context.external_url,
+            external_url=gateway_context.external_url,
             limiter=RateLimiter(),
             mailer=Mailer(maildir, auth=settings.auth, project_dir=settings.project_dir))
         self.app = AuthApp(self.context)

@@ -1,15 +1,20 @@
 """Asymmetric JWT signing keys (`[auth] signing_keys_path`, docs/auth.md "Signing keys"): Auth signs access tokens
 with the file's signing key (ES256 or RS256, `kid` in the header), publishes the public keys at
 /auth/v1/.well-known/jwks.json in GoTrue's shape, and every service behind the gateway (Auth, REST, Storage,
-Functions; Realtime in test_auth_js) accepts them, next to HS256 tokens signed with the JWT secret. supabase-py signs
-in; PyJWT verifies the tokens through the published JWKS; `supakit gen signing-key` writes and rotates the file."""
+Functions, Realtime) accepts them, next to HS256 tokens signed with the JWT secret. supabase-py and supabase-js
+(tests/js/auth-signing-keys.mjs: getClaims through the JWKS) sign in; PyJWT verifies the tokens through the published
+JWKS; `supakit gen signing-key` writes and rotates the file."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import stat
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import jwt
@@ -41,7 +46,8 @@ def keyed(pg_server, template_db, tmp_path_factory):
     old, current = tokens.generate_signing_key("RS256"), tokens.generate_signing_key("ES256")
     path = folder / "signing_keys.json"
     path.write_text(json.dumps([rotated_out(old), current]))
-    with running_api(url, settings={**NO_LIMITS, "jwt.signing_keys_path": str(path)}, data_dir=folder) as api:
+    with running_api(url, settings={**NO_LIMITS, "jwt.signing_keys_path": str(path)}, data_dir=folder,
+                     realtime=True) as api:
         api.db_url, api.old, api.current = url, old, current
         yield api
     pg_server.drop_database(name)
@@ -214,3 +220,40 @@ def test_the_setting_resolves_under_supabase_and_loads_with_the_gateway_keys(tmp
     token = configured.sign({"role": "authenticated", "exp": int(time.time()) + 60})
     assert tokens.TokenVerifier(configured).verify(token)["role"] == "authenticated"
     assert tokens.TokenVerifier(configured).verify(tokens.api_key("anon", SECRET))["role"] == "anon"
+
+
+NODE = shutil.which("node")
+JS_DIR = Path(__file__).resolve().parent / "js"
+needs_node = pytest.mark.skipif(
+    NODE is None or not (JS_DIR / "node_modules" / "@supabase" / "supabase-js").is_dir(),
+    reason="needs node and `npm ci` in tests/js (make js-deps)")
+
+
+@pytest.fixture(scope="module")
+def js_run(keyed):
+    done = subprocess.run([NODE, "auth-signing-keys.mjs"], cwd=JS_DIR, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SUPABASE_URL": keyed.url, "ANON_KEY": ANON_KEY})
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, done.stdout + done.stderr
+    result = json.loads(lines[-1])
+    assert "crash" not in result, result["crash"]
+    return result
+
+
+@needs_node
+def test_supabase_js_get_claims_verifies_the_es256_token_through_the_jwks(keyed, js_run):
+    assert js_run["signin"] is None
+    assert js_run["header"] == {"alg": "ES256", "kid": keyed.current["kid"], "typ": "JWT"}
+    assert js_run["claims"] == {"error": None, "sub": OWNER_ID, "kid": keyed.current["kid"]}
+    # WebCrypto against the published key, not the GET /user fallback (that would answer bad_jwt)
+    assert js_run["forged"]["name"] == "AuthInvalidJwtError" and js_run["forged"]["message"] == "Invalid JWT signature"
+
+
+@needs_node
+def test_supabase_js_reaches_rest_storage_functions_and_realtime_with_it(keyed, js_run):
+    assert js_run["rest"]["error"] is None and js_run["rest"]["rows"] > 0
+    assert js_run["storage"] == {"error": None, "isList": True}
+    assert js_run["functions"]["status"] != 401
+    assert js_run["realtime"] == "SUBSCRIBED"
+    assert js_run["refresh"]["error"] is None and js_run["refresh"]["header"]["kid"] == keyed.current["kid"]

@@ -475,8 +475,6 @@ AUTH_OPTIONS = (
     Option("auth.sessions_timebox_s", 0, env="GOTRUE_SESSIONS_TIMEBOX", toml="auth.sessions.timebox",
            parse=parse_duration_s, expected='a duration such as "24h" (0: none)',
            doc="Sessions end this long after sign-in (not_after)."),
-    Option("auth.maildir", None, env="SUPAKIT_MAILDIR", parse=parse_optional, expected="a directory",
-           doc="Where auth mails are written (default: <data dir>/mail, the email.send job's maildir)."),
     Option("auth.admin_roles", ("service_role", "supabase_admin"), env="GOTRUE_JWT_ADMIN_ROLES",
            parse=parse_list, expected="a list of roles", doc="JWT roles allowed on the admin API."),
     *_AUTH_TEMPLATE_OPTIONS,

@@ -15,7 +15,11 @@ alter table internal.outbox_emails add constraint template_is_known check (
   )
 );
 alter table internal.outbox_emails add constraint auth_rows_carry_their_message check (
-  template not like 'auth.%' or (jsonb_typeof(data -> 'subject') = 'string' and jsonb_typeof(data -> 'text') = 'string')
+  -- the key tests first: a missing key would make the check null, which a check constraint lets through
+  template not like 'auth.%' or (
+    data ? 'subject' and data ? 'text'
+    and jsonb_typeof(data -> 'subject') = 'string' and jsonb_typeof(data -> 'text') = 'string'
+  )
 );
 comment on column internal.outbox_emails.data is
 'the template''s values; for auth.* rows the composed message itself: {subject, text, html?}';

@@ -35,16 +35,17 @@ def token(
     email: str = typer.Argument(..., help="The user's e-mail (auth.users)."),
     expires_in: int = typer.Option(3600, "--expires-in", help="Seconds until the token expires."),
 ) -> None:
-    """Print an access token for a user, shaped like GoTrue's, for Realtime `setAuth`, the edge functions and
-    /rest/v1 (as `Authorization: Bearer`). supabase-js `setSession` needs a refresh token from the local Auth API
+    """Print an access token for a user, shaped like GoTrue's and signed as Auth signs (the signing key of
+    auth.signing_keys_path when set, else the JWT secret), for Realtime `setAuth`, the edge functions and /rest/v1
+    (as `Authorization: Bearer`). supabase-js `setSession` needs a refresh token from the local Auth API
     (/auth/v1), which this stack does not serve yet: it does not work with this token."""
     if expires_in <= 0:
         raise ConfigError(f"--expires-in must be a positive number of seconds, got {expires_in}")
     url = database_url(settings(ctx))
-    secret = _secret(settings(ctx), url)
+    signer = tokens.TokenSettings.from_settings(settings(ctx), require_explicit=not is_local(url))
     with connect(url) as conn:
         row = users.find_by_email(conn, email)
     if row is None:
         raise ConfigError(f"no user with e-mail {email!r} in auth.users; seed the database (`supakit seed`) or "
                           "create the user first")
-    typer.echo(tokens.user_token(row[0], secret, email=row[1], expires_in_s=expires_in))
+    typer.echo(tokens.user_token(row[0], signer, email=row[1], expires_in_s=expires_in))

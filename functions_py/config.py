@@ -237,6 +237,12 @@ JWT_OPTIONS = (
            doc="HS256 secret (default: the Supabase CLI's public local secret, refused off localhost)."),
     Option("jwt.jwks_url", None, env="SUPAKIT_JWKS_URL", parse=parse_optional, expected="an https URL",
            doc="JWKS endpoint for asymmetric (RS256/ES256/EdDSA) tokens."),
+    Option("jwt.signing_keys_path", None, env="SUPAKIT_JWT_SIGNING_KEYS_PATH", toml="auth.signing_keys_path",
+           parse=parse_optional, expected="a path to a JSON file of private JWKs",
+           doc="Asymmetric signing keys (RS256/ES256 private JWKs, as `supakit gen signing-key` writes them): Auth "
+               "signs access tokens with the one whose key_ops has \"sign\" (its kid in the header), publishes the "
+               "public keys at /auth/v1/.well-known/jwks.json, and every service verifies tokens by kid; HS256 "
+               "tokens keep verifying with the JWT secret. Relative to supabase/, as the Supabase CLI reads it."),
     Option("jwt.expiry_s", 3600, env="SUPAKIT_JWT_EXPIRY", toml="auth.jwt_expiry", parse=parse_int(30, 604800),
            expected="seconds from 30 to 604800", doc="Lifetime of access tokens Auth issues."),
 )
@@ -528,8 +534,6 @@ AUTH_OPTIONS = (
     Option("auth.sessions_timebox_s", 0, env="GOTRUE_SESSIONS_TIMEBOX", toml="auth.sessions.timebox",
            parse=parse_duration_s, expected='a duration such as "24h" (0: none)',
            doc="Sessions end this long after sign-in (not_after)."),
-    Option("auth.maildir", None, env="SUPAKIT_MAILDIR", parse=parse_optional, expected="a directory",
-           doc="Where auth mails are written (default: <data dir>/mail, the email.send job's maildir)."),
     Option("auth.admin_roles", ("service_role", "supabase_admin"), env="GOTRUE_JWT_ADMIN_ROLES",
            parse=parse_list, expected="a list of roles", doc="JWT roles allowed on the admin API."),
     *_AUTH_TEMPLATE_OPTIONS,
@@ -765,6 +769,16 @@ class Settings:
     def maildir(self) -> Path:
         """Where e-mail goes without SMTP: mail.maildir, else <data dir>/mail."""
         return self.values.get("mail.maildir") or self.data_dir / "mail"
+
+    @property
+    def signing_keys_file(self) -> Path | None:
+        """jwt.signing_keys_path resolved as the Supabase CLI resolves [auth] signing_keys_path: a relative path is
+        under supabase/; None when no signing keys are configured."""
+        raw = self.values.get("jwt.signing_keys_path")
+        if not raw:
+            return None
+        path = Path(raw).expanduser()
+        return path if path.is_absolute() else (self.project_dir / "supabase" / path).resolve()
 
     @property
     def provisioning_dir(self) -> Path:

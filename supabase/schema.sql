@@ -4759,10 +4759,11 @@ CREATE TABLE "internal"."outbox_emails" (
     "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
     "sent_at" timestamp with time zone,
     CONSTRAINT "attempts_not_negative" CHECK (("attempts" >= 0)),
+    CONSTRAINT "auth_rows_carry_their_message" CHECK ((("template" !~~ 'auth.%'::"text") OR (("data" ? 'subject'::"text") AND ("data" ? 'text'::"text") AND ("jsonb_typeof"(("data" -> 'subject'::"text")) = 'string'::"text") AND ("jsonb_typeof"(("data" -> 'text'::"text")) = 'string'::"text")))),
     CONSTRAINT "data_is_an_object" CHECK (("jsonb_typeof"("data") = 'object'::"text")),
     CONSTRAINT "sent_rows_have_sent_at" CHECK ((("status" = 'sent'::"text") = ("sent_at" IS NOT NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'sent'::"text", 'failed'::"text"]))),
-    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text"]))),
+    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'auth.signup'::"text", 'auth.magiclink'::"text", 'auth.recovery'::"text", 'auth.invite'::"text", 'auth.email_change'::"text", 'auth.reauthentication'::"text"]))),
     CONSTRAINT "to_address_is_an_address" CHECK (("to_address" ~ '^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$'::"text"))
 );
 
@@ -4771,6 +4772,12 @@ CREATE TABLE "internal"."outbox_emails" (
 --
 
 COMMENT ON TABLE "internal"."outbox_emails" IS 'e-mails to send; rows are written by SQL with internal.enqueue_email and delivered by the email.send job';
+
+--
+-- Name: COLUMN "outbox_emails"."data"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."outbox_emails"."data" IS 'the template''s values; for auth.* rows the composed message itself: {subject, text, html?}';
 
 --
 -- Name: outbox_emails_id_seq; Type: SEQUENCE; Schema: internal; Owner: -

@@ -81,13 +81,15 @@ def start_api(database_url: str, *, settings: Mapping[str, Any] | None = None, r
     """Start the gateway on a free port and wait until it serves."""
     port = free_port()
     config = api_settings(port, settings, data_dir=data_dir)
-    edge = EdgeSettings(database_url=database_url, tokens=TokenSettings(secret=SECRET), pool_size=4)
+    # the keys as `supakit serve` reads them: the local secret, and the signing keys file when a test sets one
+    keys = TokenSettings.from_settings(config)
+    edge = EdgeSettings(database_url=database_url, tokens=keys, pool_size=4)
     server_obj = None
     if realtime:
         from functions_py.realtime import RealtimeServer, RealtimeSettings
 
         server_obj = RealtimeServer(RealtimeSettings(database_url=database_url, port=port,
-                                                     token=TokenSettings(secret=SECRET)))
+                                                     token=keys))
     app = gateway.build(config, database_url, edge=edge, realtime=server_obj, services=services)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
                                      **gateway.uvicorn_options()))

@@ -17,11 +17,14 @@ NO_LIMITS = {"auth.rate_limit_email_sent": 0, "auth.rate_limit_sign_in_sign_ups"
 
 
 def mails(data_dir: Path, to: str | None = None) -> list[email.message.EmailMessage]:
-    """The mails in the maildir, oldest first, optionally only those to `to`."""
+    """Auth's mails in the maildir (outbox rows of the auth.* templates, delivered as email-<id>.eml), oldest
+    first, optionally only those to `to`."""
     folder = data_dir / "mail" / "new"
     found = []
-    for path in sorted(folder.glob("email-auth-*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.exists() else []:
+    for path in sorted(folder.glob("email-*.eml"), key=lambda p: p.stat().st_mtime_ns) if folder.exists() else []:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if not str(message["X-Supakit-Template"] or "").startswith("auth."):
+            continue
         if to is None or message["To"] == to:
             found.append(message)
     return found

@@ -14,21 +14,17 @@ class AuthService:
     prefix = "/auth/v1"
 
     def __init__(self, gateway_context: Any) -> None:
-        from pathlib import Path
-
         from functions_py.auth.app import AuthApp
         from functions_py.auth.context import AuthContext
         from functions_py.auth.mail import Mailer
         from functions_py.auth.ratelimit import RateLimiter
-        from functions_py.tokens import LOCAL_JWT_SECRET
 
         settings = gateway_context.settings
-        maildir = Path(settings.auth.maildir).expanduser() if settings.auth.maildir else settings.data_dir / "mail"
         self.context = AuthContext(
             settings=settings, pool=gateway_context.pool, verifier=gateway_context.verifier,
-            secret=settings.jwt.secret or LOCAL_JWT_SECRET, external_url=gateway_context.external_url,
+            external_url=gateway_context.external_url,
             limiter=RateLimiter(),
-            mailer=Mailer(maildir, auth=settings.auth, project_dir=settings.project_dir))
+            mailer=Mailer(settings))
         self.app = AuthApp(self.context)
 
     def needs_key(self, path: str) -> bool:

@@ -198,8 +198,9 @@ class AuthApp:
                       "sms_provider": "", "saml_enabled": False})
 
     async def jwks(self, request: Request) -> Response:
-        # HS256 only: no public keys to publish (auth-js falls back to GET /user for HS256 tokens).
-        return _json({"keys": []})
+        # GoTrue's Jwks: the asymmetric keys' public halves; none with HS256 only (auth-js's getClaims then falls
+        # back to GET /user).
+        return _json(self.context.jwks())
 
     async def authorize(self, request: Request) -> Response:
         provider = request.query_params.get("provider") or ""

@@ -1,5 +1,6 @@
-"""What every Auth handler shares: the gateway's pool and settings, the signing secret and issuer, the limiter and
-the mailer (built once by `functions_py.auth.service`)."""
+"""What every Auth handler shares: the gateway's pool and settings, the signing keys (the verifier's: the JWT
+secret, or the signing keys file's signing key) and issuer, the limiter and the mailer (built once by
+`functions_py.auth.service`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ class AuthContext:
     settings: Settings
     pool: AsyncConnectionPool = field(repr=False)
     verifier: TokenVerifier = field(repr=False)
-    secret: str = field(repr=False)
     external_url: str
     limiter: RateLimiter
     mailer: Any = None
@@ -27,6 +27,16 @@ class AuthContext:
     def auth(self) -> Any:
         """The `auth.*` settings section."""
         return self.settings.auth
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """An access token over `claims`, signed as GoTrue signs: the signing key (with its kid) when signing keys
+        are configured, else HS256 with the JWT secret."""
+        return self.verifier.settings.sign(claims)
+
+    def jwks(self) -> dict[str, Any]:
+        """GoTrue's /.well-known/jwks.json: the signing keys' public halves ({"keys": []} with HS256 only)."""
+        keys = self.verifier.settings.signing_keys
+        return keys.jwks() if keys is not None else {"keys": []}
 
     @property
     def issuer(self) -> str:

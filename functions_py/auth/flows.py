@@ -171,15 +171,18 @@ async def send_token_mail(context: AuthContext, conn: AsyncConnection, user: dic
     otp = new_otp(int(context.auth.otp_length))
     hashed = token_hash(email, otp)
     extra = ", invited_at = now()" if kind == "invite" else ""
+    link_token = (PKCE_PREFIX + hashed) if pkce else hashed
+    link = None if kind == "reauthentication" else mail.action_link(context.api_url, link_token, kind, redirect_to)
     async with conn.transaction():
         await conn.execute(f"update auth.users set {column} = %s, {sent_column} = now(){extra} where id = %s",
                            (hashed, user["id"]))
         await conn.execute(OTT_UPSERT, (user["id"], ott_type, hashed, email))
         await _pkce_flow(conn, str(user["id"]), kind, pkce)
-    link_token = (PKCE_PREFIX + hashed) if pkce else hashed
-    link = None if kind == "reauthentication" else mail.action_link(context.api_url, link_token, kind, redirect_to)
-    await context.mailer.send(kind, email, link=link, otp=otp, TokenHash=hashed, SiteURL=context.auth.site_url,
-                              RedirectTo=redirect_to, Data=user.get("raw_user_meta_data") or {})
+        # the token and its mail commit together (the outbox): no stored token without its mail, and back
+        queued = await context.mailer.enqueue(conn, kind, email, link=link, otp=otp, TokenHash=hashed,
+                                              SiteURL=context.auth.site_url, RedirectTo=redirect_to,
+                                              Data=user.get("raw_user_meta_data") or {})
+    await context.mailer.deliver(conn, queued)
 
 
 async def send_email_change(context: AuthContext, conn: AsyncConnection, user: dict[str, Any], new_email: str,
@@ -193,6 +196,9 @@ async def send_email_change(context: AuthContext, conn: AsyncConnection, user: d
     otp_current = new_otp(int(context.auth.otp_length)) if both else ""
     hash_new = token_hash(new_email, otp_new)
     hash_current = token_hash(current, otp_current) if both else ""
+    prefix = PKCE_PREFIX if pkce else ""
+    common = {"SiteURL": context.auth.site_url, "RedirectTo": redirect_to, "NewEmail": new_email,
+              "Data": user.get("raw_user_meta_data") or {}}
     async with conn.transaction():
         await conn.execute(
             "update auth.users set email_change = %s, email_change_token_new = %s, email_change_token_current = %s,"
@@ -202,15 +208,14 @@ async def send_email_change(context: AuthContext, conn: AsyncConnection, user: d
         if both:
             await conn.execute(OTT_UPSERT, (user["id"], "email_change_token_current", hash_current, current))
         await _pkce_flow(conn, str(user["id"]), "email_change", pkce)
-    prefix = PKCE_PREFIX if pkce else ""
-    common = {"SiteURL": context.auth.site_url, "RedirectTo": redirect_to, "NewEmail": new_email,
-              "Data": user.get("raw_user_meta_data") or {}}
-    await context.mailer.send("email_change", new_email, otp=otp_new, TokenHash=hash_new, **common,
-                              link=mail.action_link(context.api_url, prefix + hash_new, "email_change", redirect_to))
-    if both:
-        await context.mailer.send("email_change", current, otp=otp_current, TokenHash=hash_current, **common,
-                                  link=mail.action_link(context.api_url, prefix + hash_current, "email_change",
-                                                        redirect_to))
+        queued = [await context.mailer.enqueue(
+            conn, "email_change", new_email, otp=otp_new, TokenHash=hash_new, **common,
+            link=mail.action_link(context.api_url, prefix + hash_new, "email_change", redirect_to))]
+        if both:
+            queued.append(await context.mailer.enqueue(
+                conn, "email_change", current, otp=otp_current, TokenHash=hash_current, **common,
+                link=mail.action_link(context.api_url, prefix + hash_current, "email_change", redirect_to)))
+    await context.mailer.deliver(conn, *queued)
 
 
 def _expired(context: AuthContext, sent_at: dt.datetime | None) -> bool:

@@ -1,9 +1,11 @@
 """Auth's e-mails (confirmation, magic link, recovery, invite, email change, reauthentication), with GoTrue's
 default subjects and the link and one-time code GoTrue's templates carry (internal/mailer/template.go).
 
-Delivered straight to the local maildir (`<data dir>/mail/new/*.eml`, where the email.send job writes too), not
-through the outbox: an auth mail must arrive while the developer clicks through sign-up, and queueing it would make
-every sign-up depend on a running worker (docs/auth.md).
+Sent through the project's outbox (sql/0010, sql/0029): the composed message is queued with
+internal.enqueue_email as an `auth.<kind>` row in the transaction that stores the one-time token, then delivered at
+once by the outbox's own delivery code (functions_py/emails.deliver_outbox_email: SMTP when mail.smtp_host is set,
+else the maildir, `<data dir>/mail/new/email-<id>.eml`), so the developer has the link when the request answers even
+without a worker; a failed delivery stays queued and its email.send job retries it (docs/auth.md, "E-mail").
 
 `[auth.email.template.<kind>]` in supabase/config.toml replaces a mail's subject and body as the Supabase CLI
 does: the body file is an HTML Go template; the variables GoTrue's templates use are filled in
@@ -12,17 +14,20 @@ does: the body file is an HTML Go template; the variables GoTrue's templates use
 
 from __future__ import annotations
 
-import asyncio
 import html
+import json
+import logging
 import re
-import uuid
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from functions_py.emails import DEFAULT_FROM, write_maildir
+from functions_py.config import Settings
+from functions_py.emails import DeliveryError, MailSettings, deliver_outbox_email
+
+log = logging.getLogger(__name__)
+
+EMAIL_ENQUEUE_ONE = "select internal.enqueue_email(%s, %s, %s::jsonb)"
 
 SUBJECTS = {
     "signup": "Confirm Your Email",
@@ -66,19 +71,15 @@ def action_link(api_url: str, token_hash: str, kind: str, redirect_to: str) -> s
 
 
 class Mailer:
-    """Writes auth e-mails to `maildir` (Maildir layout); `auth` is the settings' auth section (templates) and
-    `project_dir` what template paths are relative to."""
+    """Queues and delivers auth e-mails through the outbox; `settings` gives the templates ([auth.email.template.*],
+    paths relative to the project) and where mail goes (the mail.* settings, as for every outbox e-mail)."""
 
-    def __init__(self, maildir: Path, sender: str = DEFAULT_FROM, *, auth: Any = None,
-                 project_dir: Path | None = None) -> None:
-        self.maildir = maildir
-        self.sender = sender
-        self.auth = auth
-        self.project_dir = project_dir or Path.cwd()
+    def __init__(self, settings: Settings) -> None:
+        self.auth = settings.auth
+        self.project_dir = settings.project_dir
+        self.delivery = MailSettings.from_settings(settings)
 
     def _custom(self, kind: str) -> tuple[str | None, str | None]:
-        if self.auth is None:
-            return None, None
         name = TEMPLATE_NAMES[kind]
         subject = getattr(self.auth, f"template_{name}_subject", None)
         path = getattr(self.auth, f"template_{name}_content_path", None)
@@ -90,30 +91,35 @@ class Mailer:
         return subject, body
 
     def compose(self, kind: str, to: str, *, link: str | None, otp: str | None,
-                values: dict[str, Any] | None = None) -> EmailMessage:
+                values: dict[str, Any] | None = None) -> dict[str, str]:
+        """The `kind` mail to `to` as the outbox row's data: {subject, text, html?} (html from a config.toml
+        template)."""
         subject, body = self._custom(kind)
         values = {"ConfirmationURL": link or "", "Token": otp or "", "Email": to, **(values or {})}
-        message = EmailMessage()
-        message["From"] = self.sender
-        message["To"] = to
-        message["Subject"] = fill(subject, values) if subject else SUBJECTS[kind]
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = f"<supakit-auth-{uuid.uuid4()}@localhost>"
-        message["X-Supakit-Template"] = f"auth.{kind}"
         lines = [INTROS[kind], ""]
         if link:
             lines += [link, ""]
         if otp:
             lines += [f"Alternatively, enter the code: {otp}", ""]
-        message.set_content("\n".join(lines))
+        message = {"subject": fill(subject, values) if subject else SUBJECTS[kind], "text": "\n".join(lines)}
         if body is not None:
-            message.add_alternative(fill(body, values), subtype="html")
+            message["html"] = fill(body, values)
         return message
 
-    async def send(self, kind: str, to: str, *, link: str | None = None, otp: str | None = None,
-                   **values: Any) -> Path:
-        """Write the `kind` mail to `to`; `values` fill the template (TokenHash, SiteURL, RedirectTo, NewEmail,
-        Data)."""
+    async def enqueue(self, conn: Any, kind: str, to: str, *, link: str | None = None, otp: str | None = None,
+                      **values: Any) -> int:
+        """Queue the `kind` mail to `to` in `conn`'s transaction (its outbox id); `values` fill the template
+        (TokenHash, SiteURL, RedirectTo, NewEmail, Data)."""
         message = self.compose(kind, to, link=link, otp=otp, values=values)
-        name = f"auth-{uuid.uuid4().hex}"
-        return await asyncio.to_thread(write_maildir, message, self.maildir, name)  # type: ignore[arg-type]
+        row = await (await conn.execute(EMAIL_ENQUEUE_ONE, (to, f"auth.{kind}", json.dumps(message)))).fetchone()
+        return int(row[0])
+
+    async def deliver(self, conn: Any, *email_ids: int) -> None:
+        """Deliver queued mails now. A failure is left to the outbox (the row stays queued, its email.send job
+        retries it) and logged without the message, which holds a sign-in link."""
+        for email_id in email_ids:
+            try:
+                await deliver_outbox_email(conn, email_id, self.delivery)
+            except DeliveryError as error:
+                log.warning("auth e-mail %s not delivered yet (its email.send job retries it): %s", email_id,
+                            error.message)

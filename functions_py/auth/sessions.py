@@ -19,7 +19,6 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from functions_py import tokens
 from functions_py.auth import claims as claim_shape
 from functions_py.auth.context import AuthContext
 from functions_py.auth.errors import AuthError, bad_request, forbidden
@@ -217,7 +216,7 @@ async def sign_access_token(context: AuthContext, conn: AsyncConnection, user: d
         expires_in_s=context.jwt_expiry_s)
     if context.auth.hook_custom_access_token_enabled:
         token_claims = await _run_hook(context, conn, str(user["id"]), token_claims, method)
-    return tokens.sign(token_claims, context.secret), int(token_claims.get("exp", issued + context.jwt_expiry_s))
+    return context.sign(token_claims), int(token_claims.get("exp", issued + context.jwt_expiry_s))
 
 
 def token_response(context: AuthContext, access_token: str, expires_at: int, refresh_token: str,

@@ -2,7 +2,12 @@
 
 Templates are plain text: a `Subject:` line, a blank line, then the body; `${name}` placeholders take values from
 the outbox row's `data` plus a few derived ones (see `_derived`). A missing value renders as an empty string, so
-an older row never breaks a newer template.
+an older row never breaks a newer template. Auth's mails (`auth.*`, sql/0029) arrive composed by the Auth API (its
+[auth.email.template.*] settings): their row's data is the message itself, `{subject, text, html?}`.
+
+`deliver_outbox_email` is the one delivery path for an outbox row: the email.send job runs it, and so does the Auth
+API right after the request that queued a mail commits (the developer is waiting for the link, and `supakit serve`
+may run without a worker). It locks the row, so two processes never send one message twice.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
 TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed")
+# composed by functions_py/auth/mail.py; the outbox row carries the message (sql/0029)
+AUTH_TEMPLATES = ("auth.signup", "auth.magiclink", "auth.recovery", "auth.invite", "auth.email_change",
+                  "auth.reauthentication")
 DEFAULT_FROM = "supakit <no-reply@localhost>"
 DEFAULT_SMTP_TIMEOUT_S = 30.0
 
@@ -59,6 +67,12 @@ def _derived(template: str, data: dict[str, Any]) -> dict[str, str]:
 
 def render(template: str, data: dict[str, Any]) -> tuple[str, str]:
     """(subject, body) of `template` filled with `data`. Unknown templates raise ConfigError."""
+    if template in AUTH_TEMPLATES:
+        subject, body = data.get("subject"), data.get("text")
+        if not isinstance(subject, str) or not isinstance(body, str):
+            raise ConfigError(f"outbox e-mail of template {template} has no subject and text; auth mails are queued "
+                              "composed by the Auth API.")
+        return subject, body
     if template not in TEMPLATES:
         raise ConfigError(f"unknown e-mail template {template!r}; the templates are {', '.join(TEMPLATES)}.")
     text = resources.files("functions_py.emails").joinpath("templates", f"{template}.txt").read_text()
@@ -82,6 +96,8 @@ def build_message(email_id: int, to_address: str, template: str, data: dict[str,
     message["Message-ID"] = f"<supakit-email-{email_id}@{domain}>"
     message["X-Supakit-Template"] = template
     message.set_content(body)
+    if template in AUTH_TEMPLATES and isinstance(data.get("html"), str):
+        message.add_alternative(data["html"], subtype="html")
     return message
 
 
@@ -133,6 +149,57 @@ def deliver(message: EmailMessage, settings: MailSettings, email_id: int) -> str
         return str(write_maildir(message, settings.maildir, email_id))
     send_smtp(message, settings.smtp)
     return f"smtp://{settings.smtp.host}:{settings.smtp.port}"
+
+
+EMAIL_LOCK_ONE = """
+select to_address, template, data, status from internal.outbox_emails where id = %s for update
+"""
+EMAIL_MARK_SENT = """
+update internal.outbox_emails set status = 'sent', sent_at = now(), attempts = attempts + 1, last_error = null
+where id = %s and status <> 'sent'
+"""
+EMAIL_MARK_FAILED = """
+update internal.outbox_emails
+set status = case when %(final)s then 'failed' else status end, attempts = attempts + 1, last_error = %(error)s
+where id = %(id)s and status <> 'sent'
+"""
+
+
+async def mark_failed(conn: Any, email_id: int, message: str, *, final: bool) -> None:
+    """Record a failed delivery attempt on outbox row `email_id` (`failed` when `final`)."""
+    await conn.execute(EMAIL_MARK_FAILED, {"id": email_id, "error": message[:2000], "final": final})
+
+
+class EmailMissing(SupakitError):
+    """The outbox e-mail does not exist."""
+
+
+async def deliver_outbox_email(conn: Any, email_id: int, settings: MailSettings, *, final: bool = False) -> str | None:
+    """Deliver outbox row `email_id` on `conn` (an async connection, not in a transaction): where it went, or None
+    when it was already sent (by the job or the Auth API: the row is locked while one of them delivers, so the other
+    waits and then skips it). A failure is recorded on the row (`attempts`, `last_error`; `failed` when `final` or
+    permanent) and raised as DeliveryError; ConfigError for a row that cannot be rendered."""
+    import asyncio
+
+    async with conn.transaction():
+        row = await (await conn.execute(EMAIL_LOCK_ONE, (email_id,))).fetchone()
+        if row is None:
+            raise EmailMissing(f"outbox e-mail {email_id} does not exist.")
+        to_address, template, data, status = row
+        if status == "sent":
+            return None
+        try:
+            message = build_message(email_id, to_address, template, data or {}, settings.sender)
+            where = await asyncio.to_thread(deliver, message, settings, email_id)
+        except (DeliveryError, ConfigError) as error:
+            retryable = isinstance(error, DeliveryError) and error.retryable
+            await conn.execute(EMAIL_MARK_FAILED, {"id": email_id, "error": error.message[:2000],
+                                                   "final": final or not retryable})
+            failure = error
+        else:
+            await conn.execute(EMAIL_MARK_SENT, (email_id,))
+            return where
+    raise failure
 
 
 def write_maildir(message: EmailMessage, maildir: Path, email_id: int) -> Path:

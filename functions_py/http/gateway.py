@@ -119,15 +119,8 @@ class Service(Protocol):
 
 def token_settings(settings: Settings, *, require_explicit: bool = False) -> TokenSettings:
     """The verification keys from the settings (the Supabase CLI's local secret when none is set, refused by
-    `require_explicit`, which every non-local deployment asks for)."""
-    from functions_py.errors import ConfigError
-
-    secret, jwks_url = settings.jwt.secret, settings.jwt.jwks_url
-    if not secret and require_explicit and not jwks_url:
-        raise ConfigError("no JWT verification key configured: set SUPAKIT_JWT_SECRET to the project's JWT secret "
-                          "(or SUPAKIT_JWKS_URL to its JWKS endpoint); the local default secret is public and "
-                          "would accept forged tokens.")
-    return TokenSettings(secret=secret or tokens.LOCAL_JWT_SECRET, jwks_url=jwks_url, secret_is_default=not secret)
+    `require_explicit`, which every non-local deployment asks for; the signing keys file when one is set)."""
+    return TokenSettings.from_settings(settings, require_explicit=require_explicit)
 
 
 def create_pool(database_url: str, settings: Settings, *, name: str = "supakit-api") -> AsyncConnectionPool:

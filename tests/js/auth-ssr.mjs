@@ -57,9 +57,9 @@ const APP = `http://127.0.0.1:${app.address().port}`
 
 async function lastLink(to) {
   for (let i = 0; i < 200; i++) {
-    const files = readdirSync(MAIL_DIR).filter((f) => f.startsWith('email-auth-'))
+    const files = readdirSync(MAIL_DIR).filter((f) => f.startsWith('email-'))
       .map((f) => join(MAIL_DIR, f)).sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
-    const mails = files.map((f) => readFileSync(f, 'utf8')).filter((m) => m.includes(`To: ${to}`))
+    const mails = files.map((f) => readFileSync(f, 'utf8')).filter((m) => m.includes('X-Supakit-Template: auth.') && m.includes(`To: ${to}`))
     if (mails.length) {
       const text = mails[mails.length - 1].replace(/=\r?\n/g, '').replace(/=3D/g, '=') // quoted-printable
       return /(http\S+\/verify\?\S+)/.exec(text)[1]

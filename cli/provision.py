@@ -19,7 +19,8 @@ from functions_py.provisioning.provider import RetryableStepError
 from functions_py.provisioning.saga import execute_run
 from functions_py.stack import database_url
 
-app = typer.Typer(no_args_is_help=True, help="Provision customers' infrastructure (runs, status, retry, teardown, backups, restore).")
+app = typer.Typer(no_args_is_help=True,
+                  help="Provision customers' infrastructure (runs, status, retry, teardown, backups, restore).")
 
 # What internal.retry_provisioning did (sql/0022), as the CLI says it.
 RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its job is already queued or running",

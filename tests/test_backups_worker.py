@@ -19,7 +19,7 @@ from moto.server import ThreadedMotoServer
 from functions_py.embedded import free_port
 from tests.cli import run_cli
 from tests.provisioning_helpers import make_org, request, run_row, steps
-from tests.test_provisioning_worker import local_env, spawn  # noqa: F401 - the fixture
+from tests.test_provisioning_worker import local_env, spawn  # noqa: F401, F811 - the fixture
 from tests.test_worker import wait_until
 
 BUCKET = "supakit-backups-kill"
@@ -92,8 +92,8 @@ def kill_inside(conn: psycopg.Connection, spawn_, name: str, env: dict[str, str]
 
 
 @pytest.mark.slow
-def test_workers_killed_inside_backup_and_restore_steps_resume_with_exactly_one_of_each(conn, spawn, tmp_path,
-                                                                                        s3_server):
+def test_workers_killed_inside_backup_and_restore_steps_resume_with_exactly_one_of_each(
+        conn, spawn, tmp_path, s3_server):  # noqa: F811
     env = local_env(tmp_path, **s3_server["env"])
     org = provision_with_notes(conn, spawn, tmp_path, s3_server["env"])
     before = conn.execute(f'select * from "{org["schema"]}".notes order by id').fetchall()

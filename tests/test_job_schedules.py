@@ -39,15 +39,12 @@ def test_slots_are_aligned_like_cron_and_redeclaring_a_schedule_keeps_its_next_s
 
 
 def test_bad_schedules_are_refused_with_what_to_do(db):
-    with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 second"):
-        with db.transaction():
-            upsert(db, "too.fast", "0 seconds")
-    with pytest.raises(psycopg.errors.CheckViolation, match="kind_is_dotted_name"):
-        with db.transaction():
-            upsert(db, "bad.kind", "1 hour", kind="Not A Kind")
-    with pytest.raises(psycopg.errors.CheckViolation, match="every_has_no_months"):
-        with db.transaction():
-            upsert(db, "monthly", "1 month")
+    with pytest.raises(psycopg.errors.InvalidParameterValue, match="at least 1 second"), db.transaction():
+        upsert(db, "too.fast", "0 seconds")
+    with pytest.raises(psycopg.errors.CheckViolation, match="kind_is_dotted_name"), db.transaction():
+        upsert(db, "bad.kind", "1 hour", kind="Not A Kind")
+    with pytest.raises(psycopg.errors.CheckViolation, match="every_has_no_months"), db.transaction():
+        upsert(db, "monthly", "1 month")
 
 
 def test_missed_slots_fire_once_for_the_latest_and_are_counted(db):

@@ -1,4 +1,4 @@
-"""`supakit jobs`: inspect and operate the job queue (list, show, enqueue, cancel, retry, stats)."""
+"""`supakit jobs`: inspect and operate the job queue (list, schedules, show, enqueue, cancel, retry, stats)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,21 @@ def _job_table(jobs: list[dict]) -> str:
             + (f"  {j['worker']}" if j["worker"] else "") + (f"  {j['error'][:60]}" if j["error"] else "")
             for j in jobs]
     return "\n".join([LIST_HEADER, *rows])
+
+
+@app.command()
+def schedules(ctx: typer.Context,
+              kind: str = typer.Option(None, "--kind", help="Only schedules enqueueing this job kind."),
+              limit: int = typer.Option(100, "--limit", min=1, max=10_000, help="How many, next due first."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List recurring job schedules: interval, next slot, last job (any worker fires each slot once)."""
+    with connect(_url(ctx)) as conn:
+        rows = queue.list_schedules(conn, kind=kind, limit=limit)
+    lines = [f"{r['name']:<48} {r['kind']:<22} every {r['every']:<10} next {r['next_run_at']:%Y-%m-%d %H:%M:%S}"
+             + ("" if r["enabled"] else "  (disabled)")
+             + (f"  last job {r['last_job_id']} {r['last_job_status'] or 'pruned'}" if r["last_job_id"] else "")
+             + (f"  missed {r['missed']}" if r["missed"] else "") for r in rows]
+    result(rows, as_json=as_json, text="\n".join(lines) or "no schedules")
 
 
 @app.command()

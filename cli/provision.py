@@ -1,4 +1,5 @@
-"""`supakit provision`: request, inspect, retry and tear down an organization's infrastructure."""
+"""`supakit provision`: request, inspect, retry and tear down an organization's infrastructure; back it up and
+restore a backup."""
 
 from __future__ import annotations
 
@@ -7,21 +8,38 @@ import json
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import typer
 
 from cli.context import info, org_option, organization_id, result, settings
 from functions_py.db import connect
-from functions_py.errors import EXIT_FAILURE, SupakitError
-from functions_py.provisioning import runs
+from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, SupakitError
+from functions_py.provisioning import backups, runs
 from functions_py.provisioning.provider import RetryableStepError
 from functions_py.provisioning.saga import execute_run
 from functions_py.stack import database_url
 
-app = typer.Typer(no_args_is_help=True, help="Provision customers' infrastructure (runs, status, retry, teardown).")
+app = typer.Typer(no_args_is_help=True,
+                  help="Provision customers' infrastructure (runs, status, retry, teardown, backups, restore).")
 
 # What internal.retry_provisioning did (sql/0022), as the CLI says it.
 RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its job is already queued or running",
                  "requeued": "queued again"}
+
+
+class BadInput(SupakitError):
+    """The argument is not what the command takes."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BackupNotFound(SupakitError):
+    """No backup has that id; `supakit provision backups --org <org>` lists them."""
+
+    exit_code = EXIT_FAILURE
+
+
+BACKUP_STATUSES = ("pending", "running", "succeeded", "failed", "expiring", "expired")
 
 
 class NothingToDo(SupakitError):
@@ -130,3 +148,73 @@ def status(ctx: typer.Context, org: str = org_option(),
     else:
         lines.append("no provisioning run yet")
     result(report, as_json=False, text="\n".join(lines))
+
+
+@app.command()
+def backup(ctx: typer.Context, org: str = org_option(),
+           reason: str = typer.Option("manual", "--reason", help="Why (recorded on the backup)."),
+           now: bool = typer.Option(False, "--now", help="Execute the backup in this process instead of a worker."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Back up an organization's infrastructure now (instance snapshot + data export); --now runs it here."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+        run_id = backups.request_backup(conn, org_id, reason)
+        backup_id = runs.run_backup(conn, run_id) if run_id else None
+    if run_id is None:
+        raise NothingToDo(f"organization {org} has no active infrastructure to back up; see `supakit provision "
+                          f"status --org {org}`.")
+    status = _execute(url, run_id) if now else "queued"
+    result({"run_id": str(run_id), "backup_id": str(backup_id), "status": status}, as_json=as_json,
+           text=f"backup {backup_id} (run {run_id}): {status}")
+    if status in ("rolled_back", "failed"):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command("backups")
+def list_backups(ctx: typer.Context, org: str = org_option(),
+                 status: str = typer.Option(None, "--status", help="Only backups in this status (pending, running, "
+                                            "succeeded, failed, expiring, expired)."),
+                 limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many, newest first."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List an organization's backups, newest first: status, size, sha256, where the export is."""
+    if status is not None and status not in BACKUP_STATUSES:
+        raise BadInput(f"--status {status!r} is not a backup status; use one of {', '.join(BACKUP_STATUSES)}.")
+    with connect(database_url(settings(ctx))) as conn:
+        org_id = _organization(conn, org)
+        rows = backups.list_backups(conn, org_id, status=status, limit=limit)
+    lines = [f"{r['id']}  {r['status']:<9} {r['created_at']:%Y-%m-%d %H:%M:%S}  {r['reason']:<10}"
+             + (f"  {r['size_bytes']} B  sha256 {r['sha256'][:12]}  {r['export_url']}" if r["sha256"] else "")
+             + (f"  {r['error'][:60]}" if r["error"] else "") for r in rows]
+    result([{k: (str(v) if isinstance(v, UUID) else v) for k, v in r.items()} for r in rows], as_json=as_json,
+           text="\n".join(lines) or "no backups")
+
+
+@app.command()
+def restore(ctx: typer.Context, backup_id: str = typer.Argument(..., help="The backup's id (`supakit provision "
+                                                                "backups --org <org>`)."),
+            reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
+            now: bool = typer.Option(False, "--now", help="Execute the restore in this process instead of a worker."),
+            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Restore a succeeded backup as a saga (stage, swap, verify, retire; a failure swaps the data back)."""
+    try:
+        chosen = UUID(backup_id)
+    except ValueError:
+        raise BadInput(f"{backup_id!r} is not a backup id (a UUID); list them with `supakit provision backups "
+                       "--org <org>`.") from None
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        if backups.backup_organization(conn, chosen) is None:
+            raise BackupNotFound(f"no backup has the id {chosen}; list them with `supakit provision backups "
+                                 "--org <org>`.")
+        try:
+            run_id = backups.request_restore(conn, chosen, reason)
+        except psycopg.errors.InvalidParameterValue as error:
+            raise BadInput(error.diag.message_primary or str(error)) from None
+        except psycopg.errors.ObjectNotInPrerequisiteState as error:
+            raise NothingToDo(f"{error.diag.message_primary}; {error.diag.message_hint or ''}".strip("; ")) from None
+    status = _execute(url, run_id) if now else "queued"
+    result({"run_id": str(run_id), "backup_id": str(chosen), "status": status}, as_json=as_json,
+           text=f"restore of backup {chosen} (run {run_id}): {status}")
+    if status in ("rolled_back", "failed"):
+        raise typer.Exit(EXIT_FAILURE)

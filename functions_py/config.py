@@ -355,6 +355,18 @@ AWS_OPTIONS = (
            expected="a comma-separated list of security group ids", doc="Security groups of instances."),
 )
 
+# Backups (the provisioning.backup jobs, sql/0031): where data exports go. With a bucket they are S3 objects (boto3's
+# credential chain; AWS_ENDPOINT_URL points it at an emulator); without one, files under backups.dir.
+BACKUP_OPTIONS = (
+    Option("backups.bucket", None, env="SUPAKIT_BACKUP_BUCKET", parse=parse_optional, expected="an S3 bucket name",
+           doc="S3 bucket of backups' data exports (unset: files under backups.dir)."),
+    Option("backups.prefix", "supakit-backups", env="SUPAKIT_BACKUP_PREFIX",
+           parse=lambda raw: str(raw).strip().strip("/") or "supakit-backups", doc="Key prefix of data exports."),
+    Option("backups.dir", None, env="SUPAKIT_BACKUP_DIR", parse=parse_path, expected="a directory",
+           doc="Data exports without a bucket (default: <data dir>/backups)."),
+)
+
+
 def parse_kind_seconds(raw: Any) -> tuple[tuple[str, float], ...]:
     """`KIND=SECONDS,KIND=SECONDS` (positive seconds) as pairs."""
     pairs = []
@@ -598,7 +610,7 @@ LINT_OPTIONS = (
 OPTIONS: tuple[Option, ...] = (
     *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
     *REALTIME_OPTIONS, *MAIL_OPTIONS, *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS,
-    *WORKER_OPTIONS, *LINT_OPTIONS,
+    *BACKUP_OPTIONS, *WORKER_OPTIONS, *LINT_OPTIONS,
 )
 STRIPE_PRICE_PREFIX = "STRIPE_PRICE_"
 
@@ -784,6 +796,11 @@ class Settings:
     def provisioning_dir(self) -> Path:
         """The local provider's files: provisioning.dir, else <data dir>/provisioning."""
         return self.values.get("provisioning.dir") or self.data_dir / "provisioning"
+
+    @property
+    def backups_dir(self) -> Path:
+        """Data exports without an S3 bucket: backups.dir, else <data dir>/backups."""
+        return self.values.get("backups.dir") or self.data_dir / "backups"
 
     @property
     def sql_dir(self) -> Path:

@@ -71,3 +71,26 @@ using (
   and (select realtime.topic())
   in (select 'org:' || o.id::text || ':provisioning' from internal.current_user_org_ids() as o (id))
 );
+
+-- ---------------------------------------------------------------------------------------------------------
+-- backups and restores (sql/0031)
+--   backups: owners and admins read their organization's backups; only the service role (and the worker) writes
+--   request_restore(backup_id): the RPC owners call (security invoker; the body, internal.request_restore, checks
+--     the caller owns the backup's organization)
+-- ---------------------------------------------------------------------------------------------------------
+
+revoke all on table public.backups from anon, authenticated, service_role;
+grant select on table public.backups to authenticated;
+grant select, insert, update, delete on table public.backups to service_role;
+
+revoke all on function public.request_restore(uuid) from public, anon, authenticated, service_role;
+grant execute on function public.request_restore(uuid) to authenticated;
+revoke all on function internal.request_restore(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.request_restore(uuid) to authenticated;
+
+alter table public.backups enable row level security;
+
+drop policy if exists "owners and admins can read their organization's backups" on public.backups;
+create policy "owners and admins can read their organization's backups"
+on public.backups for select to authenticated
+using (organization_id in (select internal.current_user_org_ids('{owner,admin}')));

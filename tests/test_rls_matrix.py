@@ -4,7 +4,7 @@ Each cell runs in a fresh world (built by the superuser, inside the test's rolle
 
 - organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
   tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation,
-  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row);
+  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row), one backup;
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
   two tasks (one assigned to that member, one unassigned), one pending invitation, one generation, one usage
   counter, and one provisioning run (as home's);
@@ -58,6 +58,7 @@ SCOPES = ("home", "other")
 #   * provisioning runs, steps, logs and customer_infrastructure: members (clients included) read their
 #     organization's rows; only the service role writes; logs are append-only, so even the service role gets 403
 #     for update and delete (no grant).
+#   * backups (sql/0031): owners and admins read their organization's; only the service role writes.
 #   * billing (subscriptions, invoices) is written only by the Stripe webhook and `supakit billing sync` as the
 #     service role: members read their organization's rows; billing_customers only owners and admins read.
 #   * service_role bypasses RLS, but not the membership triggers: deleting all of an organization's memberships
@@ -165,6 +166,10 @@ customer_infrastructure select 401 0/1 1/0    1/0    1/0      1/0     1/0       
 customer_infrastructure insert 401 403 403    403    403      403     403        403     1
 customer_infrastructure update 401 403 403    403    403      403     403        403     1
 customer_infrastructure delete 401 403 403    403    403      403     403        403     1
+backups        select   401   0/1       1/0    1/0    0        0       0          0       1
+backups        insert   401   403       403    403    403      403     403        403     1
+backups        update   401   403       403    403    403      403     403        403     1
+backups        delete   401   403       403    403    403      403     403        403     1
 billing_customers select 401 0/1     1/0    1/0    0        0       0          0       1
 billing_customers insert 401 403       403    403    403      403     403        403     1
 billing_customers update 401 403       403    403    403      403     403        403     1
@@ -345,6 +350,12 @@ STATEMENTS = {
         "update": "update public.customer_infrastructure set subdomain = 'edited' where organization_id = %(org)s",
         "delete": "delete from public.customer_infrastructure where organization_id = %(org)s",
     },
+    "backups": {
+        "select": "select id from public.backups where organization_id = %(org)s",
+        "insert": "insert into public.backups (organization_id, plan_id) values (%(org)s, 'free')",
+        "update": "update public.backups set reason = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.backups where organization_id = %(org)s",
+    },
     "billing_customers": {
         "select": "select organization_id from public.billing_customers where organization_id = %(org)s",
         "insert": "insert into public.billing_customers (organization_id, stripe_customer_id)"
@@ -515,6 +526,9 @@ def world(db: psycopg.Connection, make_user) -> World:
             cur.execute("insert into public.provisioning_steps (run_id, organization_id, ordinal, name,"
                         " idempotency_key) select id, organization_id, 1, 'instance', id::text || ':instance'"
                         " from public.provisioning_runs where organization_id = %s", (orgs[scope],))
+            cur.execute("insert into public.backups (organization_id, plan_id, status, export_url, size_bytes,"
+                        " sha256, finished_at) values (%s, 'pro', 'succeeded', 's3://b/k', 1, repeat('a', 64),"
+                        " now())", (orgs[scope],))
         for scope in SCOPES:
             customer, subscription, invoice = f"cus_{scope}{tag}", f"sub_{scope}{tag}", f"in_{scope}{tag}"
             cur.execute("insert into public.billing_customers (organization_id, stripe_customer_id) values (%s, %s)",

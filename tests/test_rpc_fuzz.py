@@ -48,6 +48,7 @@ SIGNATURES: dict[str, dict[str, str]] = {
     "provisioning_status": {"org_id": "uuid"},
     "bind_channel_contact": {"conversation_id": "uuid", "channel": "text", "address": "text", "display_name": "text"},
     "request_reply_suggestion": {"message_id": "uuid"},
+    "request_restore": {"backup_id": "uuid"},
 }
 DEFAULTED = {
     ("invite_member", "role"), ("organization_audit_log", "max_rows"), ("organization_audit_log", "before_id"),

@@ -68,6 +68,8 @@ ORGANIZATION_STATE = {
     "conversation_participants": "select to_jsonb(t) from public.conversation_participants as t"
                                  " where t.organization_id = any(%(orgs)s) order by t.conversation_id, t.user_id",
     "messages": "select to_jsonb(t) from public.messages as t where t.organization_id = any(%(orgs)s) order by t.id",
+    "provisioning_runs": "select to_jsonb(t) from public.provisioning_runs as t where t.organization_id = any(%(orgs)s)"
+                         " order by t.id",
 }
 
 # Table writes aimed at one foreign organization `org` (its project `project`, or a random id when it has none).
@@ -134,13 +136,15 @@ FOREIGN_RPCS = {
     "provisioning_status": "select public.provisioning_status(%(org)s)",
     "bind_channel_contact": "select * from public.bind_channel_contact(%(its_conversation)s, 'sms', '+15550001234')",
     "request_reply_suggestion": "select public.request_reply_suggestion(%(its_message)s)",
+    "request_restore": "select public.request_restore(%(its_backup)s)",
 }
 # Every exposed RPC is attacked above, or names no organization of others: create_organization makes a new one
 # for the caller; current_user_organizations and unread_counts read the caller's own rows (the read property).
 SELF_ONLY_RPCS = {"create_organization", "current_user_organizations", "unread_counts"}
 
 # The ids of the other side that an attack names; the error-equality property replaces them with random ones.
-FOREIGN_IDS = ("org", "its_member", "project", "its_invitation", "its_conversation", "its_generation", "its_message")
+FOREIGN_IDS = ("org", "its_member", "project", "its_invitation", "its_conversation", "its_generation", "its_message",
+               "its_backup")
 # accept_invitation takes a bearer secret (244 random bits), not an id: whoever holds a real token was handed the
 # link, and is told that it is addressed to someone else (never its state; sql/0017). So it is left out there.
 NOT_ID_NAMED = {"accept_invitation"}
@@ -201,6 +205,7 @@ class World:
     conversations: dict[uuid.UUID, uuid.UUID]  # organization -> its group conversation
     generations: dict[uuid.UUID, dict[uuid.UUID, uuid.UUID]]  # organization -> {requester: generation}
     messages: dict[uuid.UUID, uuid.UUID] | None = None  # organization -> a message in its group conversation
+    backups: dict[uuid.UUID, uuid.UUID] | None = None  # organization -> a succeeded backup of its infrastructure
 
     def orgs_of(self, user: uuid.UUID) -> set[uuid.UUID]:
         return {org for org, members in self.members.items() if user in members}
@@ -270,6 +275,14 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
     for (org, user), role in spec.roles.items():
         if (org, user) not in spec.departed:
             members[orgs[org]][users[user]] = role
+    backups: dict[uuid.UUID, uuid.UUID] = {}
+    for org in orgs:  # active infrastructure with a succeeded backup: request_restore would start a restore
+        db.execute("insert into public.customer_infrastructure (organization_id, plan_id, status, provider)"
+                   " values (%s, 'team', 'active', 'local')", (org,))
+        backups[org], = db.execute(
+            "insert into public.backups (organization_id, plan_id, provider, status, export_url, size_bytes, sha256,"
+            " finished_at) values (%s, 'team', 'local', 'succeeded', 's3://b/k', 1, repeat('a', 64), now())"
+            " returning id", (org,)).fetchone()
     invitations = {}
     for org, founder in spec.founders.items():
         with as_user(db, users[founder]) as cur:
@@ -278,7 +291,7 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
             ).fetchone()
         invitations[orgs[org]] = (invitation_id, token)
     return World(users, orgs, projects, members, invitations, users[spec.attacker], conversations, generations,
-                 messages)
+                 messages, backups)
 
 
 @contextmanager
@@ -339,6 +352,7 @@ def foreign_params(world: World, org: uuid.UUID) -> dict[str, object]:
         "its_invitation": invitation_id, "its_token": token, "strangers": world.strangers,
         "its_conversation": world.conversations[org],
         "its_message": (world.messages or {}).get(org) or uuid.uuid4(),
+        "its_backup": (world.backups or {}).get(org) or uuid.uuid4(),
         # the attacker's own generation there when they were a member (a removed member), else someone's
         "its_generation": world.generations[org].get(world.attacker) or next(iter(world.generations[org].values())),
     }

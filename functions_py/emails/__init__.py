@@ -26,7 +26,8 @@ from functions_py import config
 from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
-TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed")
+TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed", "backup_failed",
+             "restore_complete", "restore_failed")
 # composed by functions_py/auth/mail.py; the outbox row carries the message (sql/0029)
 AUTH_TEMPLATES = ("auth.signup", "auth.magiclink", "auth.recovery", "auth.invite", "auth.email_change",
                   "auth.reauthentication")
@@ -55,6 +56,14 @@ def _derived(template: str, data: dict[str, Any]) -> dict[str, str]:
             if data.get("status") == "rolled_back" else
             "Some resources could not be removed automatically; our team has been alerted to clean them up.")
         values.setdefault("error", "an unexpected error")
+    if template == "restore_failed":
+        values["status_explained"] = (
+            "Your data was put back as it was before the restore started; nothing was lost."
+            if data.get("status") == "rolled_back" else
+            "Part of the restore could not be undone automatically; our team has been alerted to look into it.")
+        values.setdefault("error", "an unexpected error")
+    if template in ("backup_failed", "restore_failed"):
+        values["error"] = values.get("error") or "an unexpected error"
     if template == "payment_failed":
         amount = data.get("amount_due")
         currency = str(data.get("currency") or "").upper()

@@ -84,6 +84,10 @@ job_reap_many = "select id, status::text from internal.reap_expired_leases()"
 
 job_prune_many = "select internal.prune_jobs(%(keep_succeeded)s, %(keep_failed)s)"
 
+# Recurring jobs (sql/0030): fire every due schedule once per slot; optional, like the worker roster.
+schedule_fire_many = "select schedule_name, slot, job_id from internal.fire_due_schedules(%(max_count)s)"
+schedule_fire_present = "select to_regprocedure('internal.fire_due_schedules(integer)') is not null"
+
 queue_api_present = "select to_regprocedure('internal.claim_jobs(text, integer, text[], integer)') is not null"
 exchange_api_present = """
 select to_regprocedure('internal.finish_and_claim_jobs(text, bigint[], uuid[], jsonb[], integer, text[], integer)')
@@ -305,6 +309,20 @@ async def prune(conn: psycopg.AsyncConnection, *, keep_succeeded: int, keep_fail
     return int(row[0]) if row else 0
 
 
+async def fire_schedules(conn: psycopg.AsyncConnection, *, max_count: int = 100) -> list[tuple[str, datetime, int]]:
+    """Enqueue the job of every due recurring schedule (sql/0030), once per slot however many workers call this at
+    the same moment; returns (schedule name, slot, job id) for each job enqueued."""
+    cursor = await conn.execute(schedule_fire_many, {"max_count": max_count})
+    return [tuple(row) for row in await cursor.fetchall()]
+
+
+async def schedules_installed(conn: psycopg.AsyncConnection) -> bool:
+    """True when the database has recurring schedules (sql/0030)."""
+    cursor = await conn.execute(schedule_fire_present)
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
 async def worker_seen(conn: psycopg.AsyncConnection, *, worker: str, kinds: Sequence[str], concurrency: int,
                       stopping: bool = False) -> None:
     """Record that `worker` is alive (or, with `stopping`, that it stopped gracefully)."""
@@ -353,6 +371,17 @@ select name, kinds, concurrency, last_seen_at from internal.workers
 where stopped_at is null and last_seen_at >= now() - %s::interval order by name
 """
 
+schedule_list_many = """
+select s.name, s.kind, s.organization_id, s.every::text, s.enabled, s.next_run_at, s.last_slot, s.last_job_id,
+  j.status::text as last_job_status, s.missed, s.payload
+from internal.job_schedules as s left join internal.jobs as j on j.id = s.last_job_id
+where (%(kind)s::text is null or s.kind = %(kind)s)
+order by s.next_run_at, s.name
+limit %(limit)s
+"""
+SCHEDULE_LIST_COLUMNS = ("name", "kind", "organization_id", "every", "enabled", "next_run_at", "last_slot",
+                         "last_job_id", "last_job_status", "missed", "payload")
+
 JOB_LIST_COLUMNS = ("id", "kind", "status", "priority", "attempts", "max_attempts", "run_at", "created_at",
                     "finished_at", "worker", "error")
 
@@ -361,6 +390,13 @@ def list_jobs(conn: psycopg.Connection, *, status: str | None, kind: str | None,
     """Jobs newest first, as dicts keyed by JOB_LIST_COLUMNS (`worker` is the lease owner)."""
     rows = conn.execute(job_list_many, {"status": status, "kind": kind, "limit": limit}).fetchall()
     return [dict(zip(JOB_LIST_COLUMNS, row, strict=True)) for row in rows]
+
+
+def list_schedules(conn: psycopg.Connection, *, kind: str | None, limit: int) -> list[dict[str, Any]]:
+    """Recurring schedules, next due first, as dicts keyed by SCHEDULE_LIST_COLUMNS (`last_job_status` is None once
+    the last job was pruned)."""
+    rows = conn.execute(schedule_list_many, {"kind": kind, "limit": limit}).fetchall()
+    return [dict(zip(SCHEDULE_LIST_COLUMNS, row, strict=True)) for row in rows]
 
 
 def get_job(conn: psycopg.Connection, job_id: int) -> dict[str, Any] | None:

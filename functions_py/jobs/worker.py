@@ -208,6 +208,7 @@ class Worker:
         self._failures = 0  # consecutive failed round trips
         self._paused_until = 0.0  # after a failed round trip, wait before the next
         self._roster = False  # the database records worker presence (internal.worker_seen)
+        self._schedules = False  # the database has recurring schedules (internal.fire_due_schedules, sql/0030)
         # handler timeouts, a heap swept every tick: one entry per claimed batch and timeout, not per job
         self._deadlines: list[tuple[float, int, list[_Running]]] = []
         self._sequence = itertools.count()
@@ -287,6 +288,7 @@ class Worker:
             if not await queue.queue_installed(conn):
                 raise queue.QueueMissing()
             self._roster = await queue.worker_roster_installed(conn)
+            self._schedules = await queue.schedules_installed(conn)
 
     async def _seen(self, *, stopping: bool = False) -> None:
         """Tell the roster this worker is alive (or stopped); a failure only costs a missed sighting."""
@@ -658,6 +660,7 @@ class Worker:
                     if any(status == "queued" for _, status in reaped):
                         self._hint()
                     await self._seen()
+                    await self._fire_schedules()
                 if next_prune is not None and now >= next_prune:
                     next_prune = now + config.prune_interval
                     async with self._pool.connection() as conn:
@@ -668,6 +671,17 @@ class Worker:
                                     keep_failed=config.keep_failed)
             except psycopg.Error as error:
                 self._event("worker.error", error=f"maintenance: {_describe(error)}"[:500])
+
+    async def _fire_schedules(self) -> None:
+        """Enqueue the jobs of due recurring schedules (any worker may; SQL fires each slot once, sql/0030)."""
+        if not self._schedules:
+            return
+        async with self._pool.connection() as conn:
+            fired = await queue.fire_schedules(conn)
+        for name, slot, job_id in fired:
+            self._event("schedule.fired", schedule=name, slot=slot.isoformat(), job_id=job_id)
+        if fired:
+            self._hint()
 
     # -- logs -----------------------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ deprovision_request_one = "select internal.request_deprovisioning(%s, %s)"
 run_retry_one = "select run_id, action from internal.retry_provisioning(%s)"
 status_get_one = "select public.provisioning_status(%s)"
 run_organization_one = "select organization_id from public.provisioning_runs where id = %s"
+run_backup_one = "select backup_id from public.provisioning_runs where id = %s"
 run_latest_one = """
 select id, kind, status from public.provisioning_runs where organization_id = %s order by created_at desc, id limit 1
 """
@@ -59,3 +60,9 @@ def latest_run(conn: psycopg.Connection, org_id: UUID) -> tuple[UUID, str, str] 
     """(id, kind, status) of the organization's latest run, None when it has none."""
     row = conn.execute(run_latest_one, (org_id,)).fetchone()
     return (row[0], row[1], row[2]) if row else None
+
+
+def run_backup(conn: psycopg.Connection, run_id: UUID) -> UUID | None:
+    """The backup a backup or restore run is about (sql/0031), None for other runs."""
+    row = conn.execute(run_backup_one, (run_id,)).fetchone()
+    return row[0] if row else None

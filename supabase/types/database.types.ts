@@ -14,6 +14,77 @@ export type Database = {
   }
   public: {
     Tables: {
+      backups: {
+        Row: {
+          created_at: string
+          error: string | null
+          expired_at: string | null
+          export_url: string | null
+          finished_at: string | null
+          id: string
+          organization_id: string
+          plan_id: string
+          provider: string | null
+          reason: string
+          sha256: string | null
+          size_bytes: number | null
+          slot: string | null
+          snapshot: Json
+          snapshot_id: string | null
+          started_at: string | null
+          status: string
+          updated_at: string
+        }
+        Insert: {
+          created_at?: string
+          error?: string | null
+          expired_at?: string | null
+          export_url?: string | null
+          finished_at?: string | null
+          id?: string
+          organization_id: string
+          plan_id: string
+          provider?: string | null
+          reason?: string
+          sha256?: string | null
+          size_bytes?: number | null
+          slot?: string | null
+          snapshot?: Json
+          snapshot_id?: string | null
+          started_at?: string | null
+          status?: string
+          updated_at?: string
+        }
+        Update: {
+          created_at?: string
+          error?: string | null
+          expired_at?: string | null
+          export_url?: string | null
+          finished_at?: string | null
+          id?: string
+          organization_id?: string
+          plan_id?: string
+          provider?: string | null
+          reason?: string
+          sha256?: string | null
+          size_bytes?: number | null
+          slot?: string | null
+          snapshot?: Json
+          snapshot_id?: string | null
+          started_at?: string | null
+          status?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "backups_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       billing_customers: {
         Row: {
           created_at: string
@@ -851,6 +922,7 @@ export type Database = {
       }
       provisioning_runs: {
         Row: {
+          backup_id: string | null
           created_at: string
           current_step: string | null
           error: string | null
@@ -867,6 +939,7 @@ export type Database = {
           updated_at: string
         }
         Insert: {
+          backup_id?: string | null
           created_at?: string
           current_step?: string | null
           error?: string | null
@@ -883,6 +956,7 @@ export type Database = {
           updated_at?: string
         }
         Update: {
+          backup_id?: string | null
           created_at?: string
           current_step?: string | null
           error?: string | null
@@ -899,6 +973,13 @@ export type Database = {
           updated_at?: string
         }
         Relationships: [
+          {
+            foreignKeyName: "provisioning_runs_backup_id_fkey"
+            columns: ["backup_id"]
+            isOneToOne: false
+            referencedRelation: "backups"
+            referencedColumns: ["id"]
+          },
           {
             foreignKeyName: "provisioning_runs_organization_id_fkey"
             columns: ["organization_id"]
@@ -1398,6 +1479,7 @@ export type Database = {
         Returns: Json
       }
       request_reply_suggestion: { Args: { message_id: string }; Returns: Json }
+      request_restore: { Args: { backup_id: string }; Returns: string }
       revoke_invitation: { Args: { invitation_id: string }; Returns: undefined }
       start_direct_conversation: {
         Args: { org_id?: string; other_user: string }

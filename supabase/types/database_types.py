@@ -15,6 +15,75 @@ OrgRole = Literal["owner", "admin", "manager", "member", "assistant", "client"]
 TaskStatus = Literal["todo", "in_progress", "blocked", "done"]
 
 
+class BackupsRow(TypedDict):
+    """A row of public.backups."""
+
+    created_at: str
+    error: str | None
+    expired_at: str | None
+    export_url: str | None
+    finished_at: str | None
+    id: str
+    organization_id: str
+    plan_id: str
+    provider: str | None
+    reason: str
+    sha256: str | None
+    size_bytes: int | None
+    slot: str | None
+    snapshot: Json
+    snapshot_id: str | None
+    started_at: str | None
+    status: str
+    updated_at: str
+
+
+class BackupsInsert(TypedDict):
+    """What an insert into public.backups may send."""
+
+    created_at: NotRequired[str]
+    error: NotRequired[str | None]
+    expired_at: NotRequired[str | None]
+    export_url: NotRequired[str | None]
+    finished_at: NotRequired[str | None]
+    id: NotRequired[str]
+    organization_id: str
+    plan_id: str
+    provider: NotRequired[str | None]
+    reason: NotRequired[str]
+    sha256: NotRequired[str | None]
+    size_bytes: NotRequired[int | None]
+    slot: NotRequired[str | None]
+    snapshot: NotRequired[Json]
+    snapshot_id: NotRequired[str | None]
+    started_at: NotRequired[str | None]
+    status: NotRequired[str]
+    updated_at: NotRequired[str]
+
+
+class BackupsUpdate(TypedDict, total=False):
+    """What an update of public.backups may send."""
+
+    created_at: str
+    error: str | None
+    expired_at: str | None
+    export_url: str | None
+    finished_at: str | None
+    id: str
+    organization_id: str
+    plan_id: str
+    provider: str | None
+    reason: str
+    sha256: str | None
+    size_bytes: int | None
+    slot: str | None
+    snapshot: Json
+    snapshot_id: str | None
+    started_at: str | None
+    status: str
+    updated_at: str
+
+
 class BillingCustomersRow(TypedDict):
     """A row of public.billing_customers."""
 
@@ -799,6 +868,7 @@ class ProvisioningLogsUpdate(TypedDict, total=False):
 class ProvisioningRunsRow(TypedDict):
     """A row of public.provisioning_runs."""
 
+    backup_id: str | None
     created_at: str
     current_step: str | None
     error: str | None
@@ -818,6 +888,7 @@ class ProvisioningRunsRow(TypedDict):
 class ProvisioningRunsInsert(TypedDict):
     """What an insert into public.provisioning_runs may send."""
 
+    backup_id: NotRequired[str | None]
     created_at: NotRequired[str]
     current_step: NotRequired[str | None]
     error: NotRequired[str | None]
@@ -837,6 +908,7 @@ class ProvisioningRunsInsert(TypedDict):
 class ProvisioningRunsUpdate(TypedDict, total=False):
     """What an update of public.provisioning_runs may send."""
 
+    backup_id: str | None
     created_at: str
     current_step: str | None
     error: str | None
@@ -1340,6 +1412,14 @@ class RequestReplySuggestionArgs(TypedDict):
 
 
 RequestReplySuggestionReturns = Json
+
+class RequestRestoreArgs(TypedDict):
+    """The arguments of rpc('request_restore')."""
+
+    backup_id: str
+
+
+RequestRestoreReturns = str
 
 class RevokeInvitationArgs(TypedDict):
     """The arguments of rpc('revoke_invitation')."""

@@ -21,7 +21,8 @@ from functions_py import config
 from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
-TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed")
+TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed", "resize_complete",
+             "resize_failed")
 DEFAULT_FROM = "supakit <no-reply@localhost>"
 DEFAULT_SMTP_TIMEOUT_S = 30.0
 
@@ -46,6 +47,13 @@ def _derived(template: str, data: dict[str, Any]) -> dict[str, str]:
             "Everything that had been created was removed again; nothing is left running or billed."
             if data.get("status") == "rolled_back" else
             "Some resources could not be removed automatically; our team has been alerted to clean them up.")
+        values.setdefault("error", "an unexpected error")
+    if template == "resize_failed":
+        values["status_explained"] = (
+            "Your old instance was left untouched and keeps serving; nothing changed for your users."
+            if data.get("status") == "rolled_back" else
+            "Your site already runs on the new instance; the old one could not be retired yet and our team has "
+            "been alerted to finish the job.")
         values.setdefault("error", "an unexpected error")
     if template == "payment_failed":
         amount = data.get("amount_due")

@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -75,6 +76,7 @@ STEP_SUCCEED = "select internal.succeed_provisioning_step(%(id)s, %(output)s, %(
 STEP_FAIL = "select internal.fail_provisioning_step(%(id)s, %(message)s, %(for_good)s)"
 STEP_COMPENSATE = "select internal.compensate_provisioning_step(%(id)s, %(status)s, %(message)s, %(error)s)"
 INFRA_SELECT_ONE = "select * from public.customer_infrastructure where organization_id = %s"
+RUN_COMMITTED = "select internal.provisioning_run_committed(%s) as committed"
 LOG_INSERT_ONE = "select internal.log_provisioning(%(run)s, %(step)s, %(level)s, %(message)s, %(data)s)"
 
 LIVE = ("pending", "running", "compensating")
@@ -105,6 +107,32 @@ DEPROVISION_STEPS: tuple[tuple[Step, str], ...] = (
     (Step("remove_dns", "remove_dns_record", None), "dns"),
     (Step("remove_instance", "remove_instance", None), "instance"),
 )
+
+
+@dataclass(frozen=True)
+class SagaKind:
+    """A run kind executed forward and compensated on failure: its steps, the log line of its success, and
+    `context`, outputs its steps get besides those of the steps done before them (a resize: the instance it
+    replaces). A run past its point of no return (internal.provisioning_run_committed, sql/0026) is never
+    compensated: a failure leaves it `failed` and a retry resumes it forward."""
+
+    steps: tuple[Step, ...]
+    done_message: str
+    context: Callable[[psycopg.AsyncConnection, dict[str, Any]], Awaitable[dict[str, dict[str, Any]]]] | None = None
+
+
+# kind -> how its runs execute; modules defining other kinds register themselves (KIND_MODULES, imported lazily)
+SAGA_KINDS: dict[str, SagaKind] = {
+    "provision": SagaKind(PROVISION_STEPS, "provisioning complete; the owners are notified by e-mail"),
+}
+KIND_MODULES = {"resize": "functions_py.provisioning.resize"}
+
+
+def saga_kind(kind: str) -> SagaKind | None:
+    """How runs of `kind` execute forward (None for deprovision, which has no compensation)."""
+    if kind not in SAGA_KINDS and kind in KIND_MODULES:
+        importlib.import_module(KIND_MODULES[kind])
+    return SAGA_KINDS.get(kind)
 
 
 class RunNotFound(SupakitError):
@@ -242,17 +270,17 @@ class _Saga:
         name = run["provider"] or provider_name()
         if self.provider is None:
             self.provider = await asyncio.to_thread(self.factory, name, self.database_url)
+        kind = saga_kind(run["kind"])
         try:
             if run["status"] == "pending":
-                names = [s.name for s in PROVISION_STEPS] if run["kind"] == "provision" else \
-                    [s.name for s, _ in DEPROVISION_STEPS]
+                names = [s.name for s in kind.steps] if kind else [s.name for s, _ in DEPROVISION_STEPS]
                 await self.conn.execute(RUN_START, {"id": run["id"], "provider": self.provider.name, "names": names})
                 self._echo(f"{run['kind']} run started with provider {self.provider.name}")
                 await self._refresh()
                 if self.run["status"] in FINISHED:  # ended meanwhile (its job ended: sql/0016)
                     return RunOutcome(run["id"], run["kind"], self.run["status"])
-            if run["kind"] == "provision":
-                return await self._provision()
+            if kind is not None:
+                return await self._provision(kind)
             return await self._deprovision()
         except _RetryLater as later:
             raise RetryableStepError(later.message) from None
@@ -261,11 +289,18 @@ class _Saga:
 
     # -- provision -------------------------------------------------------------------------------------------
 
-    async def _provision(self) -> RunOutcome:
+    async def _committed(self) -> bool:
+        return (await (await self.conn.execute(RUN_COMMITTED, (self.run["id"],))).fetchone())["committed"]
+
+    async def _provision(self, kind: SagaKind) -> RunOutcome:
+        base = await kind.context(self.conn, self.run) if kind.context else {}
+        if self.run["status"] == "failed" and await self._committed():
+            await self._set_run("running", "retrying forward: the run is past its point of no return",
+                                current_step=self.run["current_step"])
         if self.run["status"] == "running":
             steps = await self._steps()
-            outputs: dict[str, dict[str, Any]] = {}
-            for definition, row in zip(PROVISION_STEPS, steps, strict=True):
+            outputs: dict[str, dict[str, Any]] = dict(base)
+            for definition, row in zip(kind.steps, steps, strict=True):
                 if row["status"] == "succeeded":
                     outputs[definition.name] = row["output"] or {}
                     continue
@@ -274,9 +309,11 @@ class _Saga:
                     break
                 outputs[definition.name] = output
             else:
-                await self._set_run("succeeded", "provisioning complete; the owners are notified by e-mail")
-                return RunOutcome(self.run["id"], "provision", "succeeded")
-        return await self._compensate()
+                await self._set_run("succeeded", kind.done_message)
+                return RunOutcome(self.run["id"], self.run["kind"], "succeeded")
+            if self.run["status"] == "failed":
+                return RunOutcome(self.run["id"], self.run["kind"], "failed")
+        return await self._compensate(kind, base)
 
     async def _forward(self, definition: Step, row: dict[str, Any],
                        outputs: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
@@ -293,12 +330,13 @@ class _Saga:
             await self._notes(ctx, definition.name)
             permanent = isinstance(error, PermanentStepError) or self.final_attempt
             message = _message(error)
-            await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message, "for_good": permanent})
+            status = (await (await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message,
+                                                                 "for_good": permanent})).fetchone())
             if not permanent:
                 self._echo(f"step failed, will be retried: {message}", definition.name)
                 raise _RetryLater(f"step {definition.name}: {message}") from None
-            self.run["status"] = "compensating"
-            self._echo(f"step failed for good: {message}; rolling back", definition.name)
+            self.run["status"] = status["fail_provisioning_step"]  # compensating; failed past the point of no return
+            self._echo(f"step failed for good: {message}; run {self.run['status']}", definition.name)
             return None
         await self._notes(ctx, definition.name)
         recorded = {**output, "idempotency_key": row["idempotency_key"]}
@@ -306,12 +344,19 @@ class _Saga:
         self._echo("step done", definition.name)
         return output
 
-    async def _compensate(self) -> RunOutcome:
+    async def _compensate(self, kind: SagaKind, base: dict[str, dict[str, Any]]) -> RunOutcome:
+        if await self._committed():
+            # past the point of no return (e.g. its job ended and SQL moved it to compensating): finish it forward
+            if self.run["status"] != "failed":
+                await self._set_run("failed", "not rolled back: the run is past its point of no return; fix the "
+                                    "cause and run `supakit provision retry` to finish it", level="error",
+                                    error="stopped past the point of no return", current_step=self.run["current_step"])
+            return RunOutcome(self.run["id"], self.run["kind"], "failed")
         if self.run["status"] == "failed":
             await self._set_run("compensating", "retrying the compensation", current_step=self.run["current_step"])
         steps = await self._steps()
-        outputs = {row["name"]: row["output"] or {} for row in steps if row["output"]}
-        definitions = {s.name: s for s in PROVISION_STEPS}
+        outputs = {**base, **{row["name"]: row["output"] or {} for row in steps if row["output"]}}
+        definitions = {s.name: s for s in kind.steps}
         for row in reversed(steps):
             if row["status"] not in ("succeeded", "failed", "compensating", "compensation_failed"):
                 continue
@@ -335,12 +380,12 @@ class _Saga:
                     row, "compensation_failed", f"undo failed: {message}; resources may be left behind; fix the "
                     "cause and run `supakit provision retry`", error=message)
                 self.run["status"] = "failed"
-                return RunOutcome(self.run["id"], "provision", "failed")
+                return RunOutcome(self.run["id"], self.run["kind"], "failed")
             await self._notes(ctx, row["name"])
             await self._step_compensation(row, "compensated", "step undone")
         await self._set_run("rolled_back", "rolled back: every step done was undone; the owners are notified by "
                             "e-mail")
-        return RunOutcome(self.run["id"], "provision", "rolled_back")
+        return RunOutcome(self.run["id"], self.run["kind"], "rolled_back")
 
     # -- deprovision -----------------------------------------------------------------------------------------
 

@@ -331,3 +331,41 @@ def test_resize_requests_refuse_bad_input_and_inactive_infrastructure(conn, fres
     assert resize(conn, org["id"]) == (None, "not_active"), "nothing provisioned"
     with pytest.raises(psycopg.errors.InvalidParameterValue, match="is not an instance type"):
         resize(conn, org["id"], instance_type="t3.medium; drop table x")
+
+
+# --- past the point of no return -----------------------------------------------------------------------------
+
+
+class RetireRefused(LocalProvider):
+    """Dropping the old instance fails (say its role still has a session open)."""
+
+    def retire_instance(self, ctx: StepContext) -> dict[str, Any]:
+        raise PermanentStepError("role is still in use by 1 session")
+
+
+def test_a_failure_after_the_switch_is_not_rolled_back_and_a_retry_finishes_it_forward(conn, fresh_db, local_env):
+    org = provisioned(conn, fresh_db, "pro")
+    base = f"customer_{org['id'].hex}"
+    set_plan(conn, org["id"], "team")
+    run_id, _ = resize(conn, org["id"])
+
+    assert run_saga(fresh_db, run_id, provider=RetireRefused.from_env(fresh_db)).status == "failed"
+
+    assert [s[1] for s in steps(conn, run_id)] == ["succeeded"] * 4 + ["failed"], "nothing was undone"
+    new = f"{base}_r{str(run_id).replace('-', '')[:8]}"
+    assert infra(conn, org["id"])["resources"]["instance"]["schema"] == new, "the new instance serves"
+    assert base in schemas(conn, org["id"]) and base in roles(conn, org["id"]), "the old one is still there"
+    assert [d["status"] for _, d in emails(conn, org["id"], "resize_failed")] == ["failed"]
+    set_plan(conn, org["id"], "free")
+    assert resize(conn, org["id"]) == (None, "queued"), "a new resize waits for the retry of the failed one"
+
+    # the run was executed here, outside the queue: its job ends as a worker's would have ended it
+    conn.execute("update internal.jobs set status = 'cancelled', finished_at = now() where id = %s", (run_row(conn, run_id)["job_id"],))
+    retried = conn.execute("select run_id, action from internal.retry_provisioning(%s)", (org["id"],)).fetchone()
+    assert retried == (run_id, "requeued")
+    assert run_saga(fresh_db, run_id).status == "succeeded"
+    assert [s[1] for s in steps(conn, run_id)] == ["succeeded"] * 5
+    assert base not in schemas(conn, org["id"]) and roles(conn, org["id"]) == [new]
+    assert [d["status"] for _, d in emails(conn, org["id"], "resize_complete")] == ["succeeded"]
+    ((follow_up, status, size),) = live_resizes(conn, org["id"])
+    assert (status, size) == ("pending", "t3.micro"), "the request that waited follows"

@@ -360,7 +360,8 @@ def test_a_failure_after_the_switch_is_not_rolled_back_and_a_retry_finishes_it_f
     assert resize(conn, org["id"]) == (None, "queued"), "a new resize waits for the retry of the failed one"
 
     # the run was executed here, outside the queue: its job ends as a worker's would have ended it
-    conn.execute("update internal.jobs set status = 'cancelled', finished_at = now() where id = %s", (run_row(conn, run_id)["job_id"],))
+    conn.execute("update internal.jobs set status = 'cancelled', finished_at = now() where id = %s",
+                 (run_row(conn, run_id)["job_id"],))
     retried = conn.execute("select run_id, action from internal.retry_provisioning(%s)", (org["id"],)).fetchone()
     assert retried == (run_id, "requeued")
     assert run_saga(fresh_db, run_id).status == "succeeded"

@@ -152,7 +152,7 @@ class Provider(ABC):
         """Remove the replaced instance (and the snapshots of earlier resizes)."""
         raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
 
-    # -- health and usage (functions_py/provisioning/health.py, usage.py) -------------------------------------
+    # -- health and usage (functions_py/provisioning/health.py) ----------------------------------------------
 
     def site_url(self, customer: Customer) -> str:
         """Where the customer's deployed site answers (the HTTP health check's default target)."""

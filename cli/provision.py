@@ -8,6 +8,7 @@ import json
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import typer
 
 from cli.context import info, result, settings
@@ -30,6 +31,12 @@ RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its jo
 
 class OrganizationNotFound(SupakitError):
     """No organization has that id or slug."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInput(SupakitError):
+    """An option's value is not acceptable."""
 
     exit_code = EXIT_BAD_INPUT
 
@@ -163,7 +170,10 @@ def resize(ctx: typer.Context, org: str = _org_option(),
     url = database_url(settings(ctx))
     with connect(url) as conn:
         org_id = _organization(conn, org)
-        run_id, action = resize_saga.request(conn, org_id, reason, instance_type)
+        try:
+            run_id, action = resize_saga.request(conn, org_id, reason, instance_type)
+        except psycopg.errors.InvalidParameterValue as error:  # internal.request_resize checks the type
+            raise BadInput(f"--instance-type: {error.diag.message_primary}; {error.diag.message_hint}") from None
     if action in ("not_active", "nothing"):
         raise NothingToDo(f"organization {org}: {resize_saga.ACTIONS[action]}.")
     info(f"{resize_saga.ACTIONS[action]}" + (f" (run {run_id})" if run_id else ""))

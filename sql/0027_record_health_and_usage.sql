@@ -5,8 +5,8 @@
 --   degraded when it runs but the site fails, healthy when both answer. A verdict that differs from the previous
 --   check's is broadcast on the organization's private topic `org:<id>:provisioning`.
 -- * Usage: public.infrastructure_usage holds one row per organization and UTC day (collecting again the same day
---   updates it): storage and bandwidth as the provider measures them (each provider in functions_py/provisioning names the
---   source of each figure in `sources`) and users, the organization's members, counted here.
+--   updates it): storage and bandwidth as the provider measures them (the provider names the source of each figure
+--   in `sources`) and users, the organization's members, counted here.
 -- * Jobs: `provisioning.check_health` and `provisioning.collect_usage` run one organization (payload org_id) or
 --   sweep (no payload: internal.enqueue_provisioning_checks queues one job per active infrastructure, deduplicated
 --   per organization), so either can be scheduled as a recurring job.

@@ -265,3 +265,27 @@ def test_provision_health_cli_checks_and_prints_the_dashboard_view(conn, fresh_d
     site.status = 500
     text = run_cli("provision", "health", "--org", org["slug"], env=env)
     assert text.returncode == 1 and "health: degraded" in text.stdout and "500" in text.stdout
+
+
+def test_every_member_role_and_the_service_role_read_the_status_and_anon_and_former_members_do_not(db, make_user):
+    from functions_py.postgrest import as_anon, as_service
+
+    org = db.execute("insert into public.organizations (name, slug) values ('Roles', %s) returning id",
+                     (f"r-{uuid.uuid4().hex[:8]}",)).fetchone()[0]
+    users = {role: make_user() for role in ("owner", "admin", "manager", "member", "assistant", "client", "gone")}
+    for role, user in users.items():
+        db.execute("insert into public.memberships (organization_id, user_id, role) values (%s, %s, %s)",
+                   (org, user, "member" if role == "gone" else role))
+    db.execute("delete from public.memberships where user_id = %s", (users["gone"],))
+    db.execute("select internal.record_health_check(%s, '{\"instance_state\": \"running\", \"instance_ok\": true,"
+               " \"http_status\": 200}')", (org,))
+    query = "select public.provisioning_status(%s) -> 'health' ->> 'status'"
+    for role in ("owner", "admin", "manager", "member", "assistant", "client"):
+        with as_user(db, users[role], method="POST") as cur:
+            assert cur.execute(query, (org,)).fetchone()[0] == "healthy", role
+    with as_service(db) as cur:
+        assert cur.execute(query, (org,)).fetchone()[0] == "healthy"
+    for caller, status in ((lambda: as_user(db, users["gone"], method="POST"), 403), (lambda: as_anon(db), 401)):
+        with pytest.raises(RequestError) as refused, caller() as cur:
+            cur.execute(query, (org,))
+        assert refused.value.status == status, "a former member is refused; anon may not call it at all"

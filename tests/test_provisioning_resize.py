@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from functions_py.emails import render
 from functions_py.provisioning.aws import AWSProvider
 from functions_py.provisioning.local import LocalProvider
 from functions_py.provisioning.provider import PermanentStepError, StepContext
@@ -156,6 +157,9 @@ def test_local_failure_before_the_switch_rolls_back_and_leaves_the_old_instance_
     failed = emails(conn, org["id"], "resize_failed")
     assert [(to, d["status"]) for to, d in failed] == [(org["owner_email"], "rolled_back")]
     assert "differ from the snapshot" in failed[0][1]["error"]
+    subject, body = render("resize_failed", failed[0][1])  # as the email.send job renders the outbox row
+    assert subject.startswith("Resizing Acme") and "from t3.small to t3.medium" in body
+    assert "old instance was left untouched" in body
 
 
 # --- aws (moto) ----------------------------------------------------------------------------------------------

@@ -267,3 +267,46 @@ def test_a_resize_whose_holder_is_killed_in_four_steps_resumes_and_makes_exactly
     job = conn.execute("select status::text, attempts, lease_losses from internal.jobs where id = %s",
                        (run_row(conn, run_id)["job_id"],)).fetchone()
     assert job == ("succeeded", 1, 4), "four crashes: four lease losses, no attempt spent"
+
+
+@pytest.mark.slow
+def test_an_aws_resize_killed_after_the_image_and_after_the_launch_makes_one_image_and_one_new_instance(
+        conn, moto_server, spawn):
+    """issue 19 on moto's server: a worker SIGKILLed after CreateImage (before the step is recorded), the next one
+    after RunInstances; each resumed step finds the first one's resource by its idempotency-key tag."""
+    ec2 = moto_server["client"]("ec2")
+    org = make_org(conn, plan="pro")
+    provision = request(conn, org["id"])
+    builder = spawn("builder", moto_server["env"])
+    wait_until(finished(conn, provision), timeout=60, interval=0.2)
+    builder.kill()
+    builder.wait(5)
+    (old,) = all_instances(ec2)
+    conn.execute("update internal.plan_assignments set plan_id = 'team' where organization_id = %s", (org["id"],))
+    run_id, _ = conn.execute("select run_id, action from internal.request_resize(%s, 'upgrade')",
+                             (org["id"],)).fetchone()
+
+    def made_but_not_recorded(ordinal: int, made: Callable[[], bool]) -> Callable[[], bool]:
+        def check() -> bool:
+            """the step's resource exists while the step is still running"""
+            return made() and steps(conn, run_id)[ordinal - 1][1] == "running"
+        return check
+
+    images = lambda: ec2.describe_images(Owners=["self"])["Images"]  # noqa: E731
+    for n, (ordinal, made) in enumerate(((1, lambda: bool(images())), (2, lambda: len(all_instances(ec2)) == 2))):
+        doomed = spawn(f"doomed-{n}", {**moto_server["env"], "SUPAKIT_PROVISIONING_STEP_DELAY_S": "30"})
+        wait_until(made_but_not_recorded(ordinal, made), timeout=60, interval=0.1)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(5)
+    spawn("rescuer", moto_server["env"])
+    wait_until(finished(conn, run_id), timeout=90, interval=0.2)
+
+    assert run_row(conn, run_id)["status"] == "succeeded", run_row(conn, run_id)["error"]
+    assert [(s[1], s[2]) for s in steps(conn, run_id)] == [("succeeded", 2), ("succeeded", 2)] + \
+        [("succeeded", 1)] * 3
+    assert len(images()) == 1, "one image: the resumed snapshot step adopted the first"
+    instances = {i["InstanceId"]: (i["State"]["Name"], i["InstanceType"]) for i in all_instances(ec2)}
+    assert len(instances) == 2, "the old instance and exactly one new one were ever launched"
+    assert instances.pop(old["InstanceId"])[0] in ("shutting-down", "terminated")
+    assert list(instances.values()) == [("running", "t3.medium")]
+    assert [to for to, _ in emails(conn, org["id"], "resize_complete")] == [org["owner_email"]]

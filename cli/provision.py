@@ -1,5 +1,5 @@
-"""`supakit provision`: request, inspect, retry and tear down an organization's infrastructure; back it up and
-restore a backup."""
+"""`supakit provision`: request, inspect, retry, resize, health-check and tear down an organization's
+infrastructure; back it up and restore a backup."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from cli.context import info, org_option, organization_id, result, settings
 from functions_py.db import connect
 from functions_py.errors import EXIT_BAD_INPUT, EXIT_FAILURE, SupakitError
 from functions_py.provisioning import backups, runs
+from functions_py.provisioning import health as health_checks
+from functions_py.provisioning import resize as resize_saga
 from functions_py.provisioning.provider import RetryableStepError
 from functions_py.provisioning.saga import execute_run
 from functions_py.stack import database_url
 
 app = typer.Typer(no_args_is_help=True,
-                  help="Provision customers' infrastructure (runs, status, retry, teardown, backups, restore).")
+                  help="Provision customers' infrastructure (runs, status, retry, resize, health, teardown, "
+                       "backups, restore).")
 
 # What internal.retry_provisioning did (sql/0022), as the CLI says it.
 RETRY_ACTIONS = {"requested": "requested a new run", "left": "left as is: its job is already queued or running",
@@ -171,6 +174,33 @@ def backup(ctx: typer.Context, org: str = org_option(),
         raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command()
+def resize(ctx: typer.Context, org: str = org_option(),
+           instance_type: str | None = typer.Option(
+               None, "--instance-type", help="Resize to this instance type (e.g. t3.large) instead of the plan's."),
+           reason: str = typer.Option("manual", "--reason", help="Why (recorded on the run)."),
+           now: bool = typer.Option(False, "--now", help="Execute the run in this process instead of a worker."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Resize the organization's instance to its plan's size (or --instance-type): snapshot, launch the new one,
+    verify, switch DNS, retire the old one. One resize per organization at a time; a second request is merged or
+    follows the running one."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+        try:
+            run_id, action = resize_saga.request(conn, org_id, reason, instance_type)
+        except psycopg.errors.InvalidParameterValue as error:  # internal.request_resize checks the type
+            raise BadInput(f"--instance-type: {error.diag.message_primary}; {error.diag.message_hint}") from None
+    if action in ("not_active", "nothing"):
+        raise NothingToDo(f"organization {org}: {resize_saga.ACTIONS[action]}.")
+    info(f"{resize_saga.ACTIONS[action]}" + (f" (run {run_id})" if run_id else ""))
+    status = _execute(url, run_id) if now and action in ("requested", "merged") else action
+    result({"run_id": str(run_id) if run_id else None, "action": action, "status": status}, as_json=as_json,
+           text=f"run {run_id}: {status}" if run_id else status)
+    if status in ("rolled_back", "failed"):
+        raise typer.Exit(EXIT_FAILURE)
+
+
 @app.command("backups")
 def list_backups(ctx: typer.Context, org: str = org_option(),
                  status: str = typer.Option(None, "--status", help="Only backups in this status (pending, running, "
@@ -217,4 +247,46 @@ def restore(ctx: typer.Context, backup_id: str = typer.Argument(..., help="The b
     result({"run_id": str(run_id), "backup_id": str(chosen), "status": status}, as_json=as_json,
            text=f"restore of backup {chosen} (run {run_id}): {status}")
     if status in ("rolled_back", "failed"):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command()
+def health(ctx: typer.Context, org: str = org_option(),
+           check: bool = typer.Option(True, "--check/--no-check",
+                                      help="Check the instance and site and collect usage now (else: show the last)."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Check an organization's instance (provider status, HTTP GET of its site), collect its usage, and show the
+    services, health and usage as the customer dashboard gets them (provisioning_status). Exits 1 unless healthy."""
+    url = database_url(settings(ctx))
+    with connect(url) as conn:
+        org_id = _organization(conn, org)
+    if check:
+        try:
+            health_checks.check_health(url, org_id)
+            health_checks.collect_usage(url, org_id)
+        except health_checks.NotProvisioned as error:
+            raise NothingToDo(error.message) from None
+    with connect(url) as conn:
+        report = runs.status(conn, org_id)
+    state = (report.get("health") or {}).get("status", "unknown")
+    if as_json:
+        typer.echo(json.dumps({k: report[k] for k in ("organization_id", "infrastructure", "services", "health",
+                                                       "usage")}, indent=2))
+    else:
+        services = report["services"]
+        usage = report.get("usage") or {}
+        lines = [f"health: {state}" + (f" since {report['health']['since'][:19]}" if report.get("health")
+                                       and report["health"].get("since") else "")]
+        lines += [f"  {name:<9} {value.get('state')}" for name, value in services.items()]
+        site = services["site"]
+        if site.get("url"):
+            lines.append(f"  site GET {site['url']}: {site.get('http_status') or '-'}"
+                         + (f" in {site['latency_ms']} ms" if site.get("latency_ms") is not None else "")
+                         + (f"  ({site['error']})" if site.get("error") else ""))
+        if usage:
+            lines.append(f"usage {usage['day']}: storage {usage['storage_bytes']} B, bandwidth "
+                         f"{usage['bandwidth_bytes'] if usage['bandwidth_bytes'] is not None else 'not measured'},"
+                         f" users {usage['users']}")
+        typer.echo("\n".join(lines))
+    if state != "healthy":
         raise typer.Exit(EXIT_FAILURE)

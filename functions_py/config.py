@@ -366,6 +366,18 @@ BACKUP_OPTIONS = (
            doc="Data exports without a bucket (default: <data dir>/backups)."),
 )
 
+# Health checks of customers' instances (the provisioning.check_health job, functions_py/provisioning/health.py).
+HEALTH_OPTIONS = (
+    Option("health.url", None, env="SUPAKIT_HEALTH_URL", parse=parse_optional,
+           expected="a URL template such as https://{subdomain}/healthz",
+           doc="The site URL each health check GETs; {subdomain}, {address}, {org} and {slug} are filled in "
+               "(default: the provider's site, https://<subdomain>/ or http://<subdomain>/ locally)."),
+    Option("health.timeout_s", 5.0, env="SUPAKIT_HEALTH_TIMEOUT_S", parse=parse_number(0.0, inclusive=False),
+           expected="a number of seconds > 0", doc="How long a health check waits for the site to answer."),
+    Option("health.history_days", 30, env="SUPAKIT_HEALTH_HISTORY_DAYS", parse=parse_int(1, 3650),
+           expected="a number of days from 1 to 3650", doc="Health checks older than this are pruned by the sweep."),
+)
+
 
 def parse_kind_seconds(raw: Any) -> tuple[tuple[str, float], ...]:
     """`KIND=SECONDS,KIND=SECONDS` (positive seconds) as pairs."""
@@ -610,7 +622,7 @@ LINT_OPTIONS = (
 OPTIONS: tuple[Option, ...] = (
     *API_OPTIONS, *JWT_OPTIONS, *REST_OPTIONS, *STORAGE_OPTIONS, *AUTH_OPTIONS, *CHANNELS_OPTIONS, *DASHBOARD_OPTIONS,
     *REALTIME_OPTIONS, *MAIL_OPTIONS, *AI_OPTIONS, *STRIPE_OPTIONS, *PROVISIONING_OPTIONS, *AWS_OPTIONS,
-    *BACKUP_OPTIONS, *WORKER_OPTIONS, *LINT_OPTIONS,
+    *BACKUP_OPTIONS, *HEALTH_OPTIONS, *WORKER_OPTIONS, *LINT_OPTIONS,
 )
 STRIPE_PRICE_PREFIX = "STRIPE_PRICE_"
 

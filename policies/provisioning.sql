@@ -2,7 +2,10 @@
 --   provisioning_runs, provisioning_steps, customer_infrastructure: members read their organization's rows;
 --     only the service role (and the worker, as the database owner) writes
 --   provisioning_logs: members read; the service role reads and appends (append-only: no update or delete)
---   provisioning_status(org_id): the RPC members call; security invoker, so the policies below decide
+--   instance_health_checks, infrastructure_usage (sql/0033): members read; only the service role (and the
+--     worker, through internal.record_health_check / record_usage) writes
+--   provisioning_status(org_id): the RPC members call; security invoker around internal.provisioning_status
+--     (security definer since sql/0033: it checks membership itself)
 
 -- ---------------------------------------------------------------------------------------------------------
 -- grants
@@ -24,8 +27,18 @@ revoke all on table public.customer_infrastructure from anon, authenticated, ser
 grant select on table public.customer_infrastructure to authenticated;
 grant select, insert, update, delete on table public.customer_infrastructure to service_role;
 
+revoke all on table public.instance_health_checks from anon, authenticated, service_role;
+grant select on table public.instance_health_checks to authenticated;
+grant select, insert, update, delete on table public.instance_health_checks to service_role;
+
+revoke all on table public.infrastructure_usage from anon, authenticated, service_role;
+grant select on table public.infrastructure_usage to authenticated;
+grant select, insert, update, delete on table public.infrastructure_usage to service_role;
+
 revoke all on function public.provisioning_status(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.provisioning_status(uuid) to authenticated, service_role;
+revoke all on function internal.provisioning_status(uuid) from public, anon, authenticated, service_role;
+grant execute on function internal.provisioning_status(uuid) to authenticated, service_role;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- row level security
@@ -35,6 +48,8 @@ alter table public.provisioning_runs enable row level security;
 alter table public.provisioning_steps enable row level security;
 alter table public.provisioning_logs enable row level security;
 alter table public.customer_infrastructure enable row level security;
+alter table public.instance_health_checks enable row level security;
+alter table public.infrastructure_usage enable row level security;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- policies
@@ -58,6 +73,16 @@ using (organization_id in (select internal.current_user_org_ids()));
 drop policy if exists "members can read their organization's infrastructure" on public.customer_infrastructure;
 create policy "members can read their organization's infrastructure"
 on public.customer_infrastructure for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's health checks" on public.instance_health_checks;
+create policy "members can read their organization's health checks"
+on public.instance_health_checks for select to authenticated
+using (organization_id in (select internal.current_user_org_ids()));
+
+drop policy if exists "members can read their organization's usage" on public.infrastructure_usage;
+create policy "members can read their organization's usage"
+on public.infrastructure_usage for select to authenticated
 using (organization_id in (select internal.current_user_org_ids()));
 
 -- Private Realtime channels `org:<id>:provisioning`: members of the organization may join (read); there is no

@@ -1184,6 +1184,17 @@ $_$;
 COMMENT ON FUNCTION "internal"."create_organization"("name" "text", "slug" "text") IS 'creates an organization; the caller becomes its owner';
 
 --
+-- Name: current_instance_type("jsonb"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."current_instance_type"("resources" "jsonb") RETURNS "text"
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select coalesce(resources #>> '{instance,instance_type}', resources #>> '{instance,size}')
+$$;
+
+--
 -- Name: current_user_co_member_ids(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1443,26 +1454,33 @@ CREATE FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "jsonb"[], "
 $$;
 
 --
--- Name: expire_backup("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+-- Name: enqueue_provisioning_checks("text"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
-CREATE FUNCTION "internal"."expire_backup"("backup_id" "uuid") RETURNS boolean
-    LANGUAGE "sql"
+CREATE FUNCTION "internal"."enqueue_provisioning_checks"("job_kind" "text") RETURNS integer
+    LANGUAGE "plpgsql"
     SET "search_path" TO ''
     AS $$
-  with expired as (
-    update public.backups as b set status = 'expired', expired_at = now()
-    where b.id = expire_backup.backup_id and b.status = 'expiring'
-    returning b.id
-  )
-  select exists (select 1 from expired)
+declare
+  queued integer := 0;
+  org uuid;
+begin
+  if job_kind is null or job_kind not in ('provisioning.check_health', 'provisioning.collect_usage') then
+    raise exception 'enqueue_provisioning_checks: % is not provisioning.check_health or provisioning.collect_usage',
+      coalesce(job_kind, 'null') using errcode = '22023';
+  end if;
+  for org in
+    select i.organization_id from public.customer_infrastructure as i where i.status = 'active'
+    order by i.organization_id
+  loop
+    perform internal.enqueue_job(
+      job_kind, jsonb_build_object('org_id', org), org, null, 0, now(), 3, job_kind || ':' || org::text
+    );
+    queued := queued + 1;
+  end loop;
+  return queued;
+end;
 $$;
-
---
--- Name: FUNCTION "expire_backup"("backup_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."expire_backup"("backup_id" "uuid") IS 'expiring -> expired once its snapshot and export are removed';
 
 --
 -- Name: fail_job(bigint, "uuid", "text", boolean); Type: FUNCTION; Schema: internal; Owner: -
@@ -1517,7 +1535,7 @@ begin
   set status = 'failed', error = left(message, 4000), finished_at = now()
   where s.id = step_id
   returning * into step;
-  if run.kind <> 'deprovision' then
+  if run.kind in ('provision', 'resize') and not internal.provisioning_run_committed(run.id) then
     perform internal.move_provisioning_run(
       run.id, 'compensating', 'step ' || step.name || ' failed for good: ' || message || '; rolling back', 'error',
       left('step ' || step.name || ' failed: ' || message, 2000), step.name
@@ -1525,7 +1543,9 @@ begin
     return 'compensating';
   end if;
   perform internal.move_provisioning_run(
-    run.id, 'failed', 'step ' || step.name || ' failed: ' || message || '; request deprovisioning again once fixed',
+    run.id, 'failed', 'step ' || step.name || ' failed: ' || message || case run.kind
+      when 'resize' then '; the new instance serves; fix the cause and run `supakit provision retry`'
+      else '; request deprovisioning again once fixed' end,
     'error', left('step ' || step.name || ' failed: ' || message, 2000), step.name
   );
   return 'failed';
@@ -1574,73 +1594,6 @@ CREATE FUNCTION "internal"."finish_and_claim_jobs"("worker" "text", "ids" bigint
     claimed.user_id, claimed.lease_token
   from claimed
 $$;
-
---
--- Name: fire_due_schedules(integer); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."fire_due_schedules"("max_count" integer DEFAULT 100) RETURNS TABLE("schedule_name" "text", "slot" timestamp with time zone, "job_id" bigint)
-    LANGUAGE "plpgsql"
-    SET "search_path" TO ''
-    AS $$
-#variable_conflict use_column
-declare
-  due internal.job_schedules;
-  latest timestamptz;
-  fired boolean;
-  new_job bigint;
-  slot_text text;
-begin
-  for due in
-    select * from internal.job_schedules as s
-    where s.enabled and s.next_run_at <= now()
-    order by s.next_run_at, s.name
-    limit greatest(coalesce(max_count, 100), 1)
-    for update skip locked
-  loop
-    -- the latest slot due now: the one at or before now (next_run_at itself when it was fired on time)
-    latest := internal.next_schedule_slot(due.anchor, due.every, now()) - due.every;
-    latest := greatest(latest, due.next_run_at);
-    insert into internal.job_schedule_firings as f (schedule_name, slot)
-    values (due.name, latest)
-    on conflict on constraint job_schedule_firings_pkey do nothing
-    returning true into fired;
-    new_job := null;
-    if fired then
-      -- the slot in UTC, whatever the session's time zone: every worker writes the same payload and dedupe key
-      slot_text := to_char(latest at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
-      new_job := internal.enqueue_job(
-        due.kind, due.payload || jsonb_build_object('schedule', due.name, 'slot', slot_text), due.organization_id,
-        null, due.priority, now(), due.max_attempts, 'schedule:' || due.name || ':' || slot_text
-      );
-      update internal.job_schedule_firings as f set job_id = new_job
-      where f.schedule_name = due.name and f.slot = latest;
-      delete from internal.job_schedule_firings as f
-      where f.schedule_name = due.name and f.slot < latest - due.every * 100;
-      schedule_name := due.name;
-      slot := latest;
-      job_id := new_job;
-      return next;
-    end if;
-    update internal.job_schedules as s
-    set next_run_at = internal.next_schedule_slot(due.anchor, due.every, now()),
-      last_slot = case when fired then latest else s.last_slot end,
-      last_job_id = coalesce(new_job, s.last_job_id),
-      last_fired_at = case when fired then now() else s.last_fired_at end,
-      missed = s.missed + greatest(
-        floor(extract(epoch from (latest - due.next_run_at)) / extract(epoch from due.every))::bigint, 0
-      ),
-      updated_at = now()
-    where s.name = due.name;
-  end loop;
-end;
-$$;
-
---
--- Name: FUNCTION "fire_due_schedules"("max_count" integer); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."fire_due_schedules"("max_count" integer) IS 'enqueue the job of every due schedule once for its latest due slot and move it on; safe for any number of workers';
 
 --
 -- Name: has_org_role("uuid", "public"."org_role"[]); Type: FUNCTION; Schema: internal; Owner: -
@@ -1823,23 +1776,6 @@ end;
 $$;
 
 --
--- Name: next_schedule_slot(timestamp with time zone, interval, timestamp with time zone); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) RETURNS timestamp with time zone
-    LANGUAGE "sql" IMMUTABLE
-    SET "search_path" TO ''
-    AS $$
-  select anchor + every * (floor(extract(epoch from (after - anchor)) / extract(epoch from every)) + 1)
-$$;
-
---
--- Name: FUNCTION "next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) IS 'the first slot anchor + n * every strictly after `after`';
-
---
 -- Name: org_role_rank("public"."org_role"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1960,6 +1896,17 @@ $$;
 COMMENT ON FUNCTION "internal"."organization_plan"("org_id" "uuid") IS 'the effective plan and limits of an organization now (subscription, 7-day past_due grace, assignment, Free)';
 
 --
+-- Name: plan_instance_type("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."plan_instance_type"("plan_id" "text") RETURNS "text"
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select case plan_id when 'pro' then 't3.small' when 'team' then 't3.medium' else 't3.micro' end
+$$;
+
+--
 -- Name: postgrest_error_body("text", "text", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -2009,6 +1956,149 @@ end;
 $$;
 
 --
+-- Name: provisioning_run_committed("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."provisioning_run_committed"("run_id" "uuid") RETURNS boolean
+    LANGUAGE "sql" STABLE
+    SET "search_path" TO ''
+    AS $$
+  select exists (
+    select 1 from public.provisioning_runs as r
+    inner join public.provisioning_steps as s on s.run_id = r.id
+    where r.id = provisioning_run_committed.run_id and r.kind = 'resize' and s.name = 'switch_dns'
+      and s.status = 'succeeded'
+  )
+$$;
+
+--
+-- Name: provisioning_status("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."provisioning_status"("org_id" "uuid") RETURNS "jsonb"
+    LANGUAGE "plpgsql" STABLE SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  infra public.customer_infrastructure;
+  latest public.provisioning_runs;
+  last_check public.instance_health_checks;
+  day_usage public.infrastructure_usage;
+  queued internal.resize_requests;
+  since timestamptz;
+begin
+  if ((select auth.uid()) is not null or coalesce((select auth.jwt()) ->> 'role', '') in ('anon', 'authenticated'))
+    and not internal.has_org_role(org_id) or not exists (
+      select 1 from public.organizations as o where o.id = org_id
+    ) then
+    raise exception 'organization % not found or you are not a member', org_id
+      using errcode = '42501', hint = 'Ask an owner of the organization to invite you.';
+  end if;
+  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
+  select * into latest from public.provisioning_runs as r
+  where r.organization_id = org_id order by r.created_at desc, r.id limit 1;
+  select * into last_check from public.instance_health_checks as c
+  where c.organization_id = org_id order by c.checked_at desc, c.id desc limit 1;
+  select c.checked_at into since from public.instance_health_checks as c
+  where c.organization_id = org_id and c.status is distinct from c.previous_status
+  order by c.checked_at desc, c.id desc limit 1;
+  select * into day_usage from public.infrastructure_usage as u
+  where u.organization_id = org_id order by u.day desc limit 1;
+  select * into queued from internal.resize_requests as q where q.organization_id = org_id;
+  return jsonb_build_object(
+    'organization_id', org_id,
+    'infrastructure', case when infra.organization_id is not null then jsonb_build_object(
+      'status', infra.status, 'provider', infra.provider, 'plan_id', infra.plan_id, 'subdomain', infra.subdomain,
+      'public_address', infra.public_address, 'instance_type', internal.current_instance_type(infra.resources),
+      'updated_at', infra.updated_at
+    ) end,
+    'services', jsonb_build_object(
+      'instance', jsonb_build_object(
+        'state', case when infra.organization_id is null then 'none'
+          when infra.status <> 'active' then infra.status
+          else coalesce(last_check.instance_state, 'unknown') end,
+        'instance_type', internal.current_instance_type(infra.resources),
+        'address', infra.public_address, 'provider', infra.provider
+      ),
+      'dns', jsonb_build_object(
+        'state', case when infra.resources ? 'dns' then 'active' else 'none' end,
+        'name', infra.subdomain, 'address', infra.resources #>> '{dns,address}'
+      ),
+      'site', jsonb_build_object(
+        'state', case when infra.status = 'active' then coalesce(last_check.status, 'unknown') else 'unknown' end,
+        'url', last_check.url, 'http_status', last_check.http_status, 'latency_ms', last_check.latency_ms,
+        'error', last_check.error, 'checked_at', last_check.checked_at
+      )
+    ),
+    'health', case when last_check.id is not null then jsonb_build_object(
+      'status', last_check.status, 'since', since, 'checked_at', last_check.checked_at,
+      'history', (
+        select jsonb_agg(jsonb_build_object(
+          'checked_at', h.checked_at, 'status', h.status, 'instance_state', h.instance_state,
+          'http_status', h.http_status, 'latency_ms', h.latency_ms, 'timed_out', h.timed_out, 'error', h.error
+        ) order by h.checked_at desc, h.id desc)
+        from (
+          select * from public.instance_health_checks as c0 where c0.organization_id = org_id
+          order by c0.checked_at desc, c0.id desc limit 20
+        ) as h
+      )
+    ) end,
+    'usage', case when day_usage.organization_id is not null then jsonb_build_object(
+      'day', day_usage.day, 'period_start', day_usage.period_start, 'storage_bytes', day_usage.storage_bytes,
+      'bandwidth_bytes', day_usage.bandwidth_bytes, 'users', day_usage.users, 'sources', day_usage.sources,
+      'collected_at', day_usage.collected_at
+    ) end,
+    'sagas', coalesce((
+      select jsonb_agg(jsonb_build_object(
+        'id', r.id, 'kind', r.kind, 'status', r.status, 'current_step', r.current_step, 'plan_id', r.plan_id,
+        'instance_type', r.instance_type, 'previous_instance_type', r.previous_instance_type, 'reason', r.reason,
+        'created_at', r.created_at, 'started_at', r.started_at,
+        'steps', coalesce((
+          select jsonb_agg(jsonb_build_object('name', s.name, 'status', s.status, 'attempts', s.attempts)
+            order by s.ordinal)
+          from public.provisioning_steps as s where s.run_id = r.id
+        ), '[]'::jsonb)
+      ) order by r.created_at)
+      from public.provisioning_runs as r
+      where r.organization_id = org_id and r.status in ('pending', 'running', 'compensating')
+    ), '[]'::jsonb),
+    'resize', jsonb_build_object(
+      'queued', case when queued.organization_id is not null then jsonb_build_object(
+        'instance_type', queued.instance_type, 'reason', queued.reason, 'requested_at', queued.requested_at
+      ) end
+    ),
+    'run', case when latest.id is not null then jsonb_build_object(
+      'id', latest.id, 'kind', latest.kind, 'status', latest.status, 'plan_id', latest.plan_id,
+      'provider', latest.provider, 'reason', latest.reason, 'current_step', latest.current_step,
+      'instance_type', latest.instance_type, 'error', latest.error, 'created_at', latest.created_at,
+      'started_at', latest.started_at, 'finished_at', latest.finished_at
+    ) end,
+    'steps', coalesce((
+      select jsonb_agg(jsonb_build_object(
+        'ordinal', s.ordinal, 'name', s.name, 'status', s.status, 'attempts', s.attempts, 'error', s.error,
+        'started_at', s.started_at, 'finished_at', s.finished_at, 'compensated_at', s.compensated_at
+      ) order by s.ordinal)
+      from public.provisioning_steps as s where s.run_id = latest.id
+    ), '[]'::jsonb),
+    'logs', coalesce((
+      select jsonb_agg(jsonb_build_object(
+        'at', l.created_at, 'level', l.level, 'step', l.step_name, 'message', l.message
+      ) order by l.id)
+      from (
+        select * from public.provisioning_logs as l0 where l0.run_id = latest.id order by l0.id desc limit 100
+      ) as l
+    ), '[]'::jsonb)
+  );
+end;
+$$;
+
+--
+-- Name: FUNCTION "provisioning_status"("org_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."provisioning_status"("org_id" "uuid") IS 'the customer dashboard''s status of an organization''s infrastructure (members only); called through public.provisioning_status';
+
+--
 -- Name: provisioning_runs; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2027,9 +2117,12 @@ CREATE TABLE "public"."provisioning_runs" (
     "started_at" timestamp with time zone,
     "finished_at" timestamp with time zone,
     "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    "backup_id" "uuid",
+    "instance_type" "text",
+    "previous_plan_id" "text",
+    "previous_instance_type" "text",
     CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text", 'failed'::"text"])) = ("finished_at" IS NOT NULL))),
-    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text", 'backup'::"text", 'restore'::"text"]))),
+    CONSTRAINT "instance_type_is_an_instance_type" CHECK (("instance_type" ~ '^[a-z][a-z0-9-]*\.[a-z0-9]+$'::"text")),
+    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text", 'resize'::"text"]))),
     CONSTRAINT "provider_is_a_slug" CHECK (("provider" ~ '^[a-z][a-z0-9_]*$'::"text")),
     CONSTRAINT "started_unless_pending" CHECK ((("status" = 'pending'::"text") = ("started_at" IS NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'compensating'::"text", 'rolled_back'::"text", 'failed'::"text"])))
@@ -2040,12 +2133,6 @@ CREATE TABLE "public"."provisioning_runs" (
 --
 
 COMMENT ON TABLE "public"."provisioning_runs" IS 'one attempt to build (kind provision) or tear down (kind deprovision) an organization''s infrastructure';
-
---
--- Name: COLUMN "provisioning_runs"."kind"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."provisioning_runs"."kind" IS 'provision | deprovision (sql/0012) | backup | restore (sql/0025)';
 
 --
 -- Name: COLUMN "provisioning_runs"."provider"; Type: COMMENT; Schema: public; Owner: -
@@ -2066,10 +2153,22 @@ COMMENT ON COLUMN "public"."provisioning_runs"."status" IS 'pending -> running (
 COMMENT ON COLUMN "public"."provisioning_runs"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
 
 --
--- Name: COLUMN "provisioning_runs"."backup_id"; Type: COMMENT; Schema: public; Owner: -
+-- Name: COLUMN "provisioning_runs"."instance_type"; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN "public"."provisioning_runs"."backup_id" IS 'a backup run: the backup it takes; a restore run: the backup it restores (sql/0025)';
+COMMENT ON COLUMN "public"."provisioning_runs"."instance_type" IS 'resize runs: the instance type the run makes (the plan''s, or the one asked for with --instance-type)';
+
+--
+-- Name: COLUMN "provisioning_runs"."previous_plan_id"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."previous_plan_id" IS 'resize runs: the plan the replaced instance was sized for';
+
+--
+-- Name: COLUMN "provisioning_runs"."previous_instance_type"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."previous_instance_type" IS 'resize runs: the instance type of the replaced instance';
 
 --
 -- Name: provisioning_step_run(bigint, "text"); Type: FUNCTION; Schema: internal; Owner: -
@@ -2095,6 +2194,20 @@ begin
   end if;
   return run;
 end;
+$$;
+
+--
+-- Name: prune_health_checks(interval); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."prune_health_checks"("keep" interval DEFAULT '30 days'::interval) RETURNS integer
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  with gone as (
+    delete from public.instance_health_checks as c where c.checked_at < now() - keep returning 1
+  )
+  select count(*)::integer from gone
 $$;
 
 --
@@ -2382,6 +2495,186 @@ end;
 $$;
 
 --
+-- Name: instance_health_checks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."instance_health_checks" (
+    "id" bigint NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "checked_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "status" "text" NOT NULL,
+    "previous_status" "text",
+    "provider" "text",
+    "instance_state" "text" NOT NULL,
+    "instance_ok" boolean NOT NULL,
+    "url" "text",
+    "http_status" integer,
+    "latency_ms" integer,
+    "timed_out" boolean DEFAULT false NOT NULL,
+    "error" "text",
+    CONSTRAINT "error_is_short" CHECK (("char_length"("error") <= 2000)),
+    CONSTRAINT "http_status_is_a_status" CHECK ((("http_status" >= 100) AND ("http_status" <= 599))),
+    CONSTRAINT "instance_state_is_a_word" CHECK (("instance_state" ~ '^[a-z][a-z0-9_-]{0,40}$'::"text")),
+    CONSTRAINT "latency_ms_not_negative" CHECK (("latency_ms" >= 0)),
+    CONSTRAINT "previous_status_is_known" CHECK (("previous_status" = ANY (ARRAY['healthy'::"text", 'degraded'::"text", 'down'::"text"]))),
+    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['healthy'::"text", 'degraded'::"text", 'down'::"text"]))),
+    CONSTRAINT "url_is_short" CHECK (("char_length"("url") <= 2000))
+);
+
+--
+-- Name: TABLE "instance_health_checks"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."instance_health_checks" IS 'every health check of an organization''s instance, newest last: the provider''s state and the site''s HTTP answer';
+
+--
+-- Name: COLUMN "instance_health_checks"."status"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."instance_health_checks"."status" IS 'healthy (instance running, site answered 2xx/3xx in time) | degraded (instance running, site failed or timed out) | down (instance not running or gone)';
+
+--
+-- Name: COLUMN "instance_health_checks"."previous_status"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."instance_health_checks"."previous_status" IS 'the status of the check before this one (null for the first): a change is where they differ';
+
+--
+-- Name: COLUMN "instance_health_checks"."instance_state"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."instance_health_checks"."instance_state" IS 'the provider''s word: running, pending, stopping, stopped, shutting-down, terminated, missing, unknown';
+
+--
+-- Name: COLUMN "instance_health_checks"."timed_out"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."instance_health_checks"."timed_out" IS 'the HTTP check got no answer within health.timeout_s';
+
+--
+-- Name: record_health_check("uuid", "jsonb"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."record_health_check"("org_id" "uuid", "result" "jsonb") RETURNS "public"."instance_health_checks"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  recorded public.instance_health_checks;
+  instance_ok boolean := coalesce((result ->> 'instance_ok')::boolean, false);
+  http_status integer := (result ->> 'http_status')::integer;
+  timed_out boolean := coalesce((result ->> 'timed_out')::boolean, false);
+begin
+  insert into public.instance_health_checks (
+    organization_id, status, previous_status, provider, instance_state, instance_ok, url, http_status, latency_ms,
+    timed_out, error
+  )
+  values (
+    org_id,
+    case when not instance_ok then 'down'
+      when http_status between 200 and 399 and not timed_out then 'healthy'
+      else 'degraded' end,
+    (select c.status from public.instance_health_checks as c where c.organization_id = org_id
+      order by c.checked_at desc, c.id desc limit 1),
+    result ->> 'provider', coalesce(nullif(result ->> 'instance_state', ''), 'unknown'), instance_ok,
+    left(result ->> 'url', 2000), http_status, (result ->> 'latency_ms')::integer, timed_out,
+    left(result ->> 'error', 2000)
+  )
+  returning * into recorded;
+  return recorded;
+end;
+$$;
+
+--
+-- Name: FUNCTION "record_health_check"("org_id" "uuid", "result" "jsonb"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."record_health_check"("org_id" "uuid", "result" "jsonb") IS 'record a health check of the organization''s instance; its status (healthy, degraded, down) is decided here';
+
+--
+-- Name: infrastructure_usage; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."infrastructure_usage" (
+    "organization_id" "uuid" NOT NULL,
+    "day" "date" NOT NULL,
+    "period_start" "date" NOT NULL,
+    "storage_bytes" bigint,
+    "bandwidth_bytes" bigint,
+    "users" integer NOT NULL,
+    "sources" "jsonb" DEFAULT '{}'::"jsonb" NOT NULL,
+    "collected_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "figures_not_negative" CHECK ((("storage_bytes" >= 0) AND ("bandwidth_bytes" >= 0) AND ("users" >= 0))),
+    CONSTRAINT "period_start_is_the_month_of_day" CHECK (("period_start" = ("date_trunc"('month'::"text", ("day")::timestamp with time zone))::"date")),
+    CONSTRAINT "sources_is_an_object" CHECK (("jsonb_typeof"("sources") = 'object'::"text"))
+);
+
+--
+-- Name: TABLE "infrastructure_usage"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."infrastructure_usage" IS 'an organization''s usage, one row per UTC day (the latest collection that day): storage, bandwidth, users';
+
+--
+-- Name: COLUMN "infrastructure_usage"."storage_bytes"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."infrastructure_usage"."storage_bytes" IS 'bytes the customer''s instance holds (local: its schema and files; aws: its EBS volumes); null: not measured';
+
+--
+-- Name: COLUMN "infrastructure_usage"."bandwidth_bytes"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."infrastructure_usage"."bandwidth_bytes" IS 'bytes in and out of the instance since period_start (aws: CloudWatch NetworkIn + NetworkOut); null: not measured';
+
+--
+-- Name: COLUMN "infrastructure_usage"."users"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."infrastructure_usage"."users" IS 'members of the organization when collected';
+
+--
+-- Name: COLUMN "infrastructure_usage"."sources"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."infrastructure_usage"."sources" IS 'where each figure came from, by figure name';
+
+--
+-- Name: record_usage("uuid", "jsonb"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."record_usage"("org_id" "uuid", "figures" "jsonb") RETURNS "public"."infrastructure_usage"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  today date := (now() at time zone 'utc')::date;
+  recorded public.infrastructure_usage;
+begin
+  insert into public.infrastructure_usage as u (
+    organization_id, day, period_start, storage_bytes, bandwidth_bytes, users, sources, collected_at
+  )
+  values (
+    org_id, today, date_trunc('month', today)::date, (figures ->> 'storage_bytes')::bigint,
+    (figures ->> 'bandwidth_bytes')::bigint,
+    (select count(*) from public.memberships as m where m.organization_id = org_id),
+    coalesce(figures -> 'sources', '{}') || jsonb_build_object('users', 'members in public.memberships'), now()
+  )
+  on conflict (organization_id, day) do update
+  set storage_bytes = excluded.storage_bytes, bandwidth_bytes = excluded.bandwidth_bytes, users = excluded.users,
+    sources = excluded.sources, collected_at = excluded.collected_at
+  returning * into recorded;
+  return recorded;
+end;
+$$;
+
+--
+-- Name: FUNCTION "record_usage"("org_id" "uuid", "figures" "jsonb"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."record_usage"("org_id" "uuid", "figures" "jsonb") IS 'record today''s usage of an organization (one row per UTC day; users counted from memberships)';
+
+--
 -- Name: release_jobs(bigint[], "uuid"[]); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -2489,60 +2782,6 @@ CREATE FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") RE
   inner join public.organizations as o on o.id = s.organization_id
   where s.id = reply_suggestion_context.suggestion_id
 $$;
-
---
--- Name: request_backup("uuid", "text", timestamp with time zone); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text" DEFAULT 'manual'::"text", "slot" timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS "uuid"
-    LANGUAGE "plpgsql"
-    SET "search_path" TO ''
-    AS $$
-declare
-  run_id uuid;
-  new_backup uuid;
-  infra public.customer_infrastructure;
-begin
-  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
-  if slot is not null then
-    select r.id into run_id from public.backups as b join public.provisioning_runs as r on r.backup_id = b.id
-    where b.organization_id = org_id and b.slot = request_backup.slot and r.kind = 'backup';
-    if found then
-      return run_id;
-    end if;
-  end if;
-  select r.id into run_id from public.provisioning_runs as r
-  where r.organization_id = org_id and r.kind = 'backup' and r.status in ('pending', 'running', 'compensating');
-  if run_id is not null then
-    return run_id;
-  end if;
-  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
-  if infra.status is distinct from 'active' then
-    return null;
-  end if;
-  insert into public.backups (organization_id, plan_id, provider, reason, slot)
-  values (org_id, coalesce(infra.plan_id, 'free'), infra.provider, coalesce(reason, 'manual'), slot)
-  returning id into new_backup;
-  insert into public.provisioning_runs (organization_id, kind, plan_id, provider, reason, backup_id)
-  values (org_id, 'backup', coalesce(infra.plan_id, 'free'), infra.provider, coalesce(reason, 'manual'), new_backup)
-  returning id into run_id;
-  update public.provisioning_runs as r
-  set job_id = internal.enqueue_job(
-    'provisioning.run', jsonb_build_object('run_id', run_id), org_id, null, 0, now(), 5, 'backup:' || org_id::text
-  )
-  where r.id = run_id;
-  perform internal.log_provisioning(
-    run_id, null, 'info', 'backup requested', jsonb_build_object('reason', reason, 'slot', slot, 'backup_id', new_backup)
-  );
-  return run_id;
-end;
-$$;
-
---
--- Name: FUNCTION "request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone) IS 'queue one backup (row, run and job) of an organization''s active infrastructure; one per slot, one live at a time';
 
 --
 -- Name: request_deprovisioning("uuid", "text"); Type: FUNCTION; Schema: internal; Owner: -
@@ -2821,97 +3060,127 @@ end;
 $$;
 
 --
--- Name: request_restore("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+-- Name: request_resize("uuid", "text", "text"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
-CREATE FUNCTION "internal"."request_restore"("backup_id" "uuid") RETURNS "uuid"
-    LANGUAGE "plpgsql" SECURITY DEFINER
-    SET "search_path" TO ''
-    AS $$
-declare
-  org_id uuid;
-begin
-  if backup_id is null then
-    raise exception 'backup_id is required' using errcode = '22023', hint = 'Pass the id of a succeeded backup.';
-  end if;
-  select b.organization_id into org_id from public.backups as b where b.id = request_restore.backup_id;
-  if org_id is null or not internal.has_org_role(org_id, '{owner}') then
-    raise exception 'backup not found' using errcode = 'PT404',
-      hint = 'Only an owner of the backup''s organization may restore it.';
-  end if;
-  return internal.request_restore_run(backup_id, 'requested by ' || coalesce((select auth.uid())::text, 'an owner'));
-end;
-$$;
-
---
--- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."request_restore"("backup_id" "uuid") IS 'owners: restore a succeeded backup of their organization; returns the restore run''s id';
-
---
--- Name: request_restore_run("uuid", "text"); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text" DEFAULT 'manual'::"text") RETURNS "uuid"
+CREATE FUNCTION "internal"."request_resize"("org_id" "uuid", "reason" "text" DEFAULT 'manual'::"text", "instance_type" "text" DEFAULT NULL::"text", OUT "run_id" "uuid", OUT "action" "text") RETURNS "record"
     LANGUAGE "plpgsql"
     SET "search_path" TO ''
-    AS $$
+    AS $_$
 declare
-  chosen public.backups;
+  infra public.customer_infrastructure;
   live public.provisioning_runs;
-  run_id uuid;
+  last_status text;
+  target_plan text;
+  target_type text;
+  current_type text;
+  wanted text := coalesce(nullif(btrim(request_resize.reason), ''), 'manual');
+  needed boolean;
 begin
-  select * into chosen from public.backups as b where b.id = request_restore_run.backup_id;
-  if chosen.id is null then
-    raise exception 'backup % not found', backup_id using errcode = 'P0002',
-      hint = 'List the organization''s backups with `supakit provision backups --org <id>` or GET /rest/v1/backups.';
+  if request_resize.instance_type is not null
+    and request_resize.instance_type !~ '^[a-z][a-z0-9-]*\.[a-z0-9]+$' then
+    raise exception '"%" is not an instance type', left(request_resize.instance_type, 100)
+      using errcode = '22023', hint = 'Name an EC2 instance type such as t3.medium.';
   end if;
-  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || chosen.organization_id::text, 0));
-  select * into chosen from public.backups as b where b.id = request_restore_run.backup_id;
-  if chosen.status <> 'succeeded' then
-    raise exception 'backup % is %: only a succeeded backup can be restored', chosen.id, chosen.status
-      using errcode = '22023', hint = 'Choose a backup whose status is succeeded.';
-  end if;
-  select * into live from public.provisioning_runs as r
-  where r.organization_id = chosen.organization_id and r.kind = 'restore'
-    and r.status in ('pending', 'running', 'compensating');
-  if live.id is not null then
-    if live.backup_id = chosen.id then
-      return live.id;
-    end if;
-    raise exception 'a restore of backup % is already in progress for this organization', live.backup_id
-      using errcode = '55000', hint = 'Wait for it to finish (supakit provision status), then request this one.';
-  end if;
-  if not exists (
-    select 1 from public.customer_infrastructure as i
-    where i.organization_id = chosen.organization_id and i.status = 'active'
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
+  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
+  if infra.organization_id is null or infra.status <> 'active' or exists (
+    select 1 from public.provisioning_runs as r
+    where r.organization_id = org_id and r.kind = 'deprovision' and r.status in ('pending', 'running', 'compensating')
   ) then
-    raise exception 'the organization''s infrastructure is not active: there is nothing to restore into'
-      using errcode = '55000', hint = 'Provision it first (supakit provision run), then restore.';
+    action := 'not_active';
+    return;
   end if;
-  insert into public.provisioning_runs (organization_id, kind, plan_id, provider, reason, backup_id)
-  values (chosen.organization_id, 'restore', chosen.plan_id, chosen.provider, coalesce(reason, 'manual'), chosen.id)
+  select p.plan_id into target_plan from internal.organization_plan(org_id) as p;
+  target_plan := coalesce(target_plan, 'free');
+  target_type := coalesce(request_resize.instance_type, internal.plan_instance_type(target_plan));
+  current_type := internal.current_instance_type(infra.resources);
+  needed := case when request_resize.instance_type is null then target_plan is distinct from infra.plan_id
+    else target_type is distinct from current_type end;
+
+  select * into live from public.provisioning_runs as r
+  where r.organization_id = org_id and r.kind = 'resize' and r.status in ('pending', 'running', 'compensating');
+  if live.id is null then
+    select r.status into last_status from public.provisioning_runs as r
+    where r.organization_id = org_id and r.kind = 'resize' order by r.created_at desc, r.id limit 1;
+  end if;
+
+  if live.status = 'pending' then
+    -- not started: the latest request wins (a worker that starts it meanwhile makes this update miss)
+    update public.provisioning_runs as r
+    set plan_id = target_plan, instance_type = target_type, reason = wanted
+    where r.id = live.id and r.status = 'pending'
+    returning * into live;
+    if live.id is not null then
+      run_id := live.id;
+      if not needed or target_type is not distinct from current_type then
+        update public.provisioning_runs as r set status = 'running', started_at = now() where r.id = live.id;
+        update public.provisioning_runs as r set status = 'compensating' where r.id = live.id;
+        update public.provisioning_runs as r
+        set status = 'rolled_back', finished_at = now(),
+          error = 'superseded before it started: ' || left(wanted, 200) || ' asks for the size that runs now'
+        where r.id = live.id;
+        perform internal.log_provisioning(live.id, null, 'info',
+          'resize superseded before it started: the instance already has the size now asked for');
+        action := 'superseded';
+      else
+        perform internal.log_provisioning(live.id, null, 'info',
+          'resize retargeted before it started: ' || target_type || ' (plan ' || target_plan || ')',
+          jsonb_build_object('reason', wanted, 'plan', target_plan, 'instance_type', target_type));
+        action := 'merged';
+      end if;
+      return;
+    end if;
+    select * into live from public.provisioning_runs as r
+    where r.organization_id = org_id and r.kind = 'resize' and r.status in ('pending', 'running', 'compensating');
+  end if;
+
+  if live.id is not null or last_status = 'failed' then
+    -- one resize at a time: this one waits; a newer request replaces an older waiting one. (No log line on the
+    -- running run here: the worker holds its row locked while it waits for this lock.)
+    insert into internal.resize_requests as q (organization_id, instance_type, reason)
+    values (org_id, request_resize.instance_type, wanted)
+    on conflict (organization_id) do update
+    set instance_type = excluded.instance_type, reason = excluded.reason, requested_at = now();
+    run_id := live.id;
+    action := 'queued';
+    return;
+  end if;
+
+  if not needed then
+    action := 'nothing';
+    return;
+  end if;
+  if target_type is not distinct from current_type then
+    update public.customer_infrastructure as i set plan_id = target_plan, updated_at = now()
+    where i.organization_id = org_id;
+    action := 'updated';
+    return;
+  end if;
+
+  insert into public.provisioning_runs (
+    organization_id, kind, plan_id, provider, reason, instance_type, previous_plan_id, previous_instance_type
+  )
+  values (org_id, 'resize', target_plan, infra.provider, wanted, target_type, infra.plan_id, current_type)
   returning id into run_id;
   update public.provisioning_runs as r
   set job_id = internal.enqueue_job(
-    'provisioning.run', jsonb_build_object('run_id', run_id), chosen.organization_id, null, 0, now(), 5,
-    'restore:' || chosen.organization_id::text
+    'provisioning.run', jsonb_build_object('run_id', run_id), org_id, null, 0, now(), 5, 'resize:' || org_id::text
   )
   where r.id = run_id;
-  perform internal.log_provisioning(
-    run_id, null, 'info', 'restore requested',
-    jsonb_build_object('reason', reason, 'backup_id', chosen.id, 'backup_created_at', chosen.created_at)
-  );
-  return run_id;
+  perform internal.log_provisioning(run_id, null, 'info',
+    'resize requested: ' || coalesce(current_type, 'unknown') || ' -> ' || target_type,
+    jsonb_build_object('reason', wanted, 'from_plan', infra.plan_id, 'to_plan', target_plan,
+      'from_instance_type', current_type, 'to_instance_type', target_type));
+  action := 'requested';
 end;
-$$;
+$_$;
 
 --
--- Name: FUNCTION "request_restore_run"("backup_id" "uuid", "reason" "text"); Type: COMMENT; Schema: internal; Owner: -
+-- Name: FUNCTION "request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text"); Type: COMMENT; Schema: internal; Owner: -
 --
 
-COMMENT ON FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text") IS 'queue the restore (run and job) of a succeeded backup; idempotent for the same backup, one restore at a time';
+COMMENT ON FUNCTION "internal"."request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text") IS 'request (or merge into the live one) a resize of the organization''s instance; one resize at a time';
 
 --
 -- Name: retry_job(bigint); Type: FUNCTION; Schema: internal; Owner: -
@@ -2940,7 +3209,7 @@ declare
   latest record;
 begin
   perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
-  select r.id, r.kind, r.status, j.status::text as job_status into latest
+  select r.id, r.kind, r.status, r.instance_type, j.status::text as job_status into latest
   from public.provisioning_runs as r left join internal.jobs as j on r.job_id = j.id
   where r.organization_id = org_id
   order by r.created_at desc, r.id
@@ -2950,6 +3219,9 @@ begin
   elsif latest.status = 'succeeded' then
     run_id := latest.id;
     action := 'succeeded';
+  elsif latest.status = 'rolled_back' and latest.kind = 'resize' then
+    select q.run_id into run_id from internal.request_resize(org_id, 'retry', latest.instance_type) as q;
+    action := 'requested';
   elsif latest.status = 'rolled_back' then
     run_id := internal.request_provisioning(org_id, 'retry');
     action := 'requested';
@@ -2962,10 +3234,11 @@ begin
   else
     update public.provisioning_runs as r
     set job_id = internal.enqueue_job(
-      case r.kind when 'provision' then 'provisioning.run' else 'provisioning.deprovision' end,
+      case r.kind when 'deprovision' then 'provisioning.deprovision' else 'provisioning.run' end,
       jsonb_build_object('run_id', r.id), r.organization_id, null, 0, now(),
-      case r.kind when 'provision' then 5 else 10 end,
-      case r.kind when 'provision' then 'provisioning:' else 'deprovisioning:' end || r.organization_id::text
+      case r.kind when 'deprovision' then 10 else 5 end,
+      case r.kind when 'deprovision' then 'deprovisioning:' when 'resize' then 'resize:' else 'provisioning:' end
+      || r.organization_id::text
     )
     where r.id = latest.id;
     insert into public.provisioning_logs (run_id, organization_id, message)
@@ -3271,37 +3544,6 @@ end;
 $$;
 
 --
--- Name: sync_backup_schedule("uuid"); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") RETURNS timestamp with time zone
-    LANGUAGE "plpgsql"
-    SET "search_path" TO ''
-    AS $$
-declare
-  policy internal.backup_policies;
-  infra public.customer_infrastructure;
-begin
-  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
-  select * into policy from internal.backup_policies as p where p.plan_id = infra.plan_id;
-  if infra.status is distinct from 'active' or policy.plan_id is null then
-    delete from internal.job_schedules as s where s.name = 'backups:' || org_id::text;
-    return null;
-  end if;
-  return internal.upsert_job_schedule(
-    'backups:' || org_id::text, 'provisioning.backup', policy.every,
-    jsonb_build_object('organization_id', org_id), org_id, 0, 3
-  );
-end;
-$$;
-
---
--- Name: FUNCTION "sync_backup_schedule"("org_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") IS 'create, change or remove the organization''s `backups:<id>` schedule from its infrastructure and plan; its next slot';
-
---
 -- Name: tg_audit(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -3369,34 +3611,6 @@ CREATE FUNCTION "internal"."tg_audit_log__refuse_change"() RETURNS "trigger"
 begin
   raise exception 'internal.audit_log is append-only: % is not allowed', tg_op
     using errcode = '42501', hint = 'Audit rows are never changed or removed.';
-end;
-$$;
-
---
--- Name: tg_backups__check_transition(); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."tg_backups__check_transition"() RETURNS "trigger"
-    LANGUAGE "plpgsql"
-    SET "search_path" TO ''
-    AS $$
-begin
-  new.updated_at := now();
-  if new.status = old.status then
-    return new;
-  end if;
-  if (old.status, new.status) not in (
-    ('pending', 'running'),
-    ('pending', 'failed'),
-    ('running', 'succeeded'),
-    ('running', 'failed'),
-    ('succeeded', 'expiring'),
-    ('expiring', 'expired')
-  ) then
-    raise exception 'backup %: illegal status transition % -> %', old.id, old.status, new.status
-      using errcode = '22023', hint = 'See the comment on public.backups.status for the legal transitions.';
-  end if;
-  return new;
 end;
 $$;
 
@@ -3536,20 +3750,6 @@ end;
 $$;
 
 --
--- Name: tg_customer_infrastructure__backup_schedule(); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"() RETURNS "trigger"
-    LANGUAGE "plpgsql" SECURITY DEFINER
-    SET "search_path" TO ''
-    AS $$
-begin
-  perform internal.sync_backup_schedule(new.organization_id);
-  return null;
-end;
-$$;
-
---
 -- Name: tg_generations__broadcast(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -3577,6 +3777,25 @@ begin
   perform realtime.broadcast_changes(
     'org:' || new.organization_id::text || ':jobs', tg_op, tg_op, tg_table_name, tg_table_schema,
     current_row, previous_row
+  );
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_instance_health_checks__broadcast(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_instance_health_checks__broadcast"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  if new.status is not distinct from new.previous_status then
+    return null;
+  end if;
+  perform realtime.broadcast_changes(
+    'org:' || new.organization_id::text || ':provisioning', tg_op, tg_op, tg_table_name, tg_table_schema, new, null
   );
   return null;
 end;
@@ -4090,107 +4309,6 @@ end;
 $$;
 
 --
--- Name: tg_provisioning_runs__backup_outcome(); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."tg_provisioning_runs__backup_outcome"() RETURNS "trigger"
-    LANGUAGE "plpgsql" SECURITY DEFINER
-    SET "search_path" TO ''
-    AS $$
-declare
-  owner_email text;
-  snapshot_output jsonb;
-  export_output jsonb;
-  policy internal.backup_policies;
-  expiring integer;
-  chosen public.backups;
-  template text;
-begin
-  if new.status = old.status or new.backup_id is null then
-    return null;
-  end if;
-  if new.kind = 'restore' then
-    template := case new.status when 'succeeded' then 'restore_complete' when 'rolled_back' then 'restore_failed'
-      when 'failed' then 'restore_failed' end;
-    if template is null then
-      return null;
-    end if;
-    select * into chosen from public.backups as b where b.id = new.backup_id;
-    for owner_email in select e from internal.organization_owner_emails(new.organization_id) as e loop
-      perform internal.enqueue_email(
-        owner_email, template,
-        jsonb_build_object(
-          'organization_name', (select o.name from public.organizations as o where o.id = new.organization_id),
-          'run_id', new.id, 'backup_id', new.backup_id, 'backup_created_at', chosen.created_at,
-          'status', new.status, 'error', new.error
-        ),
-        new.organization_id, template || ':' || new.id::text || ':' || owner_email
-      );
-    end loop;
-    return null;
-  end if;
-  if new.status = 'running' then
-    update public.backups as b set status = 'running', started_at = now(), provider = new.provider
-    where b.id = new.backup_id and b.status = 'pending';
-    return null;
-  end if;
-  if new.status = 'succeeded' then
-    select s.output into snapshot_output from public.provisioning_steps as s
-    where s.run_id = new.id and s.name = 'snapshot';
-    select s.output into export_output from public.provisioning_steps as s
-    where s.run_id = new.id and s.name = 'export';
-    update public.backups as b
-    set status = 'succeeded', finished_at = now(), snapshot_id = snapshot_output ->> 'snapshot_id',
-      snapshot = coalesce(snapshot_output, '{}'), export_url = export_output ->> 'url',
-      size_bytes = (export_output ->> 'size_bytes')::bigint, sha256 = export_output ->> 'sha256'
-    where b.id = new.backup_id
-    returning * into chosen;
-    -- retention: the newest `keep` succeeded backups stay; older ones are removed by a job
-    select * into policy from internal.backup_policies as p
-    where p.plan_id = (select i.plan_id from public.customer_infrastructure as i
-                       where i.organization_id = new.organization_id);
-    with old_ones as (
-      select b.id from public.backups as b
-      where b.organization_id = new.organization_id and b.status = 'succeeded'
-      order by b.created_at desc, b.id desc
-      offset coalesce(policy.keep, 1000000)
-    )
-    update public.backups as b set status = 'expiring'
-    from old_ones where b.id = old_ones.id;
-    get diagnostics expiring = row_count;
-    if expiring > 0 then
-      perform internal.enqueue_job(
-        'provisioning.expire_backups', jsonb_build_object('organization_id', new.organization_id),
-        new.organization_id, null, 0, now(), 5, 'expire_backups:' || new.organization_id::text
-      );
-    end if;
-    return null;
-  end if;
-  if new.status in ('rolled_back', 'failed') then
-    update public.backups as b
-    set status = 'failed', finished_at = coalesce(b.finished_at, now()), error = new.error
-    where b.id = new.backup_id and b.status in ('pending', 'running')
-    returning * into chosen;
-    if chosen.id is null then
-      return null;
-    end if;
-    for owner_email in select e from internal.organization_owner_emails(new.organization_id) as e loop
-      perform internal.enqueue_email(
-        owner_email, 'backup_failed',
-        jsonb_build_object(
-          'organization_name', (select o.name from public.organizations as o where o.id = new.organization_id),
-          'run_id', new.id, 'backup_id', new.backup_id, 'plan_id', new.plan_id, 'status', new.status,
-          'error', new.error
-        ),
-        new.organization_id, 'backup_failed:' || new.backup_id::text || ':' || owner_email
-      );
-    end loop;
-  end if;
-  return null;
-end;
-$$;
-
---
 -- Name: tg_provisioning_runs__check_transition(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -4218,6 +4336,42 @@ begin
       using errcode = '22023', hint = 'See the comment on public.provisioning_runs.status for the legal transitions.';
   end if;
   return new;
+end;
+$$;
+
+--
+-- Name: tg_provisioning_runs__follow_up(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_provisioning_runs__follow_up"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  queued internal.resize_requests;
+  plan text;
+begin
+  if new.status = old.status or new.status = 'failed'
+    or (new.kind = 'provision' and new.status <> 'succeeded')
+    or (new.kind = 'resize' and not exists (
+      select 1 from public.provisioning_steps as s where s.run_id = new.id and s.status <> 'pending'
+    )) then
+    return null;
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || new.organization_id::text, 0));
+  delete from internal.resize_requests as q where q.organization_id = new.organization_id returning * into queued;
+  if queued.organization_id is not null then
+    perform internal.request_resize(new.organization_id, queued.reason, queued.instance_type);
+    return null;
+  end if;
+  if new.kind = 'resize' and new.status <> 'succeeded' then
+    select p.plan_id into plan from internal.organization_plan(new.organization_id) as p;
+    if coalesce(plan, 'free') = new.plan_id then
+      return null;
+    end if;
+  end if;
+  perform internal.request_resize(new.organization_id, 'plan changed while the ' || new.kind || ' run ran');
+  return null;
 end;
 $$;
 
@@ -4277,6 +4431,42 @@ end;
 $$;
 
 --
+-- Name: tg_provisioning_runs__resize_outcome(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_provisioning_runs__resize_outcome"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  owner_email text;
+  template text := case new.status when 'succeeded' then 'resize_complete' else 'resize_failed' end;
+  infra public.customer_infrastructure;
+begin
+  if new.status = old.status or not exists (
+    select 1 from public.provisioning_steps as s where s.run_id = new.id and s.status <> 'pending'
+  ) then
+    return null;
+  end if;
+  select * into infra from public.customer_infrastructure as i where i.organization_id = new.organization_id;
+  for owner_email in select e from internal.organization_owner_emails(new.organization_id) as e loop
+    perform internal.enqueue_email(
+      owner_email, template,
+      jsonb_build_object(
+        'organization_name', (select o.name from public.organizations as o where o.id = new.organization_id),
+        'run_id', new.id, 'plan_id', new.plan_id, 'previous_plan_id', new.previous_plan_id,
+        'instance_type', new.instance_type, 'previous_instance_type', new.previous_instance_type,
+        'provider', new.provider, 'status', new.status, 'error', new.error, 'subdomain', infra.subdomain,
+        'public_address', infra.public_address
+      ),
+      new.organization_id, template || ':' || new.id::text || ':' || owner_email
+    );
+  end loop;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_provisioning_steps__check_transition(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -4305,6 +4495,35 @@ begin
       using errcode = '22023', hint = 'See the comment on public.provisioning_steps.status for the legal transitions.';
   end if;
   return new;
+end;
+$$;
+
+--
+-- Name: tg_provisioning_steps__resize_switch(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_provisioning_steps__resize_switch"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  run public.provisioning_runs;
+  launch public.provisioning_steps;
+begin
+  select * into run from public.provisioning_runs as r where r.id = new.run_id;
+  if run.kind <> 'resize' then
+    return null;
+  end if;
+  select * into launch from public.provisioning_steps as s where s.run_id = run.id and s.name = 'launch';
+  update public.customer_infrastructure as i
+  set resources = i.resources || jsonb_build_object(
+      'instance', coalesce(launch.output, '{}') || jsonb_build_object('idempotency_key', launch.idempotency_key),
+      'dns', coalesce(i.resources -> 'dns', '{}') || jsonb_build_object('address', launch.output ->> 'public_address')
+    ),
+    public_address = coalesce(launch.output ->> 'public_address', i.public_address),
+    plan_id = run.plan_id, updated_at = now()
+  where i.organization_id = run.organization_id;
+  return null;
 end;
 $$;
 
@@ -4437,6 +4656,23 @@ end;
 $$;
 
 --
+-- Name: tg_subscriptions__resize(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_subscriptions__resize"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  if tg_op = 'UPDATE' and (new.plan_id, new.status) is not distinct from (old.plan_id, old.status) then
+    return null;
+  end if;
+  perform internal.request_resize(new.organization_id, 'subscription ' || new.status || ' on plan ' || new.plan_id);
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_tasks__enforce_rules(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -4524,51 +4760,6 @@ CREATE FUNCTION "internal"."unread_counts"() RETURNS TABLE("conversation_id" "uu
   where p.user_id = (select auth.uid())
   group by p.conversation_id, p.last_read_at, p.muted
 $$;
-
---
--- Name: upsert_job_schedule("text", "text", interval, "jsonb", "uuid", integer, integer, timestamp with time zone, boolean); Type: FUNCTION; Schema: internal; Owner: -
---
-
-CREATE FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb" DEFAULT '{}'::"jsonb", "organization_id" "uuid" DEFAULT NULL::"uuid", "priority" integer DEFAULT 0, "max_attempts" integer DEFAULT 3, "anchor" timestamp with time zone DEFAULT '2000-01-01 00:00:00+00'::timestamp with time zone, "enabled" boolean DEFAULT true) RETURNS timestamp with time zone
-    LANGUAGE "plpgsql"
-    SET "search_path" TO ''
-    AS $$
-#variable_conflict use_column
-declare
-  next_at timestamptz;
-begin
-  if every is null or every < interval '1 second' then
-    raise exception 'schedule %: the interval must be at least 1 second (got %)', name, every
-      using errcode = '22023', hint = 'Pass e.g. interval ''1 hour''.';
-  end if;
-  insert into internal.job_schedules as s (
-    name, kind, payload, organization_id, every, anchor, priority, max_attempts, enabled, next_run_at
-  )
-  values (
-    upsert_job_schedule.name, upsert_job_schedule.kind, coalesce(upsert_job_schedule.payload, '{}'),
-    upsert_job_schedule.organization_id, upsert_job_schedule.every,
-    coalesce(upsert_job_schedule.anchor, '2000-01-01 00:00:00+00'), coalesce(upsert_job_schedule.priority, 0),
-    coalesce(upsert_job_schedule.max_attempts, 3), coalesce(upsert_job_schedule.enabled, true),
-    internal.next_schedule_slot(
-      coalesce(upsert_job_schedule.anchor, '2000-01-01 00:00:00+00'), upsert_job_schedule.every, now()
-    )
-  )
-  on conflict (name) do update
-  set kind = excluded.kind, payload = excluded.payload, organization_id = excluded.organization_id,
-    priority = excluded.priority, max_attempts = excluded.max_attempts, enabled = excluded.enabled,
-    next_run_at = case when (s.every, s.anchor) is distinct from (excluded.every, excluded.anchor)
-      then excluded.next_run_at else s.next_run_at end,
-    every = excluded.every, anchor = excluded.anchor, updated_at = now()
-  returning s.next_run_at into next_at;
-  return next_at;
-end;
-$$;
-
---
--- Name: FUNCTION "upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean); Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean) IS 'create or change a recurring job; returns its next slot';
 
 --
 -- Name: worker_seen("text", "text"[], integer, boolean); Type: FUNCTION; Schema: internal; Owner: -
@@ -4841,57 +5032,17 @@ COMMENT ON FUNCTION "public"."organization_entitlements"("org_id" "uuid") IS 'wh
 --
 
 CREATE FUNCTION "public"."provisioning_status"("org_id" "uuid") RETURNS "jsonb"
-    LANGUAGE "plpgsql" STABLE
+    LANGUAGE "sql" STABLE
     SET "search_path" TO ''
     AS $$
-declare
-  latest public.provisioning_runs;
-begin
-  if not exists (select 1 from public.organizations as o where o.id = org_id) then
-    raise exception 'organization % not found or you are not a member', org_id
-      using errcode = '42501', hint = 'Ask an owner of the organization to invite you.';
-  end if;
-  select * into latest from public.provisioning_runs as r
-  where r.organization_id = org_id order by r.created_at desc, r.id limit 1;
-  return jsonb_build_object(
-    'organization_id', org_id,
-    'infrastructure', (
-      select jsonb_build_object(
-        'status', i.status, 'provider', i.provider, 'plan_id', i.plan_id, 'subdomain', i.subdomain,
-        'public_address', i.public_address, 'updated_at', i.updated_at
-      )
-      from public.customer_infrastructure as i where i.organization_id = org_id
-    ),
-    'run', case when latest.id is not null then jsonb_build_object(
-      'id', latest.id, 'kind', latest.kind, 'status', latest.status, 'plan_id', latest.plan_id,
-      'provider', latest.provider, 'reason', latest.reason, 'current_step', latest.current_step,
-      'error', latest.error, 'created_at', latest.created_at, 'started_at', latest.started_at,
-      'finished_at', latest.finished_at
-    ) end,
-    'steps', coalesce((
-      select jsonb_agg(jsonb_build_object(
-        'ordinal', s.ordinal, 'name', s.name, 'status', s.status, 'attempts', s.attempts, 'error', s.error,
-        'started_at', s.started_at, 'finished_at', s.finished_at, 'compensated_at', s.compensated_at
-      ) order by s.ordinal)
-      from public.provisioning_steps as s where s.run_id = latest.id
-    ), '[]'::jsonb),
-    'logs', coalesce((
-      select jsonb_agg(jsonb_build_object(
-        'at', l.created_at, 'level', l.level, 'step', l.step_name, 'message', l.message
-      ) order by l.id)
-      from (
-        select * from public.provisioning_logs as l0 where l0.run_id = latest.id order by l0.id desc limit 100
-      ) as l
-    ), '[]'::jsonb)
-  );
-end;
+  select internal.provisioning_status(provisioning_status.org_id)
 $$;
 
 --
 -- Name: FUNCTION "provisioning_status"("org_id" "uuid"); Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON FUNCTION "public"."provisioning_status"("org_id" "uuid") IS 'the organization''s infrastructure, latest provisioning run, its steps and recent logs (members only)';
+COMMENT ON FUNCTION "public"."provisioning_status"("org_id" "uuid") IS 'the organization''s infrastructure, services, health, usage, live runs and latest run (members only); body: internal.provisioning_status';
 
 --
 -- Name: remove_member("uuid", "uuid"); Type: FUNCTION; Schema: public; Owner: -
@@ -4960,23 +5111,6 @@ $$;
 --
 
 COMMENT ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") IS 'asks for an AI-suggested reply to a message (staff; plans with ai_replies; counted with generations)';
-
---
--- Name: request_restore("uuid"); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION "public"."request_restore"("backup_id" "uuid") RETURNS "uuid"
-    LANGUAGE "sql"
-    SET "search_path" TO ''
-    AS $$
-  select internal.request_restore(request_restore.backup_id)
-$$;
-
---
--- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON FUNCTION "public"."request_restore"("backup_id" "uuid") IS 'owners: restore a succeeded backup; returns the restore run''s id (progress on org:<id>:provisioning); body: internal.request_restore';
 
 --
 -- Name: revoke_invitation("uuid"); Type: FUNCTION; Schema: public; Owner: -
@@ -5136,24 +5270,6 @@ ALTER TABLE "internal"."audit_log" ALTER COLUMN "id" ADD GENERATED ALWAYS AS IDE
 );
 
 --
--- Name: backup_policies; Type: TABLE; Schema: internal; Owner: -
---
-
-CREATE TABLE "internal"."backup_policies" (
-    "plan_id" "text" NOT NULL,
-    "every" interval NOT NULL,
-    "keep" integer NOT NULL,
-    CONSTRAINT "every_is_at_least_a_minute" CHECK (("every" >= '00:01:00'::interval)),
-    CONSTRAINT "keep_is_positive" CHECK ((("keep" >= 1) AND ("keep" <= 1000)))
-);
-
---
--- Name: TABLE "backup_policies"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON TABLE "internal"."backup_policies" IS 'how often a plan''s customers are backed up and how many succeeded backups are kept; a plan without a row has none';
-
---
 -- Name: channel_unrouted; Type: TABLE; Schema: internal; Owner: -
 --
 
@@ -5171,83 +5287,6 @@ CREATE TABLE "internal"."channel_unrouted" (
 --
 
 COMMENT ON TABLE "internal"."channel_unrouted" IS 'inbound messages to a number in no channel_senders row';
-
---
--- Name: job_schedule_firings; Type: TABLE; Schema: internal; Owner: -
---
-
-CREATE TABLE "internal"."job_schedule_firings" (
-    "schedule_name" "text" NOT NULL,
-    "slot" timestamp with time zone NOT NULL,
-    "job_id" bigint,
-    "fired_at" timestamp with time zone DEFAULT "now"() NOT NULL
-);
-
---
--- Name: TABLE "job_schedule_firings"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON TABLE "internal"."job_schedule_firings" IS 'one row per fired (schedule, slot): the primary key makes a second firing of a slot impossible; pruned to the last 100 per schedule';
-
---
--- Name: COLUMN "job_schedule_firings"."job_id"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON COLUMN "internal"."job_schedule_firings"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
-
---
--- Name: job_schedules; Type: TABLE; Schema: internal; Owner: -
---
-
-CREATE TABLE "internal"."job_schedules" (
-    "name" "text" NOT NULL,
-    "kind" "text" NOT NULL,
-    "payload" "jsonb" DEFAULT '{}'::"jsonb" NOT NULL,
-    "organization_id" "uuid",
-    "every" interval NOT NULL,
-    "anchor" timestamp with time zone DEFAULT '2000-01-01 00:00:00+00'::timestamp with time zone NOT NULL,
-    "priority" integer DEFAULT 0 NOT NULL,
-    "max_attempts" integer DEFAULT 3 NOT NULL,
-    "enabled" boolean DEFAULT true NOT NULL,
-    "next_run_at" timestamp with time zone NOT NULL,
-    "last_slot" timestamp with time zone,
-    "last_job_id" bigint,
-    "last_fired_at" timestamp with time zone,
-    "missed" bigint DEFAULT 0 NOT NULL,
-    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    CONSTRAINT "every_has_no_months" CHECK (((EXTRACT("month" FROM "every") = (0)::numeric) AND (EXTRACT("year" FROM "every") = (0)::numeric))),
-    CONSTRAINT "every_is_at_least_a_second" CHECK (("every" >= '00:00:01'::interval)),
-    CONSTRAINT "kind_is_dotted_name" CHECK (("kind" ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::"text")),
-    CONSTRAINT "max_attempts_is_positive" CHECK ((("max_attempts" >= 1) AND ("max_attempts" <= 100))),
-    CONSTRAINT "missed_not_negative" CHECK (("missed" >= 0)),
-    CONSTRAINT "name_is_a_key" CHECK (("name" ~ '^[a-z][a-z0-9_.:-]{0,199}$'::"text")),
-    CONSTRAINT "payload_is_an_object" CHECK (("jsonb_typeof"("payload") = 'object'::"text"))
-);
-
---
--- Name: TABLE "job_schedules"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON TABLE "internal"."job_schedules" IS 'recurring jobs: each row enqueues a `kind` job at every slot anchor + n * every; fired by any worker, once per slot';
-
---
--- Name: COLUMN "job_schedules"."name"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON COLUMN "internal"."job_schedules"."name" IS 'the schedule''s key, e.g. `backups:<org id>`; part of each job''s dedupe key `schedule:<name>:<slot>`';
-
---
--- Name: COLUMN "job_schedules"."next_run_at"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON COLUMN "internal"."job_schedules"."next_run_at" IS 'the next slot due; moved past now in the transaction that enqueues the slot''s job';
-
---
--- Name: COLUMN "job_schedules"."missed"; Type: COMMENT; Schema: internal; Owner: -
---
-
-COMMENT ON COLUMN "internal"."job_schedules"."missed" IS 'slots skipped because no worker fired them in time (only the latest due slot is fired)';
 
 --
 -- Name: jobs_id_seq; Type: SEQUENCE; Schema: internal; Owner: -
@@ -5306,7 +5345,7 @@ CREATE TABLE "internal"."outbox_emails" (
     CONSTRAINT "data_is_an_object" CHECK (("jsonb_typeof"("data") = 'object'::"text")),
     CONSTRAINT "sent_rows_have_sent_at" CHECK ((("status" = 'sent'::"text") = ("sent_at" IS NOT NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'sent'::"text", 'failed'::"text"]))),
-    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'backup_failed'::"text", 'restore_complete'::"text", 'restore_failed'::"text"]))),
+    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'resize_complete'::"text", 'resize_failed'::"text"]))),
     CONSTRAINT "to_address_is_an_address" CHECK (("to_address" ~ '^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$'::"text"))
 );
 
@@ -5374,6 +5413,29 @@ COMMENT ON TABLE "internal"."quota_refusals" IS 'generation requests refused for
 COMMENT ON COLUMN "internal"."quota_refusals"."last_period" IS 'the limit the last refusal hit: day (daily) or month (monthly)';
 
 --
+-- Name: resize_requests; Type: TABLE; Schema: internal; Owner: -
+--
+
+CREATE TABLE "internal"."resize_requests" (
+    "organization_id" "uuid" NOT NULL,
+    "instance_type" "text",
+    "reason" "text" NOT NULL,
+    "requested_at" timestamp with time zone DEFAULT "now"() NOT NULL
+);
+
+--
+-- Name: TABLE "resize_requests"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON TABLE "internal"."resize_requests" IS 'the latest resize asked for while one was running: at most one per organization (a newer request replaces it); applied when the running resize ends';
+
+--
+-- Name: COLUMN "resize_requests"."instance_type"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."resize_requests"."instance_type" IS 'null: size by the organization''s plan';
+
+--
 -- Name: stripe_events; Type: TABLE; Schema: internal; Owner: -
 --
 
@@ -5437,67 +5499,6 @@ CREATE TABLE "internal"."workers" (
 --
 
 COMMENT ON TABLE "internal"."workers" IS 'one row per worker process name (<host>:<pid> by default); last_seen_at moves with heartbeats';
-
---
--- Name: backups; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE "public"."backups" (
-    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
-    "organization_id" "uuid" NOT NULL,
-    "plan_id" "text" NOT NULL,
-    "provider" "text",
-    "reason" "text" DEFAULT 'manual'::"text" NOT NULL,
-    "slot" timestamp with time zone,
-    "status" "text" DEFAULT 'pending'::"text" NOT NULL,
-    "snapshot_id" "text",
-    "snapshot" "jsonb" DEFAULT '{}'::"jsonb" NOT NULL,
-    "export_url" "text",
-    "size_bytes" bigint,
-    "sha256" "text",
-    "error" "text",
-    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    "started_at" timestamp with time zone,
-    "finished_at" timestamp with time zone,
-    "expired_at" timestamp with time zone,
-    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
-    CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['pending'::"text", 'running'::"text"])) = ("finished_at" IS NULL))),
-    CONSTRAINT "reason_is_not_blank" CHECK ((("char_length"("btrim"("reason")) >= 1) AND ("char_length"("btrim"("reason")) <= 200))),
-    CONSTRAINT "sha256_is_hex" CHECK (("sha256" ~ '^[0-9a-f]{64}$'::"text")),
-    CONSTRAINT "size_bytes_not_negative" CHECK (("size_bytes" >= 0)),
-    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'failed'::"text", 'expiring'::"text", 'expired'::"text"]))),
-    CONSTRAINT "succeeded_has_its_export" CHECK ((("status" <> ALL (ARRAY['succeeded'::"text", 'expiring'::"text"])) OR (("export_url" IS NOT NULL) AND ("sha256" IS NOT NULL) AND ("size_bytes" IS NOT NULL))))
-);
-
---
--- Name: TABLE "backups"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE "public"."backups" IS 'one backup of an organization''s infrastructure: the instance snapshot and the data export, with size and sha256';
-
---
--- Name: COLUMN "backups"."slot"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."backups"."slot" IS 'the schedule slot it was taken for (null for a manual backup): one per slot';
-
---
--- Name: COLUMN "backups"."status"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."backups"."status" IS 'pending -> running (its run started) -> succeeded | failed (rolled back: nothing of it is left); pending -> failed (its run ended before it started); succeeded -> expiring (beyond the plan''s retention) -> expired (removed)';
-
---
--- Name: COLUMN "backups"."snapshot_id"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."backups"."snapshot_id" IS 'the provider''s snapshot (local: a directory; aws: an EBS snapshot id)';
-
---
--- Name: COLUMN "backups"."export_url"; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN "public"."backups"."export_url" IS 's3://<bucket>/<key> or file://<path> of the data export';
 
 --
 -- Name: billing_customers; Type: TABLE; Schema: public; Owner: -
@@ -5615,6 +5616,19 @@ COMMENT ON COLUMN "public"."customer_infrastructure"."status" IS 'provisioning (
 --
 
 COMMENT ON COLUMN "public"."customer_infrastructure"."resources" IS 'each provisioning step''s output by step name (resource ids)';
+
+--
+-- Name: instance_health_checks_id_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."instance_health_checks" ALTER COLUMN "id" ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME "public"."instance_health_checks_id_seq"
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
 
 --
 -- Name: invitations; Type: TABLE; Schema: public; Owner: -
@@ -6160,32 +6174,11 @@ ALTER TABLE ONLY "internal"."audit_log"
     ADD CONSTRAINT "audit_log_pkey" PRIMARY KEY ("id");
 
 --
--- Name: backup_policies backup_policies_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."backup_policies"
-    ADD CONSTRAINT "backup_policies_pkey" PRIMARY KEY ("plan_id");
-
---
 -- Name: channel_unrouted channel_unrouted_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
 --
 
 ALTER TABLE ONLY "internal"."channel_unrouted"
     ADD CONSTRAINT "channel_unrouted_pkey" PRIMARY KEY ("twilio_sid");
-
---
--- Name: job_schedule_firings job_schedule_firings_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."job_schedule_firings"
-    ADD CONSTRAINT "job_schedule_firings_pkey" PRIMARY KEY ("schedule_name", "slot");
-
---
--- Name: job_schedules job_schedules_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."job_schedules"
-    ADD CONSTRAINT "job_schedules_pkey" PRIMARY KEY ("name");
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
@@ -6230,6 +6223,13 @@ ALTER TABLE ONLY "internal"."quota_refusals"
     ADD CONSTRAINT "quota_refusals_pkey" PRIMARY KEY ("organization_id", "user_id", "day");
 
 --
+-- Name: resize_requests resize_requests_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."resize_requests"
+    ADD CONSTRAINT "resize_requests_pkey" PRIMARY KEY ("organization_id");
+
+--
 -- Name: stripe_events stripe_events_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
 --
 
@@ -6249,20 +6249,6 @@ ALTER TABLE ONLY "internal"."stripe_object_versions"
 
 ALTER TABLE ONLY "internal"."workers"
     ADD CONSTRAINT "workers_pkey" PRIMARY KEY ("name");
-
---
--- Name: backups backups_organization_id_slot_key; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY "public"."backups"
-    ADD CONSTRAINT "backups_organization_id_slot_key" UNIQUE ("organization_id", "slot");
-
---
--- Name: backups backups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY "public"."backups"
-    ADD CONSTRAINT "backups_pkey" PRIMARY KEY ("id");
 
 --
 -- Name: billing_customers billing_customers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -6347,6 +6333,20 @@ ALTER TABLE ONLY "public"."generations"
 
 ALTER TABLE ONLY "public"."generations"
     ADD CONSTRAINT "generations_pkey" PRIMARY KEY ("id");
+
+--
+-- Name: infrastructure_usage infrastructure_usage_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."infrastructure_usage"
+    ADD CONSTRAINT "infrastructure_usage_pkey" PRIMARY KEY ("organization_id", "day");
+
+--
+-- Name: instance_health_checks instance_health_checks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."instance_health_checks"
+    ADD CONSTRAINT "instance_health_checks_pkey" PRIMARY KEY ("id");
 
 --
 -- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -6543,18 +6543,6 @@ CREATE INDEX "analytics_events_organization_id_occurred_at_idx" ON "internal"."a
 CREATE INDEX "audit_log_organization_id_occurred_at_idx" ON "internal"."audit_log" USING "btree" ("organization_id", "occurred_at" DESC);
 
 --
--- Name: job_schedules_next_run_at_idx; Type: INDEX; Schema: internal; Owner: -
---
-
-CREATE INDEX "job_schedules_next_run_at_idx" ON "internal"."job_schedules" USING "btree" ("next_run_at") WHERE "enabled";
-
---
--- Name: job_schedules_organization_id_idx; Type: INDEX; Schema: internal; Owner: -
---
-
-CREATE INDEX "job_schedules_organization_id_idx" ON "internal"."job_schedules" USING "btree" ("organization_id") WHERE ("organization_id" IS NOT NULL);
-
---
 -- Name: jobs_claim_idx; Type: INDEX; Schema: internal; Owner: -
 --
 
@@ -6621,12 +6609,6 @@ CREATE INDEX "stripe_events_failed_idx" ON "internal"."stripe_events" USING "btr
 CREATE INDEX "stripe_events_object_id_idx" ON "internal"."stripe_events" USING "btree" ("object_id");
 
 --
--- Name: backups_organization_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX "backups_organization_id_created_at_idx" ON "public"."backups" USING "btree" ("organization_id", "created_at" DESC);
-
---
 -- Name: channel_senders_organization_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -6667,6 +6649,18 @@ CREATE INDEX "generations_organization_id_created_at_idx" ON "public"."generatio
 --
 
 CREATE INDEX "generations_user_id_idx" ON "public"."generations" USING "btree" ("user_id");
+
+--
+-- Name: instance_health_checks_checked_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "instance_health_checks_checked_at_idx" ON "public"."instance_health_checks" USING "btree" ("checked_at");
+
+--
+-- Name: instance_health_checks_organization_id_checked_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "instance_health_checks_organization_id_checked_at_idx" ON "public"."instance_health_checks" USING "btree" ("organization_id", "checked_at" DESC, "id" DESC);
 
 --
 -- Name: invitations_accepted_by_idx; Type: INDEX; Schema: public; Owner: -
@@ -6793,12 +6787,6 @@ CREATE INDEX "provisioning_logs_organization_id_idx" ON "public"."provisioning_l
 --
 
 CREATE INDEX "provisioning_logs_run_id_id_idx" ON "public"."provisioning_logs" USING "btree" ("run_id", "id");
-
---
--- Name: provisioning_runs_backup_id_idx; Type: INDEX; Schema: public; Owner: -
---
-
-CREATE INDEX "provisioning_runs_backup_id_idx" ON "public"."provisioning_runs" USING "btree" ("backup_id") WHERE ("backup_id" IS NOT NULL);
 
 --
 -- Name: provisioning_runs_one_live_per_organization_idx; Type: INDEX; Schema: public; Owner: -
@@ -6999,12 +6987,6 @@ CREATE TRIGGER "_100_before_insert" BEFORE INSERT ON "public"."messages" FOR EAC
 CREATE TRIGGER "_100_before_update" BEFORE UPDATE ON "public"."messages" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_messages__before_update"();
 
 --
--- Name: backups _100_check_transition; Type: TRIGGER; Schema: public; Owner: -
---
-
-CREATE TRIGGER "_100_check_transition" BEFORE UPDATE ON "public"."backups" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_backups__check_transition"();
-
---
 -- Name: provisioning_runs _100_check_transition; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -7119,10 +7101,16 @@ CREATE TRIGGER "_500_add_creator" AFTER INSERT ON "public"."conversations" FOR E
 CREATE TRIGGER "_500_outcome" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN (("new"."kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text"]))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__outcome"();
 
 --
--- Name: provisioning_runs _510_backup_outcome; Type: TRIGGER; Schema: public; Owner: -
+-- Name: provisioning_runs _510_resize_outcome; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER "_510_backup_outcome" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN (("new"."kind" = ANY (ARRAY['backup'::"text", 'restore'::"text"]))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__backup_outcome"();
+CREATE TRIGGER "_510_resize_outcome" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN ((("new"."kind" = 'resize'::"text") AND ("new"."status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text", 'failed'::"text"])))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__resize_outcome"();
+
+--
+-- Name: provisioning_runs _550_follow_up; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_550_follow_up" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN ((("new"."kind" = ANY (ARRAY['provision'::"text", 'resize'::"text"])) AND ("new"."status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text"])))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__follow_up"();
 
 --
 -- Name: subscriptions _600_request_provisioning; Type: TRIGGER; Schema: public; Owner: -
@@ -7131,10 +7119,16 @@ CREATE TRIGGER "_510_backup_outcome" AFTER UPDATE OF "status" ON "public"."provi
 CREATE TRIGGER "_600_request_provisioning" AFTER INSERT OR UPDATE OF "status" ON "public"."subscriptions" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_subscriptions__provisioning"();
 
 --
--- Name: customer_infrastructure _700_backup_schedule; Type: TRIGGER; Schema: public; Owner: -
+-- Name: provisioning_steps _600_resize_switch; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER "_700_backup_schedule" AFTER INSERT OR UPDATE OF "status", "plan_id" ON "public"."customer_infrastructure" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"();
+CREATE TRIGGER "_600_resize_switch" AFTER UPDATE OF "status" ON "public"."provisioning_steps" FOR EACH ROW WHEN ((("new"."name" = 'switch_dns'::"text") AND ("new"."status" = 'succeeded'::"text"))) EXECUTE FUNCTION "internal"."tg_provisioning_steps__resize_switch"();
+
+--
+-- Name: subscriptions _610_request_resize; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_610_request_resize" AFTER INSERT OR UPDATE OF "plan_id", "status" ON "public"."subscriptions" FOR EACH ROW WHEN (("new"."status" = ANY (ARRAY['active'::"text", 'trialing'::"text"]))) EXECUTE FUNCTION "internal"."tg_subscriptions__resize"();
 
 --
 -- Name: messages _800_route_to_channel; Type: TRIGGER; Schema: public; Owner: -
@@ -7179,6 +7173,12 @@ CREATE TRIGGER "_900_audit" AFTER INSERT OR DELETE OR UPDATE ON "public"."projec
 CREATE TRIGGER "_900_broadcast" AFTER INSERT OR UPDATE ON "public"."generations" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_generations__broadcast"();
 
 --
+-- Name: instance_health_checks _900_broadcast; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_900_broadcast" AFTER INSERT ON "public"."instance_health_checks" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_instance_health_checks__broadcast"();
+
+--
 -- Name: messages _900_broadcast; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -7207,27 +7207,6 @@ CREATE TRIGGER "_900_broadcast" AFTER INSERT OR UPDATE ON "public"."subscription
 --
 
 CREATE CONSTRAINT TRIGGER "_900_check_direct_pair" AFTER INSERT ON "public"."conversations" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (("new"."kind" = 'direct'::"text")) EXECUTE FUNCTION "internal"."tg_conversations__check_direct_pair"();
-
---
--- Name: backup_policies backup_policies_plan_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."backup_policies"
-    ADD CONSTRAINT "backup_policies_plan_id_fkey" FOREIGN KEY ("plan_id") REFERENCES "public"."plans"("id") ON DELETE CASCADE;
-
---
--- Name: job_schedule_firings job_schedule_firings_schedule_name_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."job_schedule_firings"
-    ADD CONSTRAINT "job_schedule_firings_schedule_name_fkey" FOREIGN KEY ("schedule_name") REFERENCES "internal"."job_schedules"("name") ON DELETE CASCADE;
-
---
--- Name: job_schedules job_schedules_organization_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
---
-
-ALTER TABLE ONLY "internal"."job_schedules"
-    ADD CONSTRAINT "job_schedules_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
 -- Name: outbox_emails outbox_emails_organization_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
@@ -7265,11 +7244,11 @@ ALTER TABLE ONLY "internal"."quota_refusals"
     ADD CONSTRAINT "quota_refusals_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "auth"."users"("id") ON DELETE CASCADE;
 
 --
--- Name: backups backups_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+-- Name: resize_requests resize_requests_organization_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
 --
 
-ALTER TABLE ONLY "public"."backups"
-    ADD CONSTRAINT "backups_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+ALTER TABLE ONLY "internal"."resize_requests"
+    ADD CONSTRAINT "resize_requests_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
 -- Name: billing_customers billing_customers_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -7347,6 +7326,20 @@ ALTER TABLE ONLY "public"."generations"
 
 ALTER TABLE ONLY "public"."generations"
     ADD CONSTRAINT "generations_user_id_fkey" FOREIGN KEY ("user_id") REFERENCES "auth"."users"("id") ON DELETE SET NULL;
+
+--
+-- Name: infrastructure_usage infrastructure_usage_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."infrastructure_usage"
+    ADD CONSTRAINT "infrastructure_usage_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
+-- Name: instance_health_checks instance_health_checks_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."instance_health_checks"
+    ADD CONSTRAINT "instance_health_checks_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
 -- Name: invitations invitations_accepted_by_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -7482,13 +7475,6 @@ ALTER TABLE ONLY "public"."provisioning_logs"
     ADD CONSTRAINT "provisioning_logs_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "public"."provisioning_runs"("id") ON DELETE CASCADE;
 
 --
--- Name: provisioning_runs provisioning_runs_backup_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
---
-
-ALTER TABLE ONLY "public"."provisioning_runs"
-    ADD CONSTRAINT "provisioning_runs_backup_id_fkey" FOREIGN KEY ("backup_id") REFERENCES "public"."backups"("id") ON DELETE SET NULL;
-
---
 -- Name: provisioning_runs provisioning_runs_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -7606,12 +7592,6 @@ ALTER TABLE "internal"."channel_unrouted" ENABLE ROW LEVEL SECURITY;
 CREATE POLICY "anyone can read plans" ON "public"."plans" FOR SELECT TO "anon", "authenticated" USING (true);
 
 --
--- Name: backups; Type: ROW SECURITY; Schema: public; Owner: -
---
-
-ALTER TABLE "public"."backups" ENABLE ROW LEVEL SECURITY;
-
---
 -- Name: billing_customers; Type: ROW SECURITY; Schema: public; Owner: -
 --
 
@@ -7664,6 +7644,18 @@ ALTER TABLE "public"."customer_infrastructure" ENABLE ROW LEVEL SECURITY;
 --
 
 ALTER TABLE "public"."generations" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: infrastructure_usage; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."infrastructure_usage" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: instance_health_checks; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."instance_health_checks" ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: invitations; Type: ROW SECURITY; Schema: public; Owner: -
@@ -7732,6 +7724,12 @@ CREATE POLICY "members can read the tasks they may see" ON "public"."tasks" FOR 
 CREATE POLICY "members can read their organization's generations" ON "public"."generations" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
 
 --
+-- Name: instance_health_checks members can read their organization's health checks; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "members can read their organization's health checks" ON "public"."instance_health_checks" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
+
+--
 -- Name: customer_infrastructure members can read their organization's infrastructure; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -7780,6 +7778,12 @@ CREATE POLICY "members can read their organization's sender numbers" ON "public"
 CREATE POLICY "members can read their organization's subscriptions" ON "public"."subscriptions" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
 
 --
+-- Name: infrastructure_usage members can read their organization's usage; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "members can read their organization's usage" ON "public"."infrastructure_usage" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"() AS "current_user_org_ids")));
+
+--
 -- Name: usage_counters members can read their organization's usage; Type: POLICY; Schema: public; Owner: -
 --
 
@@ -7826,12 +7830,6 @@ CREATE POLICY "moderators can delete conversations" ON "public"."conversations" 
 --
 
 ALTER TABLE "public"."organizations" ENABLE ROW LEVEL SECURITY;
-
---
--- Name: backups owners and admins can read their organization's backups; Type: POLICY; Schema: public; Owner: -
---
-
-CREATE POLICY "owners and admins can read their organization's backups" ON "public"."backups" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids")));
 
 --
 -- Name: billing_customers owners and admins can read their organization's billing custome; Type: POLICY; Schema: public; Owner: -
@@ -8210,6 +8208,12 @@ REVOKE ALL ON FUNCTION "internal"."create_organization"("name" "text", "slug" "t
 GRANT ALL ON FUNCTION "internal"."create_organization"("name" "text", "slug" "text") TO "authenticated";
 
 --
+-- Name: FUNCTION "current_instance_type"("resources" "jsonb"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."current_instance_type"("resources" "jsonb") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "current_user_co_member_ids"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8269,10 +8273,10 @@ REVOKE ALL ON FUNCTION "internal"."enqueue_job"("kind" "text", "payload" "jsonb"
 REVOKE ALL ON FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "jsonb"[], "priorities" integer[], "run_ats" timestamp with time zone[], "dedupe_keys" "text"[], "max_attempts" integer) FROM PUBLIC;
 
 --
--- Name: FUNCTION "expire_backup"("backup_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+-- Name: FUNCTION "enqueue_provisioning_checks"("job_kind" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
-REVOKE ALL ON FUNCTION "internal"."expire_backup"("backup_id" "uuid") FROM PUBLIC;
+REVOKE ALL ON FUNCTION "internal"."enqueue_provisioning_checks"("job_kind" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "fail_job"("job_id" bigint, "token" "uuid", "message" "text", "retryable" boolean); Type: ACL; Schema: internal; Owner: -
@@ -8291,12 +8295,6 @@ REVOKE ALL ON FUNCTION "internal"."fail_provisioning_step"("step_id" bigint, "me
 --
 
 REVOKE ALL ON FUNCTION "internal"."finish_and_claim_jobs"("worker" "text", "ids" bigint[], "tokens" "uuid"[], "results" "jsonb"[], "batch_size" integer, "kinds" "text"[], "lease_seconds" integer) FROM PUBLIC;
-
---
--- Name: FUNCTION "fire_due_schedules"("max_count" integer); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."fire_due_schedules"("max_count" integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "has_org_role"("org_id" "uuid", "roles" "public"."org_role"[]); Type: ACL; Schema: internal; Owner: -
@@ -8350,12 +8348,6 @@ REVOKE ALL ON FUNCTION "internal"."mark_jobs_cancelled"("ids" bigint[], "tokens"
 REVOKE ALL ON FUNCTION "internal"."move_provisioning_run"("run_id" "uuid", "status" "text", "message" "text", "level" "text", "error" "text", "current_step" "text") FROM PUBLIC;
 
 --
--- Name: FUNCTION "next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) FROM PUBLIC;
-
---
 -- Name: FUNCTION "org_role_rank"("role" "public"."org_role"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8389,6 +8381,12 @@ REVOKE ALL ON FUNCTION "internal"."organization_owner_emails"("org_id" "uuid") F
 REVOKE ALL ON FUNCTION "internal"."organization_plan"("org_id" "uuid") FROM PUBLIC;
 
 --
+-- Name: FUNCTION "plan_instance_type"("plan_id" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."plan_instance_type"("plan_id" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "postgrest_error_body"("code" "text", "message" "text", "details" "text", "hint" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8399,6 +8397,20 @@ REVOKE ALL ON FUNCTION "internal"."postgrest_error_body"("code" "text", "message
 --
 
 REVOKE ALL ON FUNCTION "internal"."process_stripe_event"("event_id" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "provisioning_run_committed"("run_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."provisioning_run_committed"("run_id" "uuid") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "provisioning_status"("org_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."provisioning_status"("org_id" "uuid") FROM PUBLIC;
+GRANT ALL ON FUNCTION "internal"."provisioning_status"("org_id" "uuid") TO "authenticated";
+GRANT ALL ON FUNCTION "internal"."provisioning_status"("org_id" "uuid") TO "service_role";
 
 --
 -- Name: TABLE "provisioning_runs"; Type: ACL; Schema: public; Owner: -
@@ -8412,6 +8424,12 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."provisioning_runs" TO "serv
 --
 
 REVOKE ALL ON FUNCTION "internal"."provisioning_step_run"("step_id" bigint, "phase" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "prune_health_checks"("keep" interval); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."prune_health_checks"("keep" interval) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "prune_jobs"("keep_succeeded" integer, "keep_failed" integer); Type: ACL; Schema: internal; Owner: -
@@ -8456,6 +8474,32 @@ REVOKE ALL ON FUNCTION "internal"."record_channel_send"("message_id" "uuid", "tw
 REVOKE ALL ON FUNCTION "internal"."record_channel_status"("twilio_sid" "text", "twilio_status" "text", "error_code" "text", "error_message" "text") FROM PUBLIC;
 
 --
+-- Name: TABLE "instance_health_checks"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."instance_health_checks" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."instance_health_checks" TO "service_role";
+
+--
+-- Name: FUNCTION "record_health_check"("org_id" "uuid", "result" "jsonb"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."record_health_check"("org_id" "uuid", "result" "jsonb") FROM PUBLIC;
+
+--
+-- Name: TABLE "infrastructure_usage"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."infrastructure_usage" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."infrastructure_usage" TO "service_role";
+
+--
+-- Name: FUNCTION "record_usage"("org_id" "uuid", "figures" "jsonb"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."record_usage"("org_id" "uuid", "figures" "jsonb") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "release_jobs"("ids" bigint[], "tokens" "uuid"[]); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8479,12 +8523,6 @@ REVOKE ALL ON FUNCTION "internal"."replay_stripe_event"("event_id" "text", "forc
 --
 
 REVOKE ALL ON FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") FROM PUBLIC;
-
---
--- Name: FUNCTION "request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "request_deprovisioning"("org_id" "uuid", "reason" "text"); Type: ACL; Schema: internal; Owner: -
@@ -8513,17 +8551,10 @@ REVOKE ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid"
 GRANT ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid", "requested_by" "uuid") TO "authenticated";
 
 --
--- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+-- Name: FUNCTION "request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
-REVOKE ALL ON FUNCTION "internal"."request_restore"("backup_id" "uuid") FROM PUBLIC;
-GRANT ALL ON FUNCTION "internal"."request_restore"("backup_id" "uuid") TO "authenticated";
-
---
--- Name: FUNCTION "request_restore_run"("backup_id" "uuid", "reason" "text"); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text") FROM PUBLIC;
+REVOKE ALL ON FUNCTION "internal"."request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "retry_job"("job_id" bigint); Type: ACL; Schema: internal; Owner: -
@@ -8625,12 +8656,6 @@ REVOKE ALL ON FUNCTION "internal"."stripe_time"("epoch" "text") FROM PUBLIC;
 REVOKE ALL ON FUNCTION "internal"."succeed_provisioning_step"("step_id" bigint, "output" "jsonb", "record" "jsonb") FROM PUBLIC;
 
 --
--- Name: FUNCTION "sync_backup_schedule"("org_id" "uuid"); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") FROM PUBLIC;
-
---
 -- Name: FUNCTION "tg_audit"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8641,12 +8666,6 @@ REVOKE ALL ON FUNCTION "internal"."tg_audit"() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_audit_log__refuse_change"() FROM PUBLIC;
-
---
--- Name: FUNCTION "tg_backups__check_transition"(); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."tg_backups__check_transition"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_conversation_participants__before_delete"(); Type: ACL; Schema: internal; Owner: -
@@ -8685,16 +8704,16 @@ REVOKE ALL ON FUNCTION "internal"."tg_conversations__check_direct_pair"() FROM P
 REVOKE ALL ON FUNCTION "internal"."tg_conversations__pin"() FROM PUBLIC;
 
 --
--- Name: FUNCTION "tg_customer_infrastructure__backup_schedule"(); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"() FROM PUBLIC;
-
---
 -- Name: FUNCTION "tg_generations__broadcast"(); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_generations__broadcast"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_instance_health_checks__broadcast"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_instance_health_checks__broadcast"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_jobs__check_transition"(); Type: ACL; Schema: internal; Owner: -
@@ -8787,16 +8806,16 @@ REVOKE ALL ON FUNCTION "internal"."tg_provisioning__broadcast"() FROM PUBLIC;
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_logs__refuse_change"() FROM PUBLIC;
 
 --
--- Name: FUNCTION "tg_provisioning_runs__backup_outcome"(); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__backup_outcome"() FROM PUBLIC;
-
---
 -- Name: FUNCTION "tg_provisioning_runs__check_transition"(); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__check_transition"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_provisioning_runs__follow_up"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__follow_up"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_provisioning_runs__outcome"(); Type: ACL; Schema: internal; Owner: -
@@ -8805,10 +8824,22 @@ REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__check_transition"() FRO
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__outcome"() FROM PUBLIC;
 
 --
+-- Name: FUNCTION "tg_provisioning_runs__resize_outcome"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__resize_outcome"() FROM PUBLIC;
+
+--
 -- Name: FUNCTION "tg_provisioning_steps__check_transition"(); Type: ACL; Schema: internal; Owner: -
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_steps__check_transition"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_provisioning_steps__resize_switch"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_provisioning_steps__resize_switch"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_refuse_change"(); Type: ACL; Schema: internal; Owner: -
@@ -8847,6 +8878,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_subscriptions__check_status"() FROM PUBLIC
 REVOKE ALL ON FUNCTION "internal"."tg_subscriptions__provisioning"() FROM PUBLIC;
 
 --
+-- Name: FUNCTION "tg_subscriptions__resize"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_subscriptions__resize"() FROM PUBLIC;
+
+--
 -- Name: FUNCTION "tg_tasks__enforce_rules"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8864,12 +8901,6 @@ REVOKE ALL ON FUNCTION "internal"."tg_users__create_profile"() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION "internal"."unread_counts"() FROM PUBLIC;
 GRANT ALL ON FUNCTION "internal"."unread_counts"() TO "authenticated";
-
---
--- Name: FUNCTION "upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean); Type: ACL; Schema: internal; Owner: -
---
-
-REVOKE ALL ON FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "worker_seen"("worker" "text", "kinds" "text"[], "concurrency" integer, "stopping" boolean); Type: ACL; Schema: internal; Owner: -
@@ -8992,13 +9023,6 @@ REVOKE ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") 
 GRANT ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") TO "authenticated";
 
 --
--- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: ACL; Schema: public; Owner: -
---
-
-REVOKE ALL ON FUNCTION "public"."request_restore"("backup_id" "uuid") FROM PUBLIC;
-GRANT ALL ON FUNCTION "public"."request_restore"("backup_id" "uuid") TO "authenticated";
-
---
 -- Name: FUNCTION "revoke_invitation"("invitation_id" "uuid"); Type: ACL; Schema: public; Owner: -
 --
 
@@ -9018,13 +9042,6 @@ GRANT ALL ON FUNCTION "public"."start_direct_conversation"("other_user" "uuid", 
 
 REVOKE ALL ON FUNCTION "public"."unread_counts"() FROM PUBLIC;
 GRANT ALL ON FUNCTION "public"."unread_counts"() TO "authenticated";
-
---
--- Name: TABLE "backups"; Type: ACL; Schema: public; Owner: -
---
-
-GRANT SELECT ON TABLE "public"."backups" TO "authenticated";
-GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."backups" TO "service_role";
 
 --
 -- Name: TABLE "billing_customers"; Type: ACL; Schema: public; Owner: -

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
+import pytest
+from moto import mock_aws
 
 from functions_py.provisioning.provider import Provider
 from functions_py.provisioning.saga import RunOutcome, execute_run
@@ -66,3 +71,30 @@ def undo_order(conn: psycopg.Connection, run_id: uuid.UUID) -> list[str]:
 def broadcasts(conn: psycopg.Connection, org: uuid.UUID) -> list[dict]:
     return [r[0] for r in conn.execute("select payload from realtime.messages where topic = %s order by inserted_at",
                                        (f"org:{org}:provisioning",))]
+
+
+def use_local_provider(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The local provider's settings: everything under tmp_path (the body of the `local_env` fixtures)."""
+    for name in ("SUPAKIT_PROVISIONING_DIR", "SUPAKIT_MAILDIR", "SUPAKIT_PROVISIONING_DOMAIN",
+                 "SUPAKIT_PROVISIONING_STEP_DELAY_S", "SUPAKIT_SMTP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SUPAKIT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPAKIT_PROVISIONING_PROVIDER", "local")
+    return tmp_path
+
+
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """moto's in-process AWS with a hosted zone for customers' subdomains; the aws provider selected (the body of
+    the `aws` fixtures)."""
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1"), ("SUPAKIT_PROVISIONING_PROVIDER", "aws")):
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "SUPAKIT_AWS_AMI_ID", "SUPAKIT_PROVISIONING_STEP_DELAY_S"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        route53 = boto3.client("route53")
+        zone = route53.create_hosted_zone(Name="customers.example.com", CallerReference=uuid.uuid4().hex)
+        zone_id = zone["HostedZone"]["Id"].split("/")[-1]
+        monkeypatch.setenv("SUPAKIT_AWS_HOSTED_ZONE_ID", zone_id)
+        yield {"zone_id": zone_id, "ec2": boto3.client("ec2"), "route53": route53, "ses": boto3.client("ses"),
+               "ssm": boto3.client("ssm")}

@@ -187,8 +187,8 @@ def test_every_rpc_body_behind_an_invoker_wrapper_is_granted_to_its_callers_only
             "  has_function_privilege('anon', p.oid, 'execute')"
             " from pg_proc p join pg_proc w on w.proname = p.proname and w.pronamespace = 'public'::regnamespace"
             " where p.pronamespace = 'internal'::regnamespace and p.prosecdef").fetchall()
-    assert len(rows) == 16, rows  # the 13 of sql/0018, bind_channel_contact, request_reply_suggestion (0023),
-    # request_restore (0031)
+    assert len(rows) == 17, rows  # the 13 of sql/0018, bind_channel_contact, request_reply_suggestion (0023),
+    # request_restore (0031), provisioning_status (0033)
     for name, authenticated, public, anon in rows:
         assert (authenticated, public, anon) == (True, False, False), f"internal.{name}: only its callers execute it"
 

@@ -79,3 +79,24 @@ def test_retry_queues_a_run_without_a_live_job_with_the_attempts_its_request_giv
     assert job == (job_kind, attempts)
     again = run_cli("provision", "retry", "--org", org["slug"], "--json", env={"DATABASE_URL": fresh_db})
     assert json.loads(again.stdout)["action"] == "left as is: its job is already queued or running"
+
+
+@pytest.mark.slow
+def test_resize_now_to_an_explicit_type_then_nothing_to_do_and_a_bad_type_is_refused(conn, fresh_db, tmp_path: Path):
+    org = make_org(conn)
+    env = {"DATABASE_URL": fresh_db, "SUPAKIT_DATA_DIR": str(tmp_path)}
+    early = run_cli("provision", "resize", "--org", org["slug"], env=env)
+    assert early.returncode == 1 and "nothing provisioned and active" in early.stderr
+    assert run_cli("provision", "run", "--org", org["slug"], "--now", env=env).returncode == 0
+
+    resized = run_cli("provision", "resize", "--org", org["slug"], "--instance-type", "t3.large", "--now", "--json",
+                      env=env)
+    assert resized.returncode == 0, resized.stderr
+    answer = json.loads(resized.stdout)
+    assert (answer["action"], answer["status"]) == ("requested", "succeeded")
+    assert conn.execute("select resources #>> '{instance,instance_type}' from public.customer_infrastructure"
+                        " where organization_id = %s", (org["id"],)).fetchone()[0] == "t3.large"
+    again = run_cli("provision", "resize", "--org", org["slug"], "--instance-type", "t3.large", env=env)
+    assert again.returncode == 1 and "already has that size" in again.stderr
+    bad = run_cli("provision", "resize", "--org", org["slug"], "--instance-type", "large please", env=env)
+    assert bad.returncode == 2 and "--instance-type" in bad.stderr and "t3.medium" in bad.stderr

@@ -10,10 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import psycopg
 import pytest
-from moto import mock_aws
 
 from functions_py.errors import RequestError
 from functions_py.postgrest import as_user
@@ -25,11 +23,13 @@ from tests.provisioning_helpers import (
     emails,
     infra,
     make_org,
+    moto_aws,
     request,
     run_row,
     run_saga,
     steps,
     undo_order,
+    use_local_provider,
 )
 
 STEP_NAMES = ["instance", "dns", "mail", "deploy", "verify"]
@@ -44,29 +44,13 @@ def conn(fresh_db: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The local provider's settings: everything under tmp_path."""
-    for name in ("SUPAKIT_PROVISIONING_DIR", "SUPAKIT_MAILDIR", "SUPAKIT_PROVISIONING_DOMAIN",
-                 "SUPAKIT_PROVISIONING_STEP_DELAY_S", "SUPAKIT_SMTP_HOST"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SUPAKIT_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SUPAKIT_PROVISIONING_PROVIDER", "local")
-    return tmp_path
+    return use_local_provider(monkeypatch, tmp_path)
 
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """moto's in-process AWS with a hosted zone for customers' subdomains; the aws provider selected."""
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1"), ("SUPAKIT_PROVISIONING_PROVIDER", "aws")):
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "SUPAKIT_AWS_AMI_ID", "SUPAKIT_PROVISIONING_STEP_DELAY_S"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        route53 = boto3.client("route53")
-        zone = route53.create_hosted_zone(Name="customers.example.com", CallerReference=uuid.uuid4().hex)
-        zone_id = zone["HostedZone"]["Id"].split("/")[-1]
-        monkeypatch.setenv("SUPAKIT_AWS_HOSTED_ZONE_ID", zone_id)
-        yield {"zone_id": zone_id, "ec2": boto3.client("ec2"), "route53": route53, "ses": boto3.client("ses"),
-               "ssm": boto3.client("ssm")}
+    yield from moto_aws(monkeypatch)
 
 
 def live_instances(ec2) -> list[dict[str, Any]]:

@@ -220,3 +220,93 @@ def test_a_run_whose_job_loses_its_lease_too_often_is_rolled_back_and_leaves_not
     assert conn.execute("select status from public.customer_infrastructure where organization_id = %s",
                         (org["id"],)).fetchone()[0] == "deleted"
     assert request(conn, org["id"]) not in (None, run_id), "a new request starts a new run"
+
+
+@pytest.mark.slow
+def test_a_resize_whose_holder_is_killed_in_four_steps_resumes_and_makes_exactly_one_of_each_resource(
+        conn, spawn, tmp_path):
+    """issue 19: kill -9 inside snapshot, launch, switch_dns and retire_old (past the point of no return); each
+    resumed step finds what the killed one made. One new instance (schema and role), one snapshot, one hosts line,
+    the old instance retired, one e-mail; no attempt spent."""
+    org = make_org(conn, plan="pro")
+    provision = request(conn, org["id"])
+    builder = spawn("builder", local_env(tmp_path))
+    wait_until(finished(conn, provision), timeout=60, interval=0.2)
+    builder.kill()
+    builder.wait(5)
+    assert run_row(conn, provision)["status"] == "succeeded"
+    base = f"customer_{org['id'].hex}"
+    conn.execute(f'create table "{base}".notes (id bigint generated always as identity primary key, body text)')
+    conn.execute(f'insert into "{base}".notes (body) select g::text from generate_series(1, 40) as g')
+
+    conn.execute("update internal.plan_assignments set plan_id = 'team' where organization_id = %s", (org["id"],))
+    run_id, action = conn.execute("select run_id, action from internal.request_resize(%s, 'upgrade')",
+                                  (org["id"],)).fetchone()
+    assert action == "requested"
+    kill_holder_in_steps(conn, spawn, tmp_path, run_id, [1, 2, 4, 5])
+    spawn("finisher", local_env(tmp_path))
+    wait_until(finished(conn, run_id), timeout=90, interval=0.2)
+
+    assert run_row(conn, run_id)["status"] == "succeeded", run_row(conn, run_id)["error"]
+    assert [(s[0], s[1]) for s in steps(conn, run_id)] == [
+        (name, "succeeded") for name in ("snapshot", "launch", "verify", "switch_dns", "retire_old")]
+    assert [s[2] for s in steps(conn, run_id)] == [2, 2, 1, 2, 2], "the four killed steps ran again, once each"
+    tag = str(run_id).replace("-", "")[:8]
+    names = "select {0}::text from pg_{1} where {0} like %s order by 1"
+    assert [n for n, in conn.execute(names.format("nspname", "namespace"), (f"{base}%",))] == \
+        [f"{base}_r{tag}", f"{base}_s{tag}"], "one new instance and one snapshot; the old schema is retired"
+    assert [n for n, in conn.execute(names.format("rolname", "roles"), (f"{base}%",))] == [f"{base}_r{tag}"]
+    assert conn.execute(f'select count(*) from "{base}_r{tag}".notes').fetchone()[0] == 40
+    assert (tmp_path / "provisioning" / "hosts").read_text().count(str(org["id"])) == 1, "one hosts line"
+    customer = tmp_path / "provisioning" / "customers" / str(org["id"])
+    assert sorted(p.name for p in customer.glob("database*.env")) == [f"database-r{tag}.env"]
+    assert conn.execute("select resources #>> '{instance,schema}', plan_id from public.customer_infrastructure"
+                        " where organization_id = %s", (org["id"],)).fetchone() == (f"{base}_r{tag}", "team")
+    assert [to for to, _ in emails(conn, org["id"], "resize_complete")] == [org["owner_email"]]
+    assert emails(conn, org["id"], "resize_failed") == []
+    job = conn.execute("select status::text, attempts, lease_losses from internal.jobs where id = %s",
+                       (run_row(conn, run_id)["job_id"],)).fetchone()
+    assert job == ("succeeded", 1, 4), "four crashes: four lease losses, no attempt spent"
+
+
+@pytest.mark.slow
+def test_an_aws_resize_killed_after_the_image_and_after_the_launch_makes_one_image_and_one_new_instance(
+        conn, moto_server, spawn):
+    """issue 19 on moto's server: a worker SIGKILLed after CreateImage (before the step is recorded), the next one
+    after RunInstances; each resumed step finds the first one's resource by its idempotency-key tag."""
+    ec2 = moto_server["client"]("ec2")
+    org = make_org(conn, plan="pro")
+    provision = request(conn, org["id"])
+    builder = spawn("builder", moto_server["env"])
+    wait_until(finished(conn, provision), timeout=60, interval=0.2)
+    builder.kill()
+    builder.wait(5)
+    (old,) = all_instances(ec2)
+    conn.execute("update internal.plan_assignments set plan_id = 'team' where organization_id = %s", (org["id"],))
+    run_id, _ = conn.execute("select run_id, action from internal.request_resize(%s, 'upgrade')",
+                             (org["id"],)).fetchone()
+
+    def made_but_not_recorded(ordinal: int, made: Callable[[], bool]) -> Callable[[], bool]:
+        def check() -> bool:
+            """the step's resource exists while the step is still running"""
+            return made() and steps(conn, run_id)[ordinal - 1][1] == "running"
+        return check
+
+    images = lambda: ec2.describe_images(Owners=["self"])["Images"]  # noqa: E731
+    for n, (ordinal, made) in enumerate(((1, lambda: bool(images())), (2, lambda: len(all_instances(ec2)) == 2))):
+        doomed = spawn(f"doomed-{n}", {**moto_server["env"], "SUPAKIT_PROVISIONING_STEP_DELAY_S": "30"})
+        wait_until(made_but_not_recorded(ordinal, made), timeout=60, interval=0.1)
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(5)
+    spawn("rescuer", moto_server["env"])
+    wait_until(finished(conn, run_id), timeout=90, interval=0.2)
+
+    assert run_row(conn, run_id)["status"] == "succeeded", run_row(conn, run_id)["error"]
+    assert [(s[1], s[2]) for s in steps(conn, run_id)] == [("succeeded", 2), ("succeeded", 2)] + \
+        [("succeeded", 1)] * 3
+    assert len(images()) == 1, "one image: the resumed snapshot step adopted the first"
+    instances = {i["InstanceId"]: (i["State"]["Name"], i["InstanceType"]) for i in all_instances(ec2)}
+    assert len(instances) == 2, "the old instance and exactly one new one were ever launched"
+    assert instances.pop(old["InstanceId"])[0] in ("shutting-down", "terminated")
+    assert list(instances.values()) == [("running", "t3.medium")]
+    assert [to for to, _ in emails(conn, org["id"], "resize_complete")] == [org["owner_email"]]

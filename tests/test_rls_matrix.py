@@ -4,7 +4,8 @@ Each cell runs in a fresh world (built by the superuser, inside the test's rolle
 
 - organization "home" with one user per role: owner, admin, manager, member, assistant, client; one project, three
   tasks (one assigned to the member, one to the assistant, one unassigned), one pending invitation, one generation,
-  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row), one backup;
+  one usage counter, and one provisioning run (with one step, its log line and its infrastructure row), one backup,
+  one health check and one day of infrastructure usage;
 - organization "other" with its owner (the `outsider`, our signed-in non-member of home) and a member; one project,
   two tasks (one assigned to that member, one unassigned), one pending invitation, one generation, one usage
   counter, and one provisioning run (as home's);
@@ -55,9 +56,9 @@ SCOPES = ("home", "other")
 #   * plans are public (pricing): everyone reads them, anon included; only the service role writes.
 #   * generations and usage_counters are written only by request_generation and the queue's triggers: members
 #     read their organization's rows and no user writes (403).
-#   * provisioning runs, steps, logs and customer_infrastructure: members (clients included) read their
-#     organization's rows; only the service role writes; logs are append-only, so even the service role gets 403
-#     for update and delete (no grant).
+#   * provisioning runs, steps, logs, customer_infrastructure, instance_health_checks and infrastructure_usage:
+#     members (clients included) read their organization's rows; only the service role writes; logs are
+#     append-only, so even the service role gets 403 for update and delete (no grant).
 #   * backups (sql/0031): owners and admins read their organization's; only the service role writes.
 #   * billing (subscriptions, invoices) is written only by the Stripe webhook and `supakit billing sync` as the
 #     service role: members read their organization's rows; billing_customers only owners and admins read.
@@ -170,6 +171,14 @@ backups        select   401   0/1       1/0    1/0    0        0       0        
 backups        insert   401   403       403    403    403      403     403        403     1
 backups        update   401   403       403    403    403      403     403        403     1
 backups        delete   401   403       403    403    403      403     403        403     1
+instance_health_checks select 401 0/1 1/0     1/0    1/0      1/0     1/0        1/0     1
+instance_health_checks insert 401 403 403     403    403      403     403        403     1
+instance_health_checks update 401 403 403     403    403      403     403        403     1
+instance_health_checks delete 401 403 403     403    403      403     403        403     1
+infrastructure_usage select 401   0/1 1/0     1/0    1/0      1/0     1/0        1/0     1
+infrastructure_usage insert 401   403 403     403    403      403     403        403     1
+infrastructure_usage update 401   403 403     403    403      403     403        403     1
+infrastructure_usage delete 401   403 403     403    403      403     403        403     1
 billing_customers select 401 0/1     1/0    1/0    0        0       0          0       1
 billing_customers insert 401 403       403    403    403      403     403        403     1
 billing_customers update 401 403       403    403    403      403     403        403     1
@@ -355,6 +364,20 @@ STATEMENTS = {
         "insert": "insert into public.backups (organization_id, plan_id) values (%(org)s, 'free')",
         "update": "update public.backups set reason = 'edited' where organization_id = %(org)s",
         "delete": "delete from public.backups where organization_id = %(org)s",
+    "instance_health_checks": {
+        "select": "select id from public.instance_health_checks where organization_id = %(org)s",
+        "insert": "insert into public.instance_health_checks (organization_id, status, instance_state, instance_ok)"
+                  " values (%(org)s, 'down', 'stopped', false)",
+        "update": "update public.instance_health_checks set error = 'edited' where organization_id = %(org)s",
+        "delete": "delete from public.instance_health_checks where organization_id = %(org)s",
+    },
+    "infrastructure_usage": {
+        "select": "select day from public.infrastructure_usage where organization_id = %(org)s",
+        # yesterday: the world holds today's row
+        "insert": "insert into public.infrastructure_usage (organization_id, day, period_start, users)"
+                  " values (%(org)s, current_date - 1, date_trunc('month', current_date - 1)::date, 1)",
+        "update": "update public.infrastructure_usage set users = 9 where organization_id = %(org)s",
+        "delete": "delete from public.infrastructure_usage where organization_id = %(org)s",
     },
     "billing_customers": {
         "select": "select organization_id from public.billing_customers where organization_id = %(org)s",
@@ -529,6 +552,10 @@ def world(db: psycopg.Connection, make_user) -> World:
             cur.execute("insert into public.backups (organization_id, plan_id, status, export_url, size_bytes,"
                         " sha256, finished_at) values (%s, 'pro', 'succeeded', 's3://b/k', 1, repeat('a', 64),"
                         " now())", (orgs[scope],))
+            # one health check and one day of usage (sql/0033)
+            cur.execute("select internal.record_health_check(%s, '{\"instance_state\": \"running\","
+                        " \"instance_ok\": true, \"http_status\": 200}')", (orgs[scope],))
+            cur.execute("select internal.record_usage(%s, '{\"storage_bytes\": 1024}')", (orgs[scope],))
         for scope in SCOPES:
             customer, subscription, invoice = f"cus_{scope}{tag}", f"sub_{scope}{tag}", f"in_{scope}{tag}"
             cur.execute("insert into public.billing_customers (organization_id, stripe_customer_id) values (%s, %s)",

@@ -27,7 +27,7 @@ from functions_py.config import Settings
 from functions_py.errors import ConfigError, SupakitError
 
 TEMPLATES = ("welcome", "provisioning_complete", "provisioning_failed", "payment_failed", "backup_failed",
-             "restore_complete", "restore_failed")
+             "restore_complete", "restore_failed", "resize_complete", "resize_failed")
 # composed by functions_py/auth/mail.py; the outbox row carries the message (sql/0029)
 AUTH_TEMPLATES = ("auth.signup", "auth.magiclink", "auth.recovery", "auth.invite", "auth.email_change",
                   "auth.reauthentication")
@@ -64,6 +64,13 @@ def _derived(template: str, data: dict[str, Any]) -> dict[str, str]:
         values.setdefault("error", "an unexpected error")
     if template in ("backup_failed", "restore_failed"):
         values["error"] = values.get("error") or "an unexpected error"
+    if template == "resize_failed":
+        values["status_explained"] = (
+            "Your old instance was left untouched and keeps serving; nothing changed for your users."
+            if data.get("status") == "rolled_back" else
+            "Your site already runs on the new instance; the old one could not be retired yet and our team has "
+            "been alerted to finish the job.")
+        values.setdefault("error", "an unexpected error")
     if template == "payment_failed":
         amount = data.get("amount_due")
         currency = str(data.get("currency") or "").upper()

@@ -1,9 +1,12 @@
-"""The `provisioning.run` and `provisioning.deprovision` jobs: execute (or resume) one provisioning run; and the
-backup jobs of sql/0031: `provisioning.backup` (a schedule's slot: request the backup run) and
-`provisioning.expire_backups` (retention).
+"""The `provisioning.run` and `provisioning.deprovision` jobs: execute (or resume) one provisioning run (a resize,
+backup or restore run too); the backup jobs of sql/0031: `provisioning.backup` (a schedule's slot: request the
+backup run) and `provisioning.expire_backups` (retention); `provisioning.check_health` and
+`provisioning.collect_usage`: one organization, or a sweep.
 
 Payload: `{"run_id": str (uuid)}`, queued by internal.request_provisioning / request_deprovisioning (sql/0012),
-request_backup / request_restore_run (sql/0031: backup and restore runs are provisioning.run jobs too).
+request_resize (sql/0032), request_backup / request_restore_run (sql/0031: backup and restore runs are
+provisioning.run jobs too); for the checks `{"org_id": str (uuid)}` or `{}` (a sweep: one job per active
+infrastructure, the shape a recurring schedule enqueues).
 Provider settings come from the environment (functions_py/provisioning/provider.py, docs/provisioning-guide.md).
 """
 
@@ -15,8 +18,8 @@ from uuid import UUID
 
 from functions_py.errors import ConfigError
 from functions_py.jobs.registry import Job, JobContext, PermanentJobError, RetryableJobError, handler
-from functions_py.provisioning import backups
-from functions_py.provisioning.provider import PermanentStepError, RetryableStepError
+from functions_py.provisioning import backups, health
+from functions_py.provisioning.provider import PermanentStepError, RetryableStepError, StepError
 from functions_py.provisioning.saga import RunNotFound, execute_run
 
 # An AWS run waits for its instance (up to 5 minutes by the waiter); the worker's lease is renewed meanwhile.
@@ -86,3 +89,40 @@ async def expire_backups(job: Job, ctx: JobContext) -> dict[str, Any]:
     except (PermanentStepError, ConfigError) as error:
         raise PermanentJobError(error.message) from None
     return {"expired": [str(b) for b in expired]}
+
+
+def _org_id(job: Job) -> UUID | None:
+    raw = job.payload.get("org_id")
+    if raw is None:
+        return None
+    try:
+        return UUID(str(raw))
+    except ValueError:
+        raise PermanentJobError(f"{job.kind}: payload.org_id is not a UUID; leave it out to sweep every "
+                                "active infrastructure.") from None
+
+
+async def _check(job: Job, ctx: JobContext, one: Any) -> dict[str, Any]:
+    org_id = _org_id(job)
+    if org_id is None:
+        return await asyncio.to_thread(health.sweep, ctx.pool.conninfo, job.kind)
+    try:
+        return await asyncio.to_thread(one, ctx.pool.conninfo, org_id)
+    except health.NotProvisioned as error:
+        return {"skipped": error.message}
+    except RetryableStepError as error:
+        raise RetryableJobError(error.message) from None
+    except (StepError, ConfigError) as error:
+        raise PermanentJobError(error.message) from None
+
+
+@handler("provisioning.check_health", timeout_s=120.0)
+async def check_health(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Check one organization's instance and site (payload org_id), or queue a check of every active one."""
+    return await _check(job, ctx, health.check_health)
+
+
+@handler("provisioning.collect_usage", timeout_s=120.0)
+async def collect_usage(job: Job, ctx: JobContext) -> dict[str, Any]:
+    """Collect one organization's usage (payload org_id), or queue a collection for every active one."""
+    return await _check(job, ctx, health.collect_usage)

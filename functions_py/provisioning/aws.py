@@ -15,6 +15,7 @@ keyed by name.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -137,7 +138,11 @@ class AWSProvider(Provider):
         return [instance for reservation in reservations for instance in reservation["Instances"]]
 
     def create_instance(self, ctx: StepContext) -> dict[str, Any]:
-        instance_type = instance_type_for(ctx.customer.plan_id)
+        return self._launch(ctx, None, instance_type_for(ctx.customer.plan_id))
+
+    def _launch(self, ctx: StepContext, image_id: str | None, instance_type: str) -> dict[str, Any]:
+        """One instance for the step `ctx.key` (found by its tag when a first attempt made it), of `image_id`
+        (default: the configured or newest Amazon Linux image), running."""
         try:
             found = self._instances([{"Name": "tag:supakit:key", "Values": [ctx.key]}])
             if found:
@@ -150,7 +155,7 @@ class AWSProvider(Provider):
                 if self.security_group_ids:
                     options["SecurityGroupIds"] = self.security_group_ids
                 instance = self.ec2.run_instances(
-                    ImageId=self._image(), InstanceType=instance_type, MinCount=1, MaxCount=1,
+                    ImageId=image_id or self._image(), InstanceType=instance_type, MinCount=1, MaxCount=1,
                     ClientToken=ctx.key[:64], TagSpecifications=[{"ResourceType": "instance",
                                                                    "Tags": self._tags(ctx)}], **options,
                 )["Instances"][0]
@@ -168,6 +173,17 @@ class AWSProvider(Provider):
                 "public_address": instance.get("PublicIpAddress") or instance.get("PrivateIpAddress")}
 
     def remove_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        self._terminate(ctx, output)
+        try:  # a teardown also removes the snapshots resizes left (retire_old keeps the latest one)
+            removed = self._delete_images(self._images([
+                {"Name": "tag:supakit:organization", "Values": [str(ctx.customer.organization_id)]},
+                {"Name": "tag:supakit:purpose", "Values": ["resize-snapshot"]}]))
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, "delete the customer's resize snapshots") from None
+        if removed:
+            ctx.note(f"deregistered {', '.join(removed)}")
+
+    def _terminate(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
         try:
             ids = {i["InstanceId"] for i in self._instances([{"Name": "tag:supakit:key", "Values": [ctx.key]}])}
             if output and output.get("instance_id"):
@@ -292,6 +308,185 @@ class AWSProvider(Provider):
         if problems:
             raise RetryableStepError("; ".join(problems))
         return {"instance_state": "running", "dns": name, "ses_identity": name}
+
+
+    # -- resize: an AMI of the running instance, a new instance from it, the A record moved -------------------
+
+    def _images(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.ec2.describe_images(Owners=["self"], Filters=filters)["Images"]
+
+    def _delete_images(self, images: list[dict[str, Any]]) -> list[str]:
+        gone = []
+        for image in images:
+            self.ec2.deregister_image(ImageId=image["ImageId"])
+            for mapping in image.get("BlockDeviceMappings", []):
+                snapshot = (mapping.get("Ebs") or {}).get("SnapshotId")
+                if snapshot:
+                    try:
+                        self.ec2.delete_snapshot(SnapshotId=snapshot)
+                    except botocore.exceptions.ClientError as error:
+                        if error.response.get("Error", {}).get("Code") != "InvalidSnapshot.NotFound":
+                            raise
+            gone.append(image["ImageId"])
+        return gone
+
+    def snapshot_instance(self, ctx: StepContext) -> dict[str, Any]:
+        current = (ctx.outputs.get("current") or {}).get("instance") or {}
+        source_id = current.get("instance_id")
+        if not source_id:
+            raise PermanentStepError("the infrastructure records no instance to snapshot; provision it first.")
+        try:
+            found = self._images([{"Name": "tag:supakit:key", "Values": [ctx.key]}])
+            if found:
+                image = found[0]
+                ctx.note(f"image {image['ImageId']} already exists for this step (a resumed step)")
+            else:
+                # NoReboot: the instance keeps serving (the image is crash-consistent, as a power cut would leave it)
+                tags = [*self._tags(ctx), {"Key": "supakit:purpose", "Value": "resize-snapshot"}]
+                name = f"supakit-{ctx.customer.short_id}-{ctx.key.split(':', 1)[0]}"  # AMI names allow no ':'
+                image_id = self.ec2.create_image(
+                    InstanceId=source_id, Name=name, NoReboot=True,
+                    Description=f"supakit resize snapshot of {source_id}",
+                    TagSpecifications=[{"ResourceType": "image", "Tags": tags}])["ImageId"]
+                ctx.note(f"image {image_id} of {source_id} created")
+                self.ec2.get_waiter("image_available").wait(ImageIds=[image_id],
+                                                            WaiterConfig={"Delay": 5, "MaxAttempts": 120})
+                image = self.ec2.describe_images(ImageIds=[image_id])["Images"][0]
+                # the EBS snapshots behind it carry the same tags (tagged after, which moto supports too)
+                snapshot_ids = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", [])
+                                if (m.get("Ebs") or {}).get("SnapshotId")]
+                if snapshot_ids:
+                    self.ec2.create_tags(Resources=snapshot_ids, Tags=tags)
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, f"snapshot instance {source_id}") from None
+        snapshots = [m["Ebs"]["SnapshotId"] for m in image.get("BlockDeviceMappings", [])
+                     if (m.get("Ebs") or {}).get("SnapshotId")]
+        return {"image_id": image["ImageId"], "snapshot_ids": snapshots, "source": current}
+
+    def remove_snapshot(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        try:
+            images = self._images([{"Name": "tag:supakit:key", "Values": [ctx.key]}])
+            if output and output.get("image_id") and not images:
+                images = self._images([{"Name": "image-id", "Values": [output["image_id"]]}])
+            gone = self._delete_images(images)
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, "delete the resize snapshot") from None
+        if gone:
+            ctx.note(f"deregistered {', '.join(gone)}")
+
+    def launch_from_snapshot(self, ctx: StepContext) -> dict[str, Any]:
+        image_id = (ctx.outputs.get("snapshot") or {}).get("image_id")
+        if not image_id:
+            raise PermanentStepError("the snapshot step recorded no image; the resize is rolled back.")
+        target = (ctx.outputs.get("target") or {}).get("instance_type") or instance_type_for(ctx.customer.plan_id)
+        return self._launch(ctx, image_id, target)
+
+    def remove_launched_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        self._terminate(ctx, output)
+
+    def verify_launched_instance(self, ctx: StepContext) -> dict[str, Any]:
+        launched = ctx.outputs.get("launch") or {}
+        target = (ctx.outputs.get("target") or {}).get("instance_type")
+        try:
+            statuses = self.ec2.describe_instance_status(InstanceIds=[launched["instance_id"]],
+                                                         IncludeAllInstances=True)["InstanceStatuses"]
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, "check the new instance") from None
+        state = statuses[0]["InstanceState"]["Name"] if statuses else "missing"
+        checks = {"system": (statuses[0].get("SystemStatus") or {}).get("Status") if statuses else None,
+                  "instance": (statuses[0].get("InstanceStatus") or {}).get("Status") if statuses else None}
+        if state != "running":
+            raise RetryableStepError(f"the new instance {launched.get('instance_id')} is {state}, not running")
+        if "impaired" in checks.values():
+            raise PermanentStepError(f"the new instance {launched.get('instance_id')} fails its status checks")
+        if target and launched.get("instance_type") != target:
+            raise PermanentStepError(f"the new instance is {launched.get('instance_type')}, not {target}")
+        return {"instance_state": state, "status_checks": checks, "instance_type": launched.get("instance_type")}
+
+    def _point(self, ctx: StepContext, instance: dict[str, Any]) -> dict[str, Any]:
+        """The A record and the published app config, for `instance`."""
+        outputs = {**(ctx.outputs.get("current") or {}), "instance": instance}
+        serving = StepContext(ctx.customer, ctx.key, outputs, ctx.notes)
+        record = self.create_dns_record(serving)
+        self.deploy_apps(serving)
+        return {**record, "instance_id": instance.get("instance_id")}
+
+    def switch_dns(self, ctx: StepContext) -> dict[str, Any]:
+        output = self._point(ctx, ctx.outputs.get("launch") or {})
+        ctx.note(f"{output['subdomain']} now points at {output['address']} ({output['instance_id']})")
+        return output
+
+    def switch_dns_back(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        old = (ctx.outputs.get("snapshot") or {}).get("source") or \
+            (ctx.outputs.get("current") or {}).get("instance") or {}
+        if old.get("public_address"):
+            back = self._point(ctx, old)
+            ctx.note(f"{back['subdomain']} points at {back['address']} again")
+
+    def retire_instance(self, ctx: StepContext) -> dict[str, Any]:
+        snapshot = ctx.outputs.get("snapshot") or {}
+        old_id = (snapshot.get("source") or {}).get("instance_id")
+        new_id = (ctx.outputs.get("launch") or {}).get("instance_id")
+        if not old_id or old_id == new_id:
+            raise PermanentStepError(f"refusing to retire {old_id}: it is not the replaced instance.")
+        try:
+            live = self._instances([{"Name": "instance-id", "Values": [old_id]}])
+            if live:
+                self.ec2.terminate_instances(InstanceIds=[old_id])
+                ctx.note(f"terminated {old_id}")
+            earlier = [image for image in self._images([
+                {"Name": "tag:supakit:organization", "Values": [str(ctx.customer.organization_id)]},
+                {"Name": "tag:supakit:purpose", "Values": ["resize-snapshot"]}])
+                if image["ImageId"] != snapshot.get("image_id")]
+            removed = self._delete_images(earlier)
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, f"retire instance {old_id}") from None
+        return {"retired": old_id, "removed_images": removed}
+
+    # -- health and usage ------------------------------------------------------------------------------------
+
+    def instance_state(self, customer: Customer, resources: dict[str, Any]) -> dict[str, Any]:
+        instance_id = (resources.get("instance") or {}).get("instance_id")
+        if not instance_id:
+            return {"state": "missing", "ok": False, "detail": "no instance recorded"}
+        try:
+            statuses = self.ec2.describe_instance_status(InstanceIds=[instance_id],
+                                                         IncludeAllInstances=True)["InstanceStatuses"]
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "InvalidInstanceID.NotFound":
+                return {"state": "missing", "ok": False, "detail": f"{instance_id} does not exist"}
+            raise _step_error(error, f"read the status of {instance_id}") from None
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, f"read the status of {instance_id}") from None
+        if not statuses:
+            return {"state": "missing", "ok": False, "detail": f"{instance_id} does not exist"}
+        status = statuses[0]
+        state = status["InstanceState"]["Name"]
+        checks = [(status.get(k) or {}).get("Status") for k in ("SystemStatus", "InstanceStatus")]
+        ok = state == "running" and "impaired" not in checks
+        return {"state": state, "ok": ok, "detail": f"{instance_id}: system {checks[0]}, instance {checks[1]}"}
+
+    def usage(self, customer: Customer, resources: dict[str, Any], since: Any) -> dict[str, Any]:
+        instance_id = (resources.get("instance") or {}).get("instance_id")
+        if not instance_id:
+            return {"storage_bytes": None, "bandwidth_bytes": None, "sources": {"storage_bytes": "no instance",
+                                                                             "bandwidth_bytes": "no instance"}}
+        cloudwatch = self.session.client("cloudwatch", config=Config(retries={"mode": "standard",
+                                                                              "max_attempts": 3}))
+        try:
+            volumes = self.ec2.describe_volumes(
+                Filters=[{"Name": "attachment.instance-id", "Values": [instance_id]}])["Volumes"]
+            bandwidth = 0.0
+            for metric in ("NetworkIn", "NetworkOut"):
+                points = cloudwatch.get_metric_statistics(
+                    Namespace="AWS/EC2", MetricName=metric, Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
+                    StartTime=since, EndTime=datetime.now(UTC), Period=86400, Statistics=["Sum"])["Datapoints"]
+                bandwidth += sum(point["Sum"] for point in points)
+        except Exception as error:  # noqa: BLE001
+            raise _step_error(error, f"read the usage of {instance_id}") from None
+        return {"storage_bytes": sum(v["Size"] for v in volumes) * 1024**3, "bandwidth_bytes": int(bandwidth),
+                "sources": {"storage_bytes": f"EC2 volumes attached to {instance_id} (provisioned GiB)",
+                            "bandwidth_bytes": f"CloudWatch AWS/EC2 NetworkIn + NetworkOut Sum of {instance_id}"}}
 
 
 PROVIDERS["aws"] = lambda settings, _database_url: AWSProvider.from_settings(settings)

@@ -44,6 +44,24 @@ ROLE_EXISTS = "select 1 from pg_catalog.pg_roles where rolname = %s"
 SCHEMA_OWNER = ("select r.rolname from pg_catalog.pg_namespace as n join pg_catalog.pg_roles as r on r.oid = n.nspowner"
                 " where n.nspname = %s")
 HOSTS_MARKER = "# supakit:"
+# A customer's schemas and roles: the instance `customer_<id>`, and those of resizes (`customer_<id>_r<run>`,
+# snapshots `customer_<id>_s<run>`).
+SCHEMAS_OF = ("select nspname::text from pg_catalog.pg_namespace where nspname = %(base)s"
+              " or nspname like %(base)s || '\\_%%' order by 1")
+ROLES_OF = ("select rolname::text from pg_catalog.pg_roles where rolname = %(base)s"
+            " or rolname like %(base)s || '\\_%%' order by 1")
+TABLES_OF = "select tablename::text from pg_catalog.pg_tables where schemaname = %s order by 1"
+COLUMNS_OF = """
+select a.attname::text, a.attidentity <> '' from pg_catalog.pg_attribute as a
+where a.attrelid = format('%%I.%%I', %s::text, %s::text)::regclass and a.attnum > 0 and not a.attisdropped
+  and a.attgenerated = ''
+order by a.attnum
+"""
+SCHEMA_EXISTS = "select 1 from pg_catalog.pg_namespace where nspname = %s"
+SCHEMA_BYTES = """
+select coalesce(sum(pg_catalog.pg_total_relation_size(c.oid)), 0)::bigint from pg_catalog.pg_class as c
+join pg_catalog.pg_namespace as n on n.oid = c.relnamespace where n.nspname = %s and c.relkind in ('r', 'm')
+"""
 
 
 def mail_root() -> Path:
@@ -129,15 +147,18 @@ class LocalProvider(Provider):
                 "credentials_file": str(directory / "database.env")}
 
     def remove_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
-        role = self.role_name(ctx.customer)
+        # the customer's instance, plus any a resize launched (<role>_r...) and its snapshots (<role>_s...)
+        base = self.role_name(ctx.customer)
         with self._connect() as conn, conn.transaction():
-            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(role)))
-            if conn.execute(ROLE_EXISTS, (role,)).fetchone() is not None:
+            for name in _owned_names(conn, SCHEMAS_OF, base):
+                conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(name)))
+            for role in _owned_names(conn, ROLES_OF, base):
                 conn.execute(sql.SQL("drop owned by {} cascade").format(sql.Identifier(role)))
                 conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
                 ctx.note(f"dropped schema and role {role}")
-        with contextlib.suppress(FileNotFoundError):
-            (self.customer_dir(ctx.customer) / "database.env").unlink()
+        for path in self.customer_dir(ctx.customer).glob("database*.env"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
         _remove_empty(self.customer_dir(ctx.customer))
 
     # -- dns: a hosts-file line ------------------------------------------------------------------------------
@@ -246,6 +267,180 @@ class LocalProvider(Provider):
         return {"database_login": user, "schema": schema, "checked": ["database", "dns", "mail", "app"]}
 
 
+    # -- resize: snapshot schema, new schema and role from it, app config switched, old ones dropped -----------
+
+    def _resize_names(self, ctx: StepContext) -> tuple[str, str, str]:
+        """(snapshot schema, new instance's schema and role, run tag) of the resize run `ctx.key` belongs to."""
+        tag = ctx.key.split(":", 1)[0].replace("-", "")[:8]
+        base = self.role_name(ctx.customer)
+        return f"{base}_s{tag}", f"{base}_r{tag}", tag
+
+    def snapshot_instance(self, ctx: StepContext) -> dict[str, Any]:
+        current = (ctx.outputs.get("current") or {}).get("instance") or {}
+        source = current.get("schema") or self.role_name(ctx.customer)
+        snapshot, _, _ = self._resize_names(ctx)
+        with self._connect() as conn:
+            if conn.execute(SCHEMA_EXISTS, (source,)).fetchone() is None:
+                raise PermanentStepError(f"the customer's schema {source} does not exist; nothing to snapshot.")
+            if conn.execute(SCHEMA_EXISTS, (snapshot,)).fetchone() is not None:
+                ctx.note(f"snapshot {snapshot} already exists for this step (a resumed step)")
+            else:
+                with conn.transaction():  # one consistent snapshot of every table, all or nothing
+                    conn.execute("set transaction isolation level repeatable read")
+                    conn.execute(sql.SQL("create schema {}").format(sql.Identifier(snapshot)))
+                    _copy_tables(conn, source, snapshot)
+                ctx.note(f"snapshot {snapshot} of {source} taken")
+            tables = _row_counts(conn, snapshot)
+        return {"snapshot_schema": snapshot, "source_schema": source, "tables": tables, "source": current}
+
+    def remove_snapshot(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        snapshot, _, _ = self._resize_names(ctx)
+        with self._connect() as conn:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(snapshot)))
+        ctx.note(f"dropped snapshot {snapshot}")
+
+    def launch_from_snapshot(self, ctx: StepContext) -> dict[str, Any]:
+        snapshot, name, tag = self._resize_names(ctx)
+        target = (ctx.outputs.get("target") or {}).get("instance_type") or instance_type_for(ctx.customer.plan_id)
+        password = secrets.token_urlsafe(24)
+        with self._connect() as conn:
+            info = conn.info
+            with conn.transaction():
+                if conn.execute(ROLE_EXISTS, (name,)).fetchone() is None:
+                    conn.execute(sql.SQL("create role {} login").format(sql.Identifier(name)))
+                else:
+                    ctx.note(f"role {name} already exists (a resumed step): kept, password rotated")
+                conn.execute(sql.SQL("alter role {} with login password {}").format(
+                    sql.Identifier(name), sql.Literal(password)))
+                conn.execute(sql.SQL("grant {} to current_user").format(sql.Identifier(name)))
+                if conn.execute(SCHEMA_EXISTS, (name,)).fetchone() is None:
+                    conn.execute(sql.SQL("create schema {} authorization {}").format(
+                        sql.Identifier(name), sql.Identifier(name)))
+                    _copy_tables(conn, snapshot, name, owner=name)
+                    ctx.note(f"launched {target} instance {name} from {snapshot}")
+                else:
+                    ctx.note(f"instance {name} already exists for this step (a resumed step)")
+                conn.execute(sql.SQL("alter role {} set search_path = {}").format(
+                    sql.Identifier(name), sql.Identifier(name)))
+            host, port, dbname = info.host, info.port, info.dbname
+        directory = self.customer_dir(ctx.customer)
+        directory.mkdir(parents=True, exist_ok=True)
+        credentials = directory / f"database-r{tag}.env"
+        _write_private(credentials,
+                       f"PGHOST={host}\nPGPORT={port}\nPGDATABASE={dbname}\nPGUSER={name}\nPGPASSWORD={password}\n")
+        return {"schema": name, "role": name, "database": dbname, "host": host, "port": port, "size": target,
+                "instance_type": target, "public_address": "127.0.0.1", "credentials_file": str(credentials)}
+
+    def _drop_instance(self, conn: psycopg.Connection, name: str) -> None:
+        with conn.transaction():
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(name)))
+            if conn.execute(ROLE_EXISTS, (name,)).fetchone() is not None:
+                conn.execute(sql.SQL("drop owned by {} cascade").format(sql.Identifier(name)))
+                conn.execute(sql.SQL("drop role {}").format(sql.Identifier(name)))
+
+    def remove_launched_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        _, name, tag = self._resize_names(ctx)
+        with self._connect() as conn:
+            self._drop_instance(conn, name)
+        with contextlib.suppress(FileNotFoundError):
+            (self.customer_dir(ctx.customer) / f"database-r{tag}.env").unlink()
+        ctx.note(f"dropped the new instance {name}")
+
+    def verify_launched_instance(self, ctx: StepContext) -> dict[str, Any]:
+        launched = ctx.outputs.get("launch") or {}
+        expected = (ctx.outputs.get("snapshot") or {}).get("tables") or {}
+        credentials = _read_env(Path(launched.get("credentials_file", "")))
+        if not credentials:
+            raise PermanentStepError("the new instance's credentials file is missing; the resize is rolled back.")
+        try:
+            with psycopg.connect(host=credentials["PGHOST"], port=credentials["PGPORT"],
+                                 dbname=credentials["PGDATABASE"], user=credentials["PGUSER"],
+                                 password=credentials["PGPASSWORD"], connect_timeout=5) as conn:
+                schema = conn.execute("select current_schema()::text").fetchone()[0]
+                counts = _row_counts(conn, schema or "")
+        except psycopg.OperationalError as error:
+            raise RetryableStepError(f"cannot log in to the new instance: "
+                                     f"{str(error).strip().splitlines()[-1]}") from None
+        if schema != launched.get("schema"):
+            raise PermanentStepError(f"the new instance's role lands in schema {schema!r}, expected "
+                                     f"{launched.get('schema')!r}")
+        if counts != expected:
+            raise PermanentStepError(f"the new instance's tables differ from the snapshot: {counts} != {expected}")
+        return {"schema": schema, "tables": counts, "instance_type": launched.get("instance_type")}
+
+    def _serving(self, ctx: StepContext, instance: dict[str, Any]) -> dict[str, Any]:
+        """Point the hosts line and the app config at `instance`."""
+        outputs = {**(ctx.outputs.get("current") or {}), "instance": instance}
+        serving = StepContext(ctx.customer, ctx.key, outputs, ctx.notes)
+        record = self.create_dns_record(serving)
+        deployed = self.deploy_apps(serving)
+        return {**record, "instance": instance.get("schema"), "config_dir": deployed["config_dir"]}
+
+    def switch_dns(self, ctx: StepContext) -> dict[str, Any]:
+        output = self._serving(ctx, ctx.outputs.get("launch") or {})
+        ctx.note(f"{output['subdomain']} now served by {output['instance']}")
+        return output
+
+    def switch_dns_back(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        old = (ctx.outputs.get("snapshot") or {}).get("source") or \
+            (ctx.outputs.get("current") or {}).get("instance") or {}
+        if old:
+            back = self._serving(ctx, old)
+            ctx.note(f"{back['subdomain']} served by {back['instance']} again")
+
+    def retire_instance(self, ctx: StepContext) -> dict[str, Any]:
+        snapshot = ctx.outputs.get("snapshot") or {}
+        old = snapshot.get("source") or {}
+        new = ctx.outputs.get("launch") or {}
+        name = old.get("role") or self.role_name(ctx.customer)
+        if name == new.get("role"):
+            raise PermanentStepError(f"refusing to retire {name}: it is the instance that serves now.")
+        base = self.role_name(ctx.customer)
+        with self._connect() as conn:
+            self._drop_instance(conn, name)
+            earlier = [n for n in _owned_names(conn, SCHEMAS_OF, base)
+                       if n.startswith(f"{base}_s") and n != snapshot.get("snapshot_schema")]
+            for schema in earlier:
+                conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+        old_file = old.get("credentials_file")
+        if old_file and old_file != new.get("credentials_file"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(old_file).unlink()
+        ctx.note(f"retired {name}" + (f"; removed earlier snapshots {', '.join(earlier)}" if earlier else ""))
+        return {"retired": name, "removed_snapshots": earlier}
+
+    # -- health and usage ------------------------------------------------------------------------------------
+
+    def site_url(self, customer: Customer) -> str:
+        return f"http://{self.subdomain_for(customer)}/"
+
+    def instance_state(self, customer: Customer, resources: dict[str, Any]) -> dict[str, Any]:
+        instance = resources.get("instance") or {}
+        credentials = _read_env(Path(instance.get("credentials_file", "")))
+        if not credentials:
+            return {"state": "missing", "ok": False, "detail": "the instance's credentials file is missing"}
+        try:
+            with psycopg.connect(host=credentials["PGHOST"], port=credentials["PGPORT"],
+                                 dbname=credentials["PGDATABASE"], user=credentials["PGUSER"],
+                                 password=credentials["PGPASSWORD"], connect_timeout=5) as conn:
+                schema = conn.execute("select current_schema()::text").fetchone()[0]
+        except psycopg.OperationalError as error:
+            return {"state": "unreachable", "ok": False, "detail": str(error).strip().splitlines()[-1][:500]}
+        if schema != instance.get("schema"):
+            return {"state": "missing", "ok": False, "detail": f"schema {instance.get('schema')} is gone"}
+        return {"state": "running", "ok": True, "detail": f"logged in as {credentials['PGUSER']}"}
+
+    def usage(self, customer: Customer, resources: dict[str, Any], since: Any) -> dict[str, Any]:
+        schema = (resources.get("instance") or {}).get("schema") or self.role_name(customer)
+        with self._connect() as conn:
+            database = conn.execute(SCHEMA_BYTES, (schema,)).fetchone()[0]
+        files = _tree_bytes(self.customer_dir(customer)) + _tree_bytes(self._mail_dir(customer))
+        return {"storage_bytes": int(database) + files, "bandwidth_bytes": None,
+                "sources": {"storage_bytes": f"pg_total_relation_size of schema {schema}'s tables plus the "
+                                             "customer's files (app config, credentials, maildir)",
+                            "bandwidth_bytes": "not measured: the local provider serves no network traffic"}}
+
+
 def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -261,6 +456,43 @@ def _read_env(path: Path) -> dict[str, str]:
 def _remove_empty(directory: Path) -> None:
     with contextlib.suppress(OSError):
         directory.rmdir()
+
+
+def _owned_names(conn: psycopg.Connection, query: str, base: str) -> list[str]:
+    return [row[0] for row in conn.execute(query, {"base": base})]
+
+
+def _copy_tables(conn: psycopg.Connection, source: str, target: str, owner: str | None = None) -> None:
+    """Copy every table of schema `source` into schema `target`: structure (defaults, constraints, indexes,
+    identity) and rows, identity sequences moved past the copied values; owned by `owner` when given. Stored
+    generated columns are recomputed; views, functions and sequences of serial columns are not copied."""
+    for (table,) in conn.execute(TABLES_OF, (source,)).fetchall():
+        source_table, target_table = sql.Identifier(source, table), sql.Identifier(target, table)
+        conn.execute(sql.SQL("create table {} (like {} including all)").format(target_table, source_table))
+        columns = conn.execute(COLUMNS_OF, (source, table)).fetchall()
+        names = sql.SQL(", ").join(sql.Identifier(column) for column, _ in columns)
+        conn.execute(sql.SQL("insert into {} ({}) overriding system value select {} from {}").format(
+            target_table, names, names, source_table))
+        for column, identity in columns:
+            if identity:
+                conn.execute(sql.SQL(
+                    "select setval(pg_catalog.pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false)"
+                    " from {}").format(sql.Literal(f'"{target}"."{table}"'), sql.Literal(column),
+                                       sql.Identifier(column), target_table))
+        if owner:
+            conn.execute(sql.SQL("alter table {} owner to {}").format(target_table, sql.Identifier(owner)))
+
+
+def _row_counts(conn: psycopg.Connection, schema: str) -> dict[str, int]:
+    return {table: conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))
+                                ).fetchone()[0]
+            for (table,) in conn.execute(TABLES_OF, (schema,)).fetchall()}
+
+
+def _tree_bytes(directory: Path) -> int:
+    if not directory.is_dir():
+        return 0
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
 
 
 PROVIDERS["local"] = LocalProvider.from_settings

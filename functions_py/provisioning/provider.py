@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -117,6 +118,55 @@ class Provider(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""
+
+    # -- resize (functions_py/provisioning/resize.py): every method idempotent by ctx.key, like the ones above.
+    # ctx.outputs has `current` (the infrastructure's recorded resources: instance, dns, mail, deploy), `target`
+    # (instance_type, plan_id) and the outputs of the resize steps done before.
+
+    def snapshot_instance(self, ctx: StepContext) -> dict[str, Any]:
+        """A snapshot of the running instance (it keeps serving); output has `source`, the instance it copies."""
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def remove_snapshot(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def launch_from_snapshot(self, ctx: StepContext) -> dict[str, Any]:
+        """A new instance of the target type from the snapshot; output as create_instance's."""
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def remove_launched_instance(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def verify_launched_instance(self, ctx: StepContext) -> dict[str, Any]:
+        """Check the new instance runs, has the target type and holds the snapshot's data."""
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def switch_dns(self, ctx: StepContext) -> dict[str, Any]:
+        """Point the customer's subdomain (and app config) at the new instance."""
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def switch_dns_back(self, ctx: StepContext, output: dict[str, Any] | None) -> None:
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    def retire_instance(self, ctx: StepContext) -> dict[str, Any]:
+        """Remove the replaced instance (and the snapshots of earlier resizes)."""
+        raise PermanentStepError(f"the {self.name} provider cannot resize instances.")
+
+    # -- health and usage (functions_py/provisioning/health.py) ----------------------------------------------
+
+    def site_url(self, customer: Customer) -> str:
+        """Where the customer's deployed site answers (the HTTP health check's default target)."""
+        return f"https://{self.subdomain_for(customer)}/"
+
+    def instance_state(self, customer: Customer, resources: dict[str, Any]) -> dict[str, Any]:
+        """The provider's view of the customer's instance: `state` (running, stopped, missing, ...), `ok`, and
+        `detail`."""
+        raise PermanentStepError(f"the {self.name} provider cannot report instance health.")
+
+    def usage(self, customer: Customer, resources: dict[str, Any], since: datetime) -> dict[str, Any]:
+        """`storage_bytes`, `bandwidth_bytes` (since `since`; None when not measured) and `sources`, where each
+        figure came from."""
+        raise PermanentStepError(f"the {self.name} provider cannot report usage.")
 
 
 def data_dir() -> Path:

@@ -76,6 +76,7 @@ STEP_SUCCEED = "select internal.succeed_provisioning_step(%(id)s, %(output)s, %(
 STEP_FAIL = "select internal.fail_provisioning_step(%(id)s, %(message)s, %(for_good)s)"
 STEP_COMPENSATE = "select internal.compensate_provisioning_step(%(id)s, %(status)s, %(message)s, %(error)s)"
 INFRA_SELECT_ONE = "select * from public.customer_infrastructure where organization_id = %s"
+RUN_COMMITTED = "select internal.provisioning_run_committed(%s) as committed"
 LOG_INSERT_ONE = "select internal.log_provisioning(%(run)s, %(step)s, %(level)s, %(message)s, %(data)s)"
 
 LIVE = ("pending", "running", "compensating")
@@ -111,9 +112,11 @@ DEPROVISION_STEPS: tuple[tuple[Step, str], ...] = (
 @dataclass(frozen=True)
 class SagaKind:
     """A run kind executed forward and compensated on failure: its steps, the log line of its success, `context`
-    (outputs its steps get besides those of the steps done before them: a backup, the instance it snapshots) and
-    `operations` (wraps the provider into the object whose methods the steps name: a backup's export goes to the
-    backup store as well)."""
+    (outputs its steps get besides those of the steps done before them: a resize, the instance it replaces; a
+    backup, the instance it snapshots) and `operations` (wraps the provider into the object whose methods the steps
+    name: a backup's export goes to the backup store as well). A run past its point of no return
+    (internal.provisioning_run_committed, sql/0032) is never compensated: a failure leaves it `failed` and a retry
+    resumes it forward."""
 
     steps: tuple[Step, ...]
     done_message: str
@@ -125,7 +128,8 @@ class SagaKind:
 SAGA_KINDS: dict[str, SagaKind] = {
     "provision": SagaKind(PROVISION_STEPS, "provisioning complete; the owners are notified by e-mail"),
 }
-KIND_MODULES = {"backup": "functions_py.provisioning.backups", "restore": "functions_py.provisioning.backups"}
+KIND_MODULES = {"resize": "functions_py.provisioning.resize", "backup": "functions_py.provisioning.backups",
+                "restore": "functions_py.provisioning.backups"}
 
 
 def saga_kind(kind: str) -> SagaKind | None:
@@ -291,8 +295,14 @@ class _Saga:
 
     # -- provision -------------------------------------------------------------------------------------------
 
+    async def _committed(self) -> bool:
+        return (await (await self.conn.execute(RUN_COMMITTED, (self.run["id"],))).fetchone())["committed"]
+
     async def _provision(self, kind: SagaKind) -> RunOutcome:
         base = await kind.context(self.conn, self.run) if kind.context else {}
+        if self.run["status"] == "failed" and await self._committed():
+            await self._set_run("running", "retrying forward: the run is past its point of no return",
+                                current_step=self.run["current_step"])
         if self.run["status"] == "running":
             steps = await self._steps()
             outputs: dict[str, dict[str, Any]] = dict(base)
@@ -307,6 +317,8 @@ class _Saga:
             else:
                 await self._set_run("succeeded", kind.done_message)
                 return RunOutcome(self.run["id"], self.run["kind"], "succeeded")
+            if self.run["status"] == "failed":
+                return RunOutcome(self.run["id"], self.run["kind"], "failed")
         return await self._compensate(kind, base)
 
     async def _forward(self, definition: Step, row: dict[str, Any],
@@ -324,12 +336,13 @@ class _Saga:
             await self._notes(ctx, definition.name)
             permanent = isinstance(error, PermanentStepError) or self.final_attempt
             message = _message(error)
-            await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message, "for_good": permanent})
+            status = (await (await self.conn.execute(STEP_FAIL, {"id": row["id"], "message": message,
+                                                                 "for_good": permanent})).fetchone())
             if not permanent:
                 self._echo(f"step failed, will be retried: {message}", definition.name)
                 raise _RetryLater(f"step {definition.name}: {message}") from None
-            self.run["status"] = "compensating"
-            self._echo(f"step failed for good: {message}; rolling back", definition.name)
+            self.run["status"] = status["fail_provisioning_step"]  # compensating; failed past the point of no return
+            self._echo(f"step failed for good: {message}; run {self.run['status']}", definition.name)
             return None
         await self._notes(ctx, definition.name)
         recorded = {**output, "idempotency_key": row["idempotency_key"]}
@@ -338,6 +351,13 @@ class _Saga:
         return output
 
     async def _compensate(self, kind: SagaKind, base: dict[str, dict[str, Any]]) -> RunOutcome:
+        if await self._committed():
+            # past the point of no return (e.g. its job ended and SQL moved it to compensating): finish it forward
+            if self.run["status"] != "failed":
+                await self._set_run("failed", "not rolled back: the run is past its point of no return; fix the "
+                                    "cause and run `supakit provision retry` to finish it", level="error",
+                                    error="stopped past the point of no return", current_step=self.run["current_step"])
+            return RunOutcome(self.run["id"], self.run["kind"], "failed")
         if self.run["status"] == "failed":
             await self._set_run("compensating", "retrying the compensation", current_step=self.run["current_step"])
         steps = await self._steps()

@@ -406,6 +406,103 @@ export type Database = {
           },
         ]
       }
+      infrastructure_usage: {
+        Row: {
+          bandwidth_bytes: number | null
+          collected_at: string
+          day: string
+          organization_id: string
+          period_start: string
+          sources: Json
+          storage_bytes: number | null
+          users: number
+        }
+        Insert: {
+          bandwidth_bytes?: number | null
+          collected_at?: string
+          day: string
+          organization_id: string
+          period_start: string
+          sources?: Json
+          storage_bytes?: number | null
+          users: number
+        }
+        Update: {
+          bandwidth_bytes?: number | null
+          collected_at?: string
+          day?: string
+          organization_id?: string
+          period_start?: string
+          sources?: Json
+          storage_bytes?: number | null
+          users?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "infrastructure_usage_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      instance_health_checks: {
+        Row: {
+          checked_at: string
+          error: string | null
+          http_status: number | null
+          id: number
+          instance_ok: boolean
+          instance_state: string
+          latency_ms: number | null
+          organization_id: string
+          previous_status: string | null
+          provider: string | null
+          status: string
+          timed_out: boolean
+          url: string | null
+        }
+        Insert: {
+          checked_at?: string
+          error?: string | null
+          http_status?: number | null
+          id?: never
+          instance_ok: boolean
+          instance_state: string
+          latency_ms?: number | null
+          organization_id: string
+          previous_status?: string | null
+          provider?: string | null
+          status: string
+          timed_out?: boolean
+          url?: string | null
+        }
+        Update: {
+          checked_at?: string
+          error?: string | null
+          http_status?: number | null
+          id?: never
+          instance_ok?: boolean
+          instance_state?: string
+          latency_ms?: number | null
+          organization_id?: string
+          previous_status?: string | null
+          provider?: string | null
+          status?: string
+          timed_out?: boolean
+          url?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "instance_health_checks_organization_id_fkey"
+            columns: ["organization_id"]
+            isOneToOne: false
+            referencedRelation: "organizations"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       invitations: {
         Row: {
           accepted_at: string | null
@@ -928,10 +1025,13 @@ export type Database = {
           error: string | null
           finished_at: string | null
           id: string
+          instance_type: string | null
           job_id: number | null
           kind: string
           organization_id: string
           plan_id: string
+          previous_instance_type: string | null
+          previous_plan_id: string | null
           provider: string | null
           reason: string
           started_at: string | null
@@ -945,10 +1045,13 @@ export type Database = {
           error?: string | null
           finished_at?: string | null
           id?: string
+          instance_type?: string | null
           job_id?: number | null
           kind?: string
           organization_id: string
           plan_id: string
+          previous_instance_type?: string | null
+          previous_plan_id?: string | null
           provider?: string | null
           reason?: string
           started_at?: string | null
@@ -962,10 +1065,13 @@ export type Database = {
           error?: string | null
           finished_at?: string | null
           id?: string
+          instance_type?: string | null
           job_id?: number | null
           kind?: string
           organization_id?: string
           plan_id?: string
+          previous_instance_type?: string | null
+          previous_plan_id?: string | null
           provider?: string | null
           reason?: string
           started_at?: string | null

@@ -384,6 +384,97 @@ class GenerationsUpdate(TypedDict, total=False):
     user_id: str | None
 
 
+class InfrastructureUsageRow(TypedDict):
+    """A row of public.infrastructure_usage."""
+
+    bandwidth_bytes: int | None
+    collected_at: str
+    day: str
+    organization_id: str
+    period_start: str
+    sources: Json
+    storage_bytes: int | None
+    users: int
+
+
+class InfrastructureUsageInsert(TypedDict):
+    """What an insert into public.infrastructure_usage may send."""
+
+    bandwidth_bytes: NotRequired[int | None]
+    collected_at: NotRequired[str]
+    day: str
+    organization_id: str
+    period_start: str
+    sources: NotRequired[Json]
+    storage_bytes: NotRequired[int | None]
+    users: int
+
+
+class InfrastructureUsageUpdate(TypedDict, total=False):
+    """What an update of public.infrastructure_usage may send."""
+
+    bandwidth_bytes: int | None
+    collected_at: str
+    day: str
+    organization_id: str
+    period_start: str
+    sources: Json
+    storage_bytes: int | None
+    users: int
+
+
+class InstanceHealthChecksRow(TypedDict):
+    """A row of public.instance_health_checks."""
+
+    checked_at: str
+    error: str | None
+    http_status: int | None
+    id: int
+    instance_ok: bool
+    instance_state: str
+    latency_ms: int | None
+    organization_id: str
+    previous_status: str | None
+    provider: str | None
+    status: str
+    timed_out: bool
+    url: str | None
+
+
+class InstanceHealthChecksInsert(TypedDict):
+    """What an insert into public.instance_health_checks may send."""
+
+    checked_at: NotRequired[str]
+    error: NotRequired[str | None]
+    http_status: NotRequired[int | None]
+    instance_ok: bool
+    instance_state: str
+    latency_ms: NotRequired[int | None]
+    organization_id: str
+    previous_status: NotRequired[str | None]
+    provider: NotRequired[str | None]
+    status: str
+    timed_out: NotRequired[bool]
+    url: NotRequired[str | None]
+
+
+class InstanceHealthChecksUpdate(TypedDict, total=False):
+    """What an update of public.instance_health_checks may send."""
+
+    checked_at: str
+    error: str | None
+    http_status: int | None
+    instance_ok: bool
+    instance_state: str
+    latency_ms: int | None
+    organization_id: str
+    previous_status: str | None
+    provider: str | None
+    status: str
+    timed_out: bool
+    url: str | None
+
+
 class InvitationsRow(TypedDict):
     """A row of public.invitations."""
 
@@ -874,10 +965,13 @@ class ProvisioningRunsRow(TypedDict):
     error: str | None
     finished_at: str | None
     id: str
+    instance_type: str | None
     job_id: int | None
     kind: str
     organization_id: str
     plan_id: str
+    previous_instance_type: str | None
+    previous_plan_id: str | None
     provider: str | None
     reason: str
     started_at: str | None
@@ -894,10 +988,13 @@ class ProvisioningRunsInsert(TypedDict):
     error: NotRequired[str | None]
     finished_at: NotRequired[str | None]
     id: NotRequired[str]
+    instance_type: NotRequired[str | None]
     job_id: NotRequired[int | None]
     kind: NotRequired[str]
     organization_id: str
     plan_id: str
+    previous_instance_type: NotRequired[str | None]
+    previous_plan_id: NotRequired[str | None]
     provider: NotRequired[str | None]
     reason: NotRequired[str]
     started_at: NotRequired[str | None]
@@ -914,10 +1011,13 @@ class ProvisioningRunsUpdate(TypedDict, total=False):
     error: str | None
     finished_at: str | None
     id: str
+    instance_type: str | None
     job_id: int | None
     kind: str
     organization_id: str
     plan_id: str
+    previous_instance_type: str | None
+    previous_plan_id: str | None
     provider: str | None
     reason: str
     started_at: str | None

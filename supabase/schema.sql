@@ -1441,16 +1441,29 @@ $$;
 --
 
 CREATE FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "jsonb"[], "priorities" integer[] DEFAULT NULL::integer[], "run_ats" timestamp with time zone[] DEFAULT NULL::timestamp with time zone[], "dedupe_keys" "text"[] DEFAULT NULL::"text"[], "max_attempts" integer DEFAULT 3) RETURNS SETOF bigint
-    LANGUAGE "sql"
+    LANGUAGE "plpgsql"
     SET "search_path" TO ''
     AS $$
+begin
+  if dedupe_keys is null or cardinality(array_remove(dedupe_keys, null)) = 0 then
+    return query
+    insert into internal.jobs (kind, payload, priority, run_at, dedupe_key, max_attempts)
+    select enqueue_jobs.kind, coalesce(p.payload, '{}'), coalesce(p.priority, 0), coalesce(p.run_at, now()),
+      p.dedupe_key, enqueue_jobs.max_attempts
+    from unnest(payloads, priorities, run_ats, dedupe_keys) with ordinality as p (payload, priority, run_at, dedupe_key, n)
+    order by p.n
+    returning id;
+    return;
+  end if;
+  return query
   insert into internal.jobs (kind, payload, priority, run_at, dedupe_key, max_attempts)
   select enqueue_jobs.kind, coalesce(p.payload, '{}'), coalesce(p.priority, 0), coalesce(p.run_at, now()),
     p.dedupe_key, enqueue_jobs.max_attempts
   from unnest(payloads, priorities, run_ats, dedupe_keys) with ordinality as p (payload, priority, run_at, dedupe_key, n)
   order by p.n
   on conflict (dedupe_key) where dedupe_key is not null and status in ('queued', 'running') do nothing
-  returning id
+  returning id;
+end;
 $$;
 
 --
@@ -1481,6 +1494,28 @@ begin
   return queued;
 end;
 $$;
+
+--
+-- Name: expire_backup("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."expire_backup"("backup_id" "uuid") RETURNS boolean
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  with expired as (
+    update public.backups as b set status = 'expired', expired_at = now()
+    where b.id = expire_backup.backup_id and b.status = 'expiring'
+    returning b.id
+  )
+  select exists (select 1 from expired)
+$$;
+
+--
+-- Name: FUNCTION "expire_backup"("backup_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."expire_backup"("backup_id" "uuid") IS 'expiring -> expired once its snapshot and export are removed';
 
 --
 -- Name: fail_job(bigint, "uuid", "text", boolean); Type: FUNCTION; Schema: internal; Owner: -
@@ -1535,7 +1570,7 @@ begin
   set status = 'failed', error = left(message, 4000), finished_at = now()
   where s.id = step_id
   returning * into step;
-  if run.kind in ('provision', 'resize') and not internal.provisioning_run_committed(run.id) then
+  if run.kind <> 'deprovision' and not internal.provisioning_run_committed(run.id) then
     perform internal.move_provisioning_run(
       run.id, 'compensating', 'step ' || step.name || ' failed for good: ' || message || '; rolling back', 'error',
       left('step ' || step.name || ' failed: ' || message, 2000), step.name
@@ -1594,6 +1629,73 @@ CREATE FUNCTION "internal"."finish_and_claim_jobs"("worker" "text", "ids" bigint
     claimed.user_id, claimed.lease_token
   from claimed
 $$;
+
+--
+-- Name: fire_due_schedules(integer); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."fire_due_schedules"("max_count" integer DEFAULT 100) RETURNS TABLE("schedule_name" "text", "slot" timestamp with time zone, "job_id" bigint)
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+#variable_conflict use_column
+declare
+  due internal.job_schedules;
+  latest timestamptz;
+  fired boolean;
+  new_job bigint;
+  slot_text text;
+begin
+  for due in
+    select * from internal.job_schedules as s
+    where s.enabled and s.next_run_at <= now()
+    order by s.next_run_at, s.name
+    limit greatest(coalesce(max_count, 100), 1)
+    for update skip locked
+  loop
+    -- the latest slot due now: the one at or before now (next_run_at itself when it was fired on time)
+    latest := internal.next_schedule_slot(due.anchor, due.every, now()) - due.every;
+    latest := greatest(latest, due.next_run_at);
+    insert into internal.job_schedule_firings as f (schedule_name, slot)
+    values (due.name, latest)
+    on conflict on constraint job_schedule_firings_pkey do nothing
+    returning true into fired;
+    new_job := null;
+    if fired then
+      -- the slot in UTC, whatever the session's time zone: every worker writes the same payload and dedupe key
+      slot_text := to_char(latest at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+      new_job := internal.enqueue_job(
+        due.kind, due.payload || jsonb_build_object('schedule', due.name, 'slot', slot_text), due.organization_id,
+        null, due.priority, now(), due.max_attempts, 'schedule:' || due.name || ':' || slot_text
+      );
+      update internal.job_schedule_firings as f set job_id = new_job
+      where f.schedule_name = due.name and f.slot = latest;
+      delete from internal.job_schedule_firings as f
+      where f.schedule_name = due.name and f.slot < latest - due.every * 100;
+      schedule_name := due.name;
+      slot := latest;
+      job_id := new_job;
+      return next;
+    end if;
+    update internal.job_schedules as s
+    set next_run_at = internal.next_schedule_slot(due.anchor, due.every, now()),
+      last_slot = case when fired then latest else s.last_slot end,
+      last_job_id = coalesce(new_job, s.last_job_id),
+      last_fired_at = case when fired then now() else s.last_fired_at end,
+      missed = s.missed + greatest(
+        floor(extract(epoch from (latest - due.next_run_at)) / extract(epoch from due.every))::bigint, 0
+      ),
+      updated_at = now()
+    where s.name = due.name;
+  end loop;
+end;
+$$;
+
+--
+-- Name: FUNCTION "fire_due_schedules"("max_count" integer); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."fire_due_schedules"("max_count" integer) IS 'enqueue the job of every due schedule once for its latest due slot and move it on; safe for any number of workers';
 
 --
 -- Name: has_org_role("uuid", "public"."org_role"[]); Type: FUNCTION; Schema: internal; Owner: -
@@ -1713,6 +1815,17 @@ $$;
 COMMENT ON FUNCTION "internal"."leave_organization"("org_id" "uuid") IS 'the caller leaves the organization (not its last owner)';
 
 --
+-- Name: lock_stripe_event("text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."lock_stripe_event"("event_id" "text") RETURNS "void"
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  select pg_advisory_xact_lock(hashtextextended('supakit.stripe_event:' || event_id, 0))
+$$;
+
+--
 -- Name: lock_stripe_object("text"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -1774,6 +1887,23 @@ begin
   perform internal.log_provisioning(run_id, null, level, message);
 end;
 $$;
+
+--
+-- Name: next_schedule_slot(timestamp with time zone, interval, timestamp with time zone); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE "sql" IMMUTABLE
+    SET "search_path" TO ''
+    AS $$
+  select anchor + every * (floor(extract(epoch from (after - anchor)) / extract(epoch from every)) + 1)
+$$;
+
+--
+-- Name: FUNCTION "next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) IS 'the first slot anchor + n * every strictly after `after`';
 
 --
 -- Name: org_role_rank("public"."org_role"); Type: FUNCTION; Schema: internal; Owner: -
@@ -2062,6 +2192,19 @@ begin
       from public.provisioning_runs as r
       where r.organization_id = org_id and r.status in ('pending', 'running', 'compensating')
     ), '[]'::jsonb),
+    'backups', jsonb_build_object(
+      'latest', (
+        select jsonb_build_object(
+          'id', b.id, 'status', b.status, 'reason', b.reason, 'size_bytes', b.size_bytes,
+          'created_at', b.created_at, 'finished_at', b.finished_at, 'error', b.error
+        )
+        from public.backups as b where b.organization_id = org_id order by b.created_at desc, b.id limit 1
+      ),
+      'last_succeeded_at', (
+        select max(b.finished_at) from public.backups as b
+        where b.organization_id = org_id and b.status in ('succeeded', 'expiring')
+      )
+    ),
     'resize', jsonb_build_object(
       'queued', case when queued.organization_id is not null then jsonb_build_object(
         'instance_type', queued.instance_type, 'reason', queued.reason, 'requested_at', queued.requested_at
@@ -2117,12 +2260,13 @@ CREATE TABLE "public"."provisioning_runs" (
     "started_at" timestamp with time zone,
     "finished_at" timestamp with time zone,
     "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "backup_id" "uuid",
     "instance_type" "text",
     "previous_plan_id" "text",
     "previous_instance_type" "text",
     CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['succeeded'::"text", 'rolled_back'::"text", 'failed'::"text"])) = ("finished_at" IS NOT NULL))),
     CONSTRAINT "instance_type_is_an_instance_type" CHECK (("instance_type" ~ '^[a-z][a-z0-9-]*\.[a-z0-9]+$'::"text")),
-    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text", 'resize'::"text"]))),
+    CONSTRAINT "kind_is_known" CHECK (("kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text", 'backup'::"text", 'restore'::"text", 'resize'::"text"]))),
     CONSTRAINT "provider_is_a_slug" CHECK (("provider" ~ '^[a-z][a-z0-9_]*$'::"text")),
     CONSTRAINT "started_unless_pending" CHECK ((("status" = 'pending'::"text") = ("started_at" IS NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'compensating'::"text", 'rolled_back'::"text", 'failed'::"text"])))
@@ -2133,6 +2277,12 @@ CREATE TABLE "public"."provisioning_runs" (
 --
 
 COMMENT ON TABLE "public"."provisioning_runs" IS 'one attempt to build (kind provision) or tear down (kind deprovision) an organization''s infrastructure';
+
+--
+-- Name: COLUMN "provisioning_runs"."kind"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."kind" IS 'provision | deprovision (sql/0012) | backup | restore (sql/0031)';
 
 --
 -- Name: COLUMN "provisioning_runs"."provider"; Type: COMMENT; Schema: public; Owner: -
@@ -2151,6 +2301,12 @@ COMMENT ON COLUMN "public"."provisioning_runs"."status" IS 'pending -> running (
 --
 
 COMMENT ON COLUMN "public"."provisioning_runs"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
+
+--
+-- Name: COLUMN "provisioning_runs"."backup_id"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."provisioning_runs"."backup_id" IS 'a backup run: the backup it takes; a restore run: the backup it restores (sql/0031)';
 
 --
 -- Name: COLUMN "provisioning_runs"."instance_type"; Type: COMMENT; Schema: public; Owner: -
@@ -2383,20 +2539,48 @@ CREATE FUNCTION "internal"."receive_stripe_event"("event" "jsonb") RETURNS TABLE
     AS $$
 #variable_conflict use_column
 declare
-  stored internal.stripe_events;
+  event_id text := event ->> 'id';
+  stored_processed_at timestamptz;
+  stored_attempts integer;
+  result text;
+  message text;
+  state text;
 begin
-  insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
-  values (
-    event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
-    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event
-  )
-  on conflict (id) do nothing;
-  select * into stored from internal.stripe_events as e where e.id = event ->> 'id' for update;
-  if stored.processed_at is not null then
-    return query select 'duplicate'::text, null::text, stored.attempts;
+  perform internal.lock_stripe_event(event_id);
+  select e.processed_at, e.attempts into stored_processed_at, stored_attempts
+  from internal.stripe_events as e where e.id = event_id for update;
+  if found then
+    if stored_processed_at is not null then
+      return query select 'duplicate'::text, null::text, stored_attempts;
+      return;
+    end if;
+    return query select * from internal.process_stripe_event(event_id);
     return;
   end if;
-  return query select * from internal.process_stripe_event(stored.id);
+  begin
+    result := coalesce(internal.apply_stripe_event(event), 'ignored');
+  exception when others then
+    get stacked diagnostics message = message_text, state = returned_sqlstate;
+    insert into internal.stripe_events (
+      id, type, api_version, livemode, stripe_created_at, object_id, payload, error, attempts, last_attempt_at
+    )
+    values (
+      event_id, event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+      internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event,
+      message || ' (SQLSTATE ' || state || ')', 1, now()
+    );
+    return query select 'failed'::text, message, 1;
+    return;
+  end;
+  insert into internal.stripe_events (
+    id, type, api_version, livemode, stripe_created_at, object_id, payload, processed_at, outcome, attempts,
+    last_attempt_at
+  )
+  values (
+    event_id, event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
+    internal.stripe_time(event ->> 'created'), event #>> '{data,object,id}', event, now(), result, 1, now()
+  );
+  return query select result, null::text, 1;
 end;
 $$;
 
@@ -2412,6 +2596,7 @@ CREATE FUNCTION "internal"."receive_unstorable_stripe_event"("event" "jsonb", "p
 declare
   stored internal.stripe_events;
 begin
+  perform internal.lock_stripe_event(event ->> 'id');
   insert into internal.stripe_events (id, type, api_version, livemode, stripe_created_at, object_id, payload)
   values (
     event ->> 'id', event ->> 'type', event ->> 'api_version', coalesce((event ->> 'livemode')::boolean, false),
@@ -2782,6 +2967,60 @@ CREATE FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") RE
   inner join public.organizations as o on o.id = s.organization_id
   where s.id = reply_suggestion_context.suggestion_id
 $$;
+
+--
+-- Name: request_backup("uuid", "text", timestamp with time zone); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text" DEFAULT 'manual'::"text", "slot" timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS "uuid"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  run_id uuid;
+  new_backup uuid;
+  infra public.customer_infrastructure;
+begin
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
+  if slot is not null then
+    select r.id into run_id from public.backups as b join public.provisioning_runs as r on r.backup_id = b.id
+    where b.organization_id = org_id and b.slot = request_backup.slot and r.kind = 'backup';
+    if found then
+      return run_id;
+    end if;
+  end if;
+  select r.id into run_id from public.provisioning_runs as r
+  where r.organization_id = org_id and r.kind = 'backup' and r.status in ('pending', 'running', 'compensating');
+  if run_id is not null then
+    return run_id;
+  end if;
+  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
+  if infra.status is distinct from 'active' then
+    return null;
+  end if;
+  insert into public.backups (organization_id, plan_id, provider, reason, slot)
+  values (org_id, coalesce(infra.plan_id, 'free'), infra.provider, coalesce(reason, 'manual'), slot)
+  returning id into new_backup;
+  insert into public.provisioning_runs (organization_id, kind, plan_id, provider, reason, backup_id)
+  values (org_id, 'backup', coalesce(infra.plan_id, 'free'), infra.provider, coalesce(reason, 'manual'), new_backup)
+  returning id into run_id;
+  update public.provisioning_runs as r
+  set job_id = internal.enqueue_job(
+    'provisioning.run', jsonb_build_object('run_id', run_id), org_id, null, 0, now(), 5, 'backup:' || org_id::text
+  )
+  where r.id = run_id;
+  perform internal.log_provisioning(
+    run_id, null, 'info', 'backup requested', jsonb_build_object('reason', reason, 'slot', slot, 'backup_id', new_backup)
+  );
+  return run_id;
+end;
+$$;
+
+--
+-- Name: FUNCTION "request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone) IS 'queue one backup (row, run and job) of an organization''s active infrastructure; one per slot, one live at a time';
 
 --
 -- Name: request_deprovisioning("uuid", "text"); Type: FUNCTION; Schema: internal; Owner: -
@@ -3183,6 +3422,99 @@ $_$;
 COMMENT ON FUNCTION "internal"."request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text") IS 'request (or merge into the live one) a resize of the organization''s instance; one resize at a time';
 
 --
+-- Name: request_restore("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."request_restore"("backup_id" "uuid") RETURNS "uuid"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  org_id uuid;
+begin
+  if backup_id is null then
+    raise exception 'backup_id is required' using errcode = '22023', hint = 'Pass the id of a succeeded backup.';
+  end if;
+  select b.organization_id into org_id from public.backups as b where b.id = request_restore.backup_id;
+  if org_id is null or not internal.has_org_role(org_id, '{owner}') then
+    raise exception 'backup not found' using errcode = 'PT404',
+      hint = 'Only an owner of the backup''s organization may restore it.';
+  end if;
+  return internal.request_restore_run(backup_id, 'requested by ' || coalesce((select auth.uid())::text, 'an owner'));
+end;
+$$;
+
+--
+-- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."request_restore"("backup_id" "uuid") IS 'owners: restore a succeeded backup of their organization; returns the restore run''s id';
+
+--
+-- Name: request_restore_run("uuid", "text"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text" DEFAULT 'manual'::"text") RETURNS "uuid"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  chosen public.backups;
+  live public.provisioning_runs;
+  run_id uuid;
+begin
+  select * into chosen from public.backups as b where b.id = request_restore_run.backup_id;
+  if chosen.id is null then
+    raise exception 'backup % not found', backup_id using errcode = 'P0002',
+      hint = 'List the organization''s backups with `supakit provision backups --org <id>` or GET /rest/v1/backups.';
+  end if;
+  perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || chosen.organization_id::text, 0));
+  select * into chosen from public.backups as b where b.id = request_restore_run.backup_id;
+  if chosen.status <> 'succeeded' then
+    raise exception 'backup % is %: only a succeeded backup can be restored', chosen.id, chosen.status
+      using errcode = '22023', hint = 'Choose a backup whose status is succeeded.';
+  end if;
+  select * into live from public.provisioning_runs as r
+  where r.organization_id = chosen.organization_id and r.kind = 'restore'
+    and r.status in ('pending', 'running', 'compensating');
+  if live.id is not null then
+    if live.backup_id = chosen.id then
+      return live.id;
+    end if;
+    raise exception 'a restore of backup % is already in progress for this organization', live.backup_id
+      using errcode = '55000', hint = 'Wait for it to finish (supakit provision status), then request this one.';
+  end if;
+  if not exists (
+    select 1 from public.customer_infrastructure as i
+    where i.organization_id = chosen.organization_id and i.status = 'active'
+  ) then
+    raise exception 'the organization''s infrastructure is not active: there is nothing to restore into'
+      using errcode = '55000', hint = 'Provision it first (supakit provision run), then restore.';
+  end if;
+  insert into public.provisioning_runs (organization_id, kind, plan_id, provider, reason, backup_id)
+  values (chosen.organization_id, 'restore', chosen.plan_id, chosen.provider, coalesce(reason, 'manual'), chosen.id)
+  returning id into run_id;
+  update public.provisioning_runs as r
+  set job_id = internal.enqueue_job(
+    'provisioning.run', jsonb_build_object('run_id', run_id), chosen.organization_id, null, 0, now(), 5,
+    'restore:' || chosen.organization_id::text
+  )
+  where r.id = run_id;
+  perform internal.log_provisioning(
+    run_id, null, 'info', 'restore requested',
+    jsonb_build_object('reason', reason, 'backup_id', chosen.id, 'backup_created_at', chosen.created_at)
+  );
+  return run_id;
+end;
+$$;
+
+--
+-- Name: FUNCTION "request_restore_run"("backup_id" "uuid", "reason" "text"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text") IS 'queue the restore (run and job) of a succeeded backup; idempotent for the same backup, one restore at a time';
+
+--
 -- Name: retry_job(bigint); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -3211,7 +3543,7 @@ begin
   perform pg_advisory_xact_lock(hashtextextended('supakit.provisioning:' || org_id::text, 0));
   select r.id, r.kind, r.status, r.instance_type, j.status::text as job_status into latest
   from public.provisioning_runs as r left join internal.jobs as j on r.job_id = j.id
-  where r.organization_id = org_id
+  where r.organization_id = org_id and r.kind in ('provision', 'deprovision', 'resize')
   order by r.created_at desc, r.id
   limit 1;
   if latest.id is null then
@@ -3544,6 +3876,37 @@ end;
 $$;
 
 --
+-- Name: sync_backup_schedule("uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") RETURNS timestamp with time zone
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+declare
+  policy internal.backup_policies;
+  infra public.customer_infrastructure;
+begin
+  select * into infra from public.customer_infrastructure as i where i.organization_id = org_id;
+  select * into policy from internal.backup_policies as p where p.plan_id = infra.plan_id;
+  if infra.status is distinct from 'active' or policy.plan_id is null then
+    delete from internal.job_schedules as s where s.name = 'backups:' || org_id::text;
+    return null;
+  end if;
+  return internal.upsert_job_schedule(
+    'backups:' || org_id::text, 'provisioning.backup', policy.every,
+    jsonb_build_object('organization_id', org_id), org_id, 0, 3
+  );
+end;
+$$;
+
+--
+-- Name: FUNCTION "sync_backup_schedule"("org_id" "uuid"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") IS 'create, change or remove the organization''s `backups:<id>` schedule from its infrastructure and plan; its next slot';
+
+--
 -- Name: tg_audit(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -3611,6 +3974,34 @@ CREATE FUNCTION "internal"."tg_audit_log__refuse_change"() RETURNS "trigger"
 begin
   raise exception 'internal.audit_log is append-only: % is not allowed', tg_op
     using errcode = '42501', hint = 'Audit rows are never changed or removed.';
+end;
+$$;
+
+--
+-- Name: tg_backups__check_transition(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_backups__check_transition"() RETURNS "trigger"
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+begin
+  new.updated_at := now();
+  if new.status = old.status then
+    return new;
+  end if;
+  if (old.status, new.status) not in (
+    ('pending', 'running'),
+    ('pending', 'failed'),
+    ('running', 'succeeded'),
+    ('running', 'failed'),
+    ('succeeded', 'expiring'),
+    ('expiring', 'expired')
+  ) then
+    raise exception 'backup %: illegal status transition % -> %', old.id, old.status, new.status
+      using errcode = '22023', hint = 'See the comment on public.backups.status for the legal transitions.';
+  end if;
+  return new;
 end;
 $$;
 
@@ -3746,6 +4137,39 @@ begin
       using errcode = '22023', hint = 'Start a new conversation instead.';
   end if;
   return new;
+end;
+$$;
+
+--
+-- Name: tg_customer_infrastructure__backup_schedule(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  perform internal.sync_backup_schedule(new.organization_id);
+  return null;
+end;
+$$;
+
+--
+-- Name: tg_customer_infrastructure__check_schedules(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_customer_infrastructure__check_schedules"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  if not exists (select 1 from internal.job_schedules as s where s.name = 'provisioning.check_health') then
+    perform internal.upsert_job_schedule('provisioning.check_health', 'provisioning.check_health', interval '5 minutes');
+  end if;
+  if not exists (select 1 from internal.job_schedules as s where s.name = 'provisioning.collect_usage') then
+    perform internal.upsert_job_schedule('provisioning.collect_usage', 'provisioning.collect_usage', interval '1 hour');
+  end if;
+  return null;
 end;
 $$;
 
@@ -4309,6 +4733,107 @@ end;
 $$;
 
 --
+-- Name: tg_provisioning_runs__backup_outcome(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_provisioning_runs__backup_outcome"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+declare
+  owner_email text;
+  snapshot_output jsonb;
+  export_output jsonb;
+  policy internal.backup_policies;
+  expiring integer;
+  chosen public.backups;
+  template text;
+begin
+  if new.status = old.status or new.backup_id is null then
+    return null;
+  end if;
+  if new.kind = 'restore' then
+    template := case new.status when 'succeeded' then 'restore_complete' when 'rolled_back' then 'restore_failed'
+      when 'failed' then 'restore_failed' end;
+    if template is null then
+      return null;
+    end if;
+    select * into chosen from public.backups as b where b.id = new.backup_id;
+    for owner_email in select e from internal.organization_owner_emails(new.organization_id) as e loop
+      perform internal.enqueue_email(
+        owner_email, template,
+        jsonb_build_object(
+          'organization_name', (select o.name from public.organizations as o where o.id = new.organization_id),
+          'run_id', new.id, 'backup_id', new.backup_id, 'backup_created_at', chosen.created_at,
+          'status', new.status, 'error', new.error
+        ),
+        new.organization_id, template || ':' || new.id::text || ':' || owner_email
+      );
+    end loop;
+    return null;
+  end if;
+  if new.status = 'running' then
+    update public.backups as b set status = 'running', started_at = now(), provider = new.provider
+    where b.id = new.backup_id and b.status = 'pending';
+    return null;
+  end if;
+  if new.status = 'succeeded' then
+    select s.output into snapshot_output from public.provisioning_steps as s
+    where s.run_id = new.id and s.name = 'snapshot';
+    select s.output into export_output from public.provisioning_steps as s
+    where s.run_id = new.id and s.name = 'export';
+    update public.backups as b
+    set status = 'succeeded', finished_at = now(), snapshot_id = snapshot_output ->> 'snapshot_id',
+      snapshot = coalesce(snapshot_output, '{}'), export_url = export_output ->> 'url',
+      size_bytes = (export_output ->> 'size_bytes')::bigint, sha256 = export_output ->> 'sha256'
+    where b.id = new.backup_id
+    returning * into chosen;
+    -- retention: the newest `keep` succeeded backups stay; older ones are removed by a job
+    select * into policy from internal.backup_policies as p
+    where p.plan_id = (select i.plan_id from public.customer_infrastructure as i
+                       where i.organization_id = new.organization_id);
+    with old_ones as (
+      select b.id from public.backups as b
+      where b.organization_id = new.organization_id and b.status = 'succeeded'
+      order by b.created_at desc, b.id desc
+      offset coalesce(policy.keep, 1000000)
+    )
+    update public.backups as b set status = 'expiring'
+    from old_ones where b.id = old_ones.id;
+    get diagnostics expiring = row_count;
+    if expiring > 0 then
+      perform internal.enqueue_job(
+        'provisioning.expire_backups', jsonb_build_object('organization_id', new.organization_id),
+        new.organization_id, null, 0, now(), 5, 'expire_backups:' || new.organization_id::text
+      );
+    end if;
+    return null;
+  end if;
+  if new.status in ('rolled_back', 'failed') then
+    update public.backups as b
+    set status = 'failed', finished_at = coalesce(b.finished_at, now()), error = new.error
+    where b.id = new.backup_id and b.status in ('pending', 'running')
+    returning * into chosen;
+    if chosen.id is null then
+      return null;
+    end if;
+    for owner_email in select e from internal.organization_owner_emails(new.organization_id) as e loop
+      perform internal.enqueue_email(
+        owner_email, 'backup_failed',
+        jsonb_build_object(
+          'organization_name', (select o.name from public.organizations as o where o.id = new.organization_id),
+          'run_id', new.id, 'backup_id', new.backup_id, 'plan_id', new.plan_id, 'status', new.status,
+          'error', new.error
+        ),
+        new.organization_id, 'backup_failed:' || new.backup_id::text || ':' || owner_email
+      );
+    end loop;
+  end if;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_provisioning_runs__check_transition(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -4762,6 +5287,51 @@ CREATE FUNCTION "internal"."unread_counts"() RETURNS TABLE("conversation_id" "uu
 $$;
 
 --
+-- Name: upsert_job_schedule("text", "text", interval, "jsonb", "uuid", integer, integer, timestamp with time zone, boolean); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb" DEFAULT '{}'::"jsonb", "organization_id" "uuid" DEFAULT NULL::"uuid", "priority" integer DEFAULT 0, "max_attempts" integer DEFAULT 3, "anchor" timestamp with time zone DEFAULT '2000-01-01 00:00:00+00'::timestamp with time zone, "enabled" boolean DEFAULT true) RETURNS timestamp with time zone
+    LANGUAGE "plpgsql"
+    SET "search_path" TO ''
+    AS $$
+#variable_conflict use_column
+declare
+  next_at timestamptz;
+begin
+  if every is null or every < interval '1 second' then
+    raise exception 'schedule %: the interval must be at least 1 second (got %)', name, every
+      using errcode = '22023', hint = 'Pass e.g. interval ''1 hour''.';
+  end if;
+  insert into internal.job_schedules as s (
+    name, kind, payload, organization_id, every, anchor, priority, max_attempts, enabled, next_run_at
+  )
+  values (
+    upsert_job_schedule.name, upsert_job_schedule.kind, coalesce(upsert_job_schedule.payload, '{}'),
+    upsert_job_schedule.organization_id, upsert_job_schedule.every,
+    coalesce(upsert_job_schedule.anchor, '2000-01-01 00:00:00+00'), coalesce(upsert_job_schedule.priority, 0),
+    coalesce(upsert_job_schedule.max_attempts, 3), coalesce(upsert_job_schedule.enabled, true),
+    internal.next_schedule_slot(
+      coalesce(upsert_job_schedule.anchor, '2000-01-01 00:00:00+00'), upsert_job_schedule.every, now()
+    )
+  )
+  on conflict (name) do update
+  set kind = excluded.kind, payload = excluded.payload, organization_id = excluded.organization_id,
+    priority = excluded.priority, max_attempts = excluded.max_attempts, enabled = excluded.enabled,
+    next_run_at = case when (s.every, s.anchor) is distinct from (excluded.every, excluded.anchor)
+      then excluded.next_run_at else s.next_run_at end,
+    every = excluded.every, anchor = excluded.anchor, updated_at = now()
+  returning s.next_run_at into next_at;
+  return next_at;
+end;
+$$;
+
+--
+-- Name: FUNCTION "upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean) IS 'create or change a recurring job; returns its next slot';
+
+--
 -- Name: worker_seen("text", "text"[], integer, boolean); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -5113,6 +5683,23 @@ $$;
 COMMENT ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") IS 'asks for an AI-suggested reply to a message (staff; plans with ai_replies; counted with generations)';
 
 --
+-- Name: request_restore("uuid"); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION "public"."request_restore"("backup_id" "uuid") RETURNS "uuid"
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  select internal.request_restore(request_restore.backup_id)
+$$;
+
+--
+-- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON FUNCTION "public"."request_restore"("backup_id" "uuid") IS 'owners: restore a succeeded backup; returns the restore run''s id (progress on org:<id>:provisioning); body: internal.request_restore';
+
+--
 -- Name: revoke_invitation("uuid"); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -5270,6 +5857,24 @@ ALTER TABLE "internal"."audit_log" ALTER COLUMN "id" ADD GENERATED ALWAYS AS IDE
 );
 
 --
+-- Name: backup_policies; Type: TABLE; Schema: internal; Owner: -
+--
+
+CREATE TABLE "internal"."backup_policies" (
+    "plan_id" "text" NOT NULL,
+    "every" interval NOT NULL,
+    "keep" integer NOT NULL,
+    CONSTRAINT "every_is_at_least_a_minute" CHECK (("every" >= '00:01:00'::interval)),
+    CONSTRAINT "keep_is_positive" CHECK ((("keep" >= 1) AND ("keep" <= 1000)))
+);
+
+--
+-- Name: TABLE "backup_policies"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON TABLE "internal"."backup_policies" IS 'how often a plan''s customers are backed up and how many succeeded backups are kept; a plan without a row has none';
+
+--
 -- Name: channel_unrouted; Type: TABLE; Schema: internal; Owner: -
 --
 
@@ -5287,6 +5892,83 @@ CREATE TABLE "internal"."channel_unrouted" (
 --
 
 COMMENT ON TABLE "internal"."channel_unrouted" IS 'inbound messages to a number in no channel_senders row';
+
+--
+-- Name: job_schedule_firings; Type: TABLE; Schema: internal; Owner: -
+--
+
+CREATE TABLE "internal"."job_schedule_firings" (
+    "schedule_name" "text" NOT NULL,
+    "slot" timestamp with time zone NOT NULL,
+    "job_id" bigint,
+    "fired_at" timestamp with time zone DEFAULT "now"() NOT NULL
+);
+
+--
+-- Name: TABLE "job_schedule_firings"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON TABLE "internal"."job_schedule_firings" IS 'one row per fired (schedule, slot): the primary key makes a second firing of a slot impossible; pruned to the last 100 per schedule';
+
+--
+-- Name: COLUMN "job_schedule_firings"."job_id"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."job_schedule_firings"."job_id" IS 'internal.jobs id; not a foreign key because finished jobs are pruned';
+
+--
+-- Name: job_schedules; Type: TABLE; Schema: internal; Owner: -
+--
+
+CREATE TABLE "internal"."job_schedules" (
+    "name" "text" NOT NULL,
+    "kind" "text" NOT NULL,
+    "payload" "jsonb" DEFAULT '{}'::"jsonb" NOT NULL,
+    "organization_id" "uuid",
+    "every" interval NOT NULL,
+    "anchor" timestamp with time zone DEFAULT '2000-01-01 00:00:00+00'::timestamp with time zone NOT NULL,
+    "priority" integer DEFAULT 0 NOT NULL,
+    "max_attempts" integer DEFAULT 3 NOT NULL,
+    "enabled" boolean DEFAULT true NOT NULL,
+    "next_run_at" timestamp with time zone NOT NULL,
+    "last_slot" timestamp with time zone,
+    "last_job_id" bigint,
+    "last_fired_at" timestamp with time zone,
+    "missed" bigint DEFAULT 0 NOT NULL,
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "every_has_no_months" CHECK (((EXTRACT("month" FROM "every") = (0)::numeric) AND (EXTRACT("year" FROM "every") = (0)::numeric))),
+    CONSTRAINT "every_is_at_least_a_second" CHECK (("every" >= '00:00:01'::interval)),
+    CONSTRAINT "kind_is_dotted_name" CHECK (("kind" ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$'::"text")),
+    CONSTRAINT "max_attempts_is_positive" CHECK ((("max_attempts" >= 1) AND ("max_attempts" <= 100))),
+    CONSTRAINT "missed_not_negative" CHECK (("missed" >= 0)),
+    CONSTRAINT "name_is_a_key" CHECK (("name" ~ '^[a-z][a-z0-9_.:-]{0,199}$'::"text")),
+    CONSTRAINT "payload_is_an_object" CHECK (("jsonb_typeof"("payload") = 'object'::"text"))
+);
+
+--
+-- Name: TABLE "job_schedules"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON TABLE "internal"."job_schedules" IS 'recurring jobs: each row enqueues a `kind` job at every slot anchor + n * every; fired by any worker, once per slot';
+
+--
+-- Name: COLUMN "job_schedules"."name"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."job_schedules"."name" IS 'the schedule''s key, e.g. `backups:<org id>`; part of each job''s dedupe key `schedule:<name>:<slot>`';
+
+--
+-- Name: COLUMN "job_schedules"."next_run_at"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."job_schedules"."next_run_at" IS 'the next slot due; moved past now in the transaction that enqueues the slot''s job';
+
+--
+-- Name: COLUMN "job_schedules"."missed"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."job_schedules"."missed" IS 'slots skipped because no worker fired them in time (only the latest due slot is fired)';
 
 --
 -- Name: jobs_id_seq; Type: SEQUENCE; Schema: internal; Owner: -
@@ -5342,10 +6024,11 @@ CREATE TABLE "internal"."outbox_emails" (
     "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
     "sent_at" timestamp with time zone,
     CONSTRAINT "attempts_not_negative" CHECK (("attempts" >= 0)),
+    CONSTRAINT "auth_rows_carry_their_message" CHECK ((("template" !~~ 'auth.%'::"text") OR (("data" ? 'subject'::"text") AND ("data" ? 'text'::"text") AND ("jsonb_typeof"(("data" -> 'subject'::"text")) = 'string'::"text") AND ("jsonb_typeof"(("data" -> 'text'::"text")) = 'string'::"text")))),
     CONSTRAINT "data_is_an_object" CHECK (("jsonb_typeof"("data") = 'object'::"text")),
     CONSTRAINT "sent_rows_have_sent_at" CHECK ((("status" = 'sent'::"text") = ("sent_at" IS NOT NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'sent'::"text", 'failed'::"text"]))),
-    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'resize_complete'::"text", 'resize_failed'::"text"]))),
+    CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'auth.signup'::"text", 'auth.magiclink'::"text", 'auth.recovery'::"text", 'auth.invite'::"text", 'auth.email_change'::"text", 'auth.reauthentication'::"text", 'backup_failed'::"text", 'restore_complete'::"text", 'restore_failed'::"text", 'resize_complete'::"text", 'resize_failed'::"text"]))),
     CONSTRAINT "to_address_is_an_address" CHECK (("to_address" ~ '^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$'::"text"))
 );
 
@@ -5354,6 +6037,12 @@ CREATE TABLE "internal"."outbox_emails" (
 --
 
 COMMENT ON TABLE "internal"."outbox_emails" IS 'e-mails to send; rows are written by SQL with internal.enqueue_email and delivered by the email.send job';
+
+--
+-- Name: COLUMN "outbox_emails"."data"; Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON COLUMN "internal"."outbox_emails"."data" IS 'the template''s values; for auth.* rows the composed message itself: {subject, text, html?}';
 
 --
 -- Name: outbox_emails_id_seq; Type: SEQUENCE; Schema: internal; Owner: -
@@ -5499,6 +6188,67 @@ CREATE TABLE "internal"."workers" (
 --
 
 COMMENT ON TABLE "internal"."workers" IS 'one row per worker process name (<host>:<pid> by default); last_seen_at moves with heartbeats';
+
+--
+-- Name: backups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE "public"."backups" (
+    "id" "uuid" DEFAULT "gen_random_uuid"() NOT NULL,
+    "organization_id" "uuid" NOT NULL,
+    "plan_id" "text" NOT NULL,
+    "provider" "text",
+    "reason" "text" DEFAULT 'manual'::"text" NOT NULL,
+    "slot" timestamp with time zone,
+    "status" "text" DEFAULT 'pending'::"text" NOT NULL,
+    "snapshot_id" "text",
+    "snapshot" "jsonb" DEFAULT '{}'::"jsonb" NOT NULL,
+    "export_url" "text",
+    "size_bytes" bigint,
+    "sha256" "text",
+    "error" "text",
+    "created_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    "started_at" timestamp with time zone,
+    "finished_at" timestamp with time zone,
+    "expired_at" timestamp with time zone,
+    "updated_at" timestamp with time zone DEFAULT "now"() NOT NULL,
+    CONSTRAINT "finished_iff_finished_at" CHECK ((("status" = ANY (ARRAY['pending'::"text", 'running'::"text"])) = ("finished_at" IS NULL))),
+    CONSTRAINT "reason_is_not_blank" CHECK ((("char_length"("btrim"("reason")) >= 1) AND ("char_length"("btrim"("reason")) <= 200))),
+    CONSTRAINT "sha256_is_hex" CHECK (("sha256" ~ '^[0-9a-f]{64}$'::"text")),
+    CONSTRAINT "size_bytes_not_negative" CHECK (("size_bytes" >= 0)),
+    CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'succeeded'::"text", 'failed'::"text", 'expiring'::"text", 'expired'::"text"]))),
+    CONSTRAINT "succeeded_has_its_export" CHECK ((("status" <> ALL (ARRAY['succeeded'::"text", 'expiring'::"text"])) OR (("export_url" IS NOT NULL) AND ("sha256" IS NOT NULL) AND ("size_bytes" IS NOT NULL))))
+);
+
+--
+-- Name: TABLE "backups"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE "public"."backups" IS 'one backup of an organization''s infrastructure: the instance snapshot and the data export, with size and sha256';
+
+--
+-- Name: COLUMN "backups"."slot"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."backups"."slot" IS 'the schedule slot it was taken for (null for a manual backup): one per slot';
+
+--
+-- Name: COLUMN "backups"."status"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."backups"."status" IS 'pending -> running (its run started) -> succeeded | failed (rolled back: nothing of it is left); pending -> failed (its run ended before it started); succeeded -> expiring (beyond the plan''s retention) -> expired (removed)';
+
+--
+-- Name: COLUMN "backups"."snapshot_id"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."backups"."snapshot_id" IS 'the provider''s snapshot (local: a directory; aws: an EBS snapshot id)';
+
+--
+-- Name: COLUMN "backups"."export_url"; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN "public"."backups"."export_url" IS 's3://<bucket>/<key> or file://<path> of the data export';
 
 --
 -- Name: billing_customers; Type: TABLE; Schema: public; Owner: -
@@ -6174,11 +6924,32 @@ ALTER TABLE ONLY "internal"."audit_log"
     ADD CONSTRAINT "audit_log_pkey" PRIMARY KEY ("id");
 
 --
+-- Name: backup_policies backup_policies_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."backup_policies"
+    ADD CONSTRAINT "backup_policies_pkey" PRIMARY KEY ("plan_id");
+
+--
 -- Name: channel_unrouted channel_unrouted_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
 --
 
 ALTER TABLE ONLY "internal"."channel_unrouted"
     ADD CONSTRAINT "channel_unrouted_pkey" PRIMARY KEY ("twilio_sid");
+
+--
+-- Name: job_schedule_firings job_schedule_firings_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."job_schedule_firings"
+    ADD CONSTRAINT "job_schedule_firings_pkey" PRIMARY KEY ("schedule_name", "slot");
+
+--
+-- Name: job_schedules job_schedules_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."job_schedules"
+    ADD CONSTRAINT "job_schedules_pkey" PRIMARY KEY ("name");
 
 --
 -- Name: jobs jobs_pkey; Type: CONSTRAINT; Schema: internal; Owner: -
@@ -6249,6 +7020,20 @@ ALTER TABLE ONLY "internal"."stripe_object_versions"
 
 ALTER TABLE ONLY "internal"."workers"
     ADD CONSTRAINT "workers_pkey" PRIMARY KEY ("name");
+
+--
+-- Name: backups backups_organization_id_slot_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."backups"
+    ADD CONSTRAINT "backups_organization_id_slot_key" UNIQUE ("organization_id", "slot");
+
+--
+-- Name: backups backups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."backups"
+    ADD CONSTRAINT "backups_pkey" PRIMARY KEY ("id");
 
 --
 -- Name: billing_customers billing_customers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -6543,6 +7328,18 @@ CREATE INDEX "analytics_events_organization_id_occurred_at_idx" ON "internal"."a
 CREATE INDEX "audit_log_organization_id_occurred_at_idx" ON "internal"."audit_log" USING "btree" ("organization_id", "occurred_at" DESC);
 
 --
+-- Name: job_schedules_next_run_at_idx; Type: INDEX; Schema: internal; Owner: -
+--
+
+CREATE INDEX "job_schedules_next_run_at_idx" ON "internal"."job_schedules" USING "btree" ("next_run_at") WHERE "enabled";
+
+--
+-- Name: job_schedules_organization_id_idx; Type: INDEX; Schema: internal; Owner: -
+--
+
+CREATE INDEX "job_schedules_organization_id_idx" ON "internal"."job_schedules" USING "btree" ("organization_id") WHERE ("organization_id" IS NOT NULL);
+
+--
 -- Name: jobs_claim_idx; Type: INDEX; Schema: internal; Owner: -
 --
 
@@ -6607,6 +7404,12 @@ CREATE INDEX "stripe_events_failed_idx" ON "internal"."stripe_events" USING "btr
 --
 
 CREATE INDEX "stripe_events_object_id_idx" ON "internal"."stripe_events" USING "btree" ("object_id");
+
+--
+-- Name: backups_organization_id_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "backups_organization_id_created_at_idx" ON "public"."backups" USING "btree" ("organization_id", "created_at" DESC);
 
 --
 -- Name: channel_senders_organization_id_idx; Type: INDEX; Schema: public; Owner: -
@@ -6787,6 +7590,12 @@ CREATE INDEX "provisioning_logs_organization_id_idx" ON "public"."provisioning_l
 --
 
 CREATE INDEX "provisioning_logs_run_id_id_idx" ON "public"."provisioning_logs" USING "btree" ("run_id", "id");
+
+--
+-- Name: provisioning_runs_backup_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX "provisioning_runs_backup_id_idx" ON "public"."provisioning_runs" USING "btree" ("backup_id") WHERE ("backup_id" IS NOT NULL);
 
 --
 -- Name: provisioning_runs_one_live_per_organization_idx; Type: INDEX; Schema: public; Owner: -
@@ -6987,6 +7796,12 @@ CREATE TRIGGER "_100_before_insert" BEFORE INSERT ON "public"."messages" FOR EAC
 CREATE TRIGGER "_100_before_update" BEFORE UPDATE ON "public"."messages" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_messages__before_update"();
 
 --
+-- Name: backups _100_check_transition; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_100_check_transition" BEFORE UPDATE ON "public"."backups" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_backups__check_transition"();
+
+--
 -- Name: provisioning_runs _100_check_transition; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -7101,6 +7916,12 @@ CREATE TRIGGER "_500_add_creator" AFTER INSERT ON "public"."conversations" FOR E
 CREATE TRIGGER "_500_outcome" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN (("new"."kind" = ANY (ARRAY['provision'::"text", 'deprovision'::"text"]))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__outcome"();
 
 --
+-- Name: provisioning_runs _510_backup_outcome; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_510_backup_outcome" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN (("new"."kind" = ANY (ARRAY['backup'::"text", 'restore'::"text"]))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__backup_outcome"();
+
+--
 -- Name: provisioning_runs _510_resize_outcome; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -7129,6 +7950,18 @@ CREATE TRIGGER "_600_resize_switch" AFTER UPDATE OF "status" ON "public"."provis
 --
 
 CREATE TRIGGER "_610_request_resize" AFTER INSERT OR UPDATE OF "plan_id", "status" ON "public"."subscriptions" FOR EACH ROW WHEN (("new"."status" = ANY (ARRAY['active'::"text", 'trialing'::"text"]))) EXECUTE FUNCTION "internal"."tg_subscriptions__resize"();
+
+--
+-- Name: customer_infrastructure _700_backup_schedule; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_700_backup_schedule" AFTER INSERT OR UPDATE OF "status", "plan_id" ON "public"."customer_infrastructure" FOR EACH ROW EXECUTE FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"();
+
+--
+-- Name: customer_infrastructure _710_check_schedules; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_710_check_schedules" AFTER INSERT OR UPDATE OF "status" ON "public"."customer_infrastructure" FOR EACH ROW WHEN (("new"."status" = 'active'::"text")) EXECUTE FUNCTION "internal"."tg_customer_infrastructure__check_schedules"();
 
 --
 -- Name: messages _800_route_to_channel; Type: TRIGGER; Schema: public; Owner: -
@@ -7209,6 +8042,27 @@ CREATE TRIGGER "_900_broadcast" AFTER INSERT OR UPDATE ON "public"."subscription
 CREATE CONSTRAINT TRIGGER "_900_check_direct_pair" AFTER INSERT ON "public"."conversations" DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (("new"."kind" = 'direct'::"text")) EXECUTE FUNCTION "internal"."tg_conversations__check_direct_pair"();
 
 --
+-- Name: backup_policies backup_policies_plan_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."backup_policies"
+    ADD CONSTRAINT "backup_policies_plan_id_fkey" FOREIGN KEY ("plan_id") REFERENCES "public"."plans"("id") ON DELETE CASCADE;
+
+--
+-- Name: job_schedule_firings job_schedule_firings_schedule_name_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."job_schedule_firings"
+    ADD CONSTRAINT "job_schedule_firings_schedule_name_fkey" FOREIGN KEY ("schedule_name") REFERENCES "internal"."job_schedules"("name") ON DELETE CASCADE;
+
+--
+-- Name: job_schedules job_schedules_organization_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
+--
+
+ALTER TABLE ONLY "internal"."job_schedules"
+    ADD CONSTRAINT "job_schedules_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
 -- Name: outbox_emails outbox_emails_organization_id_fkey; Type: FK CONSTRAINT; Schema: internal; Owner: -
 --
 
@@ -7249,6 +8103,13 @@ ALTER TABLE ONLY "internal"."quota_refusals"
 
 ALTER TABLE ONLY "internal"."resize_requests"
     ADD CONSTRAINT "resize_requests_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
+
+--
+-- Name: backups backups_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."backups"
+    ADD CONSTRAINT "backups_organization_id_fkey" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE CASCADE;
 
 --
 -- Name: billing_customers billing_customers_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -7475,6 +8336,13 @@ ALTER TABLE ONLY "public"."provisioning_logs"
     ADD CONSTRAINT "provisioning_logs_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "public"."provisioning_runs"("id") ON DELETE CASCADE;
 
 --
+-- Name: provisioning_runs provisioning_runs_backup_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY "public"."provisioning_runs"
+    ADD CONSTRAINT "provisioning_runs_backup_id_fkey" FOREIGN KEY ("backup_id") REFERENCES "public"."backups"("id") ON DELETE SET NULL;
+
+--
 -- Name: provisioning_runs provisioning_runs_organization_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -7590,6 +8458,12 @@ ALTER TABLE "internal"."channel_unrouted" ENABLE ROW LEVEL SECURITY;
 --
 
 CREATE POLICY "anyone can read plans" ON "public"."plans" FOR SELECT TO "anon", "authenticated" USING (true);
+
+--
+-- Name: backups; Type: ROW SECURITY; Schema: public; Owner: -
+--
+
+ALTER TABLE "public"."backups" ENABLE ROW LEVEL SECURITY;
 
 --
 -- Name: billing_customers; Type: ROW SECURITY; Schema: public; Owner: -
@@ -7830,6 +8704,12 @@ CREATE POLICY "moderators can delete conversations" ON "public"."conversations" 
 --
 
 ALTER TABLE "public"."organizations" ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: backups owners and admins can read their organization's backups; Type: POLICY; Schema: public; Owner: -
+--
+
+CREATE POLICY "owners and admins can read their organization's backups" ON "public"."backups" FOR SELECT TO "authenticated" USING (("organization_id" IN ( SELECT "internal"."current_user_org_ids"('{owner,admin}'::"public"."org_role"[]) AS "current_user_org_ids")));
 
 --
 -- Name: billing_customers owners and admins can read their organization's billing custome; Type: POLICY; Schema: public; Owner: -
@@ -8279,6 +9159,12 @@ REVOKE ALL ON FUNCTION "internal"."enqueue_jobs"("kind" "text", "payloads" "json
 REVOKE ALL ON FUNCTION "internal"."enqueue_provisioning_checks"("job_kind" "text") FROM PUBLIC;
 
 --
+-- Name: FUNCTION "expire_backup"("backup_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."expire_backup"("backup_id" "uuid") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "fail_job"("job_id" bigint, "token" "uuid", "message" "text", "retryable" boolean); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8295,6 +9181,12 @@ REVOKE ALL ON FUNCTION "internal"."fail_provisioning_step"("step_id" bigint, "me
 --
 
 REVOKE ALL ON FUNCTION "internal"."finish_and_claim_jobs"("worker" "text", "ids" bigint[], "tokens" "uuid"[], "results" "jsonb"[], "batch_size" integer, "kinds" "text"[], "lease_seconds" integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION "fire_due_schedules"("max_count" integer); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."fire_due_schedules"("max_count" integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "has_org_role"("org_id" "uuid", "roles" "public"."org_role"[]); Type: ACL; Schema: internal; Owner: -
@@ -8324,6 +9216,12 @@ REVOKE ALL ON FUNCTION "internal"."leave_organization"("org_id" "uuid") FROM PUB
 GRANT ALL ON FUNCTION "internal"."leave_organization"("org_id" "uuid") TO "authenticated";
 
 --
+-- Name: FUNCTION "lock_stripe_event"("event_id" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."lock_stripe_event"("event_id" "text") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "lock_stripe_object"("object_id" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8346,6 +9244,12 @@ REVOKE ALL ON FUNCTION "internal"."mark_jobs_cancelled"("ids" bigint[], "tokens"
 --
 
 REVOKE ALL ON FUNCTION "internal"."move_provisioning_run"("run_id" "uuid", "status" "text", "message" "text", "level" "text", "error" "text", "current_step" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."next_schedule_slot"("anchor" timestamp with time zone, "every" interval, "after" timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "org_role_rank"("role" "public"."org_role"); Type: ACL; Schema: internal; Owner: -
@@ -8525,6 +9429,12 @@ REVOKE ALL ON FUNCTION "internal"."replay_stripe_event"("event_id" "text", "forc
 REVOKE ALL ON FUNCTION "internal"."reply_suggestion_context"("suggestion_id" "uuid") FROM PUBLIC;
 
 --
+-- Name: FUNCTION "request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."request_backup"("org_id" "uuid", "reason" "text", "slot" timestamp with time zone) FROM PUBLIC;
+
+--
 -- Name: FUNCTION "request_deprovisioning"("org_id" "uuid", "reason" "text"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8555,6 +9465,19 @@ GRANT ALL ON FUNCTION "internal"."request_reply_suggestion"("message_id" "uuid",
 --
 
 REVOKE ALL ON FUNCTION "internal"."request_resize"("org_id" "uuid", "reason" "text", "instance_type" "text", OUT "run_id" "uuid", OUT "action" "text") FROM PUBLIC;
+
+--
+-- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."request_restore"("backup_id" "uuid") FROM PUBLIC;
+GRANT ALL ON FUNCTION "internal"."request_restore"("backup_id" "uuid") TO "authenticated";
+
+--
+-- Name: FUNCTION "request_restore_run"("backup_id" "uuid", "reason" "text"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."request_restore_run"("backup_id" "uuid", "reason" "text") FROM PUBLIC;
 
 --
 -- Name: FUNCTION "retry_job"("job_id" bigint); Type: ACL; Schema: internal; Owner: -
@@ -8656,6 +9579,12 @@ REVOKE ALL ON FUNCTION "internal"."stripe_time"("epoch" "text") FROM PUBLIC;
 REVOKE ALL ON FUNCTION "internal"."succeed_provisioning_step"("step_id" bigint, "output" "jsonb", "record" "jsonb") FROM PUBLIC;
 
 --
+-- Name: FUNCTION "sync_backup_schedule"("org_id" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."sync_backup_schedule"("org_id" "uuid") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "tg_audit"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8666,6 +9595,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_audit"() FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_audit_log__refuse_change"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_backups__check_transition"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_backups__check_transition"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_conversation_participants__before_delete"(); Type: ACL; Schema: internal; Owner: -
@@ -8702,6 +9637,18 @@ REVOKE ALL ON FUNCTION "internal"."tg_conversations__check_direct_pair"() FROM P
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_conversations__pin"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_customer_infrastructure__backup_schedule"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_customer_infrastructure__backup_schedule"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_customer_infrastructure__check_schedules"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_customer_infrastructure__check_schedules"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_generations__broadcast"(); Type: ACL; Schema: internal; Owner: -
@@ -8806,6 +9753,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_provisioning__broadcast"() FROM PUBLIC;
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_logs__refuse_change"() FROM PUBLIC;
 
 --
+-- Name: FUNCTION "tg_provisioning_runs__backup_outcome"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__backup_outcome"() FROM PUBLIC;
+
+--
 -- Name: FUNCTION "tg_provisioning_runs__check_transition"(); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -8901,6 +9854,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_users__create_profile"() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION "internal"."unread_counts"() FROM PUBLIC;
 GRANT ALL ON FUNCTION "internal"."unread_counts"() TO "authenticated";
+
+--
+-- Name: FUNCTION "upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."upsert_job_schedule"("name" "text", "kind" "text", "every" interval, "payload" "jsonb", "organization_id" "uuid", "priority" integer, "max_attempts" integer, "anchor" timestamp with time zone, "enabled" boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION "worker_seen"("worker" "text", "kinds" "text"[], "concurrency" integer, "stopping" boolean); Type: ACL; Schema: internal; Owner: -
@@ -9023,6 +9982,13 @@ REVOKE ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") 
 GRANT ALL ON FUNCTION "public"."request_reply_suggestion"("message_id" "uuid") TO "authenticated";
 
 --
+-- Name: FUNCTION "request_restore"("backup_id" "uuid"); Type: ACL; Schema: public; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "public"."request_restore"("backup_id" "uuid") FROM PUBLIC;
+GRANT ALL ON FUNCTION "public"."request_restore"("backup_id" "uuid") TO "authenticated";
+
+--
 -- Name: FUNCTION "revoke_invitation"("invitation_id" "uuid"); Type: ACL; Schema: public; Owner: -
 --
 
@@ -9042,6 +10008,13 @@ GRANT ALL ON FUNCTION "public"."start_direct_conversation"("other_user" "uuid", 
 
 REVOKE ALL ON FUNCTION "public"."unread_counts"() FROM PUBLIC;
 GRANT ALL ON FUNCTION "public"."unread_counts"() TO "authenticated";
+
+--
+-- Name: TABLE "backups"; Type: ACL; Schema: public; Owner: -
+--
+
+GRANT SELECT ON TABLE "public"."backups" TO "authenticated";
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE "public"."backups" TO "service_role";
 
 --
 -- Name: TABLE "billing_customers"; Type: ACL; Schema: public; Owner: -

@@ -14,6 +14,12 @@ alter table internal.outbox_emails add constraint template_is_known check (
     'auth.signup', 'auth.magiclink', 'auth.recovery', 'auth.invite', 'auth.email_change', 'auth.reauthentication'
   )
 );
+-- Auth accepts what GoTrue accepts (functions_py/auth/users.py EMAIL_FORMAT), a single-label host included
+-- (dev@localhost): the outbox takes every such address rather than fail the request with a check violation.
+alter table internal.outbox_emails drop constraint to_address_is_an_address;
+alter table internal.outbox_emails add constraint to_address_is_an_address check (
+  to_address ~ '^[^@\s<>]+@[^@\s<>.][^@\s<>]*$'
+);
 alter table internal.outbox_emails add constraint auth_rows_carry_their_message check (
   -- the key tests first: a missing key would make the check null, which a check constraint lets through
   template not like 'auth.%' or (

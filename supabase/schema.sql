@@ -6029,7 +6029,7 @@ CREATE TABLE "internal"."outbox_emails" (
     CONSTRAINT "sent_rows_have_sent_at" CHECK ((("status" = 'sent'::"text") = ("sent_at" IS NOT NULL))),
     CONSTRAINT "status_is_known" CHECK (("status" = ANY (ARRAY['queued'::"text", 'sent'::"text", 'failed'::"text"]))),
     CONSTRAINT "template_is_known" CHECK (("template" = ANY (ARRAY['welcome'::"text", 'provisioning_complete'::"text", 'provisioning_failed'::"text", 'payment_failed'::"text", 'auth.signup'::"text", 'auth.magiclink'::"text", 'auth.recovery'::"text", 'auth.invite'::"text", 'auth.email_change'::"text", 'auth.reauthentication'::"text", 'backup_failed'::"text", 'restore_complete'::"text", 'restore_failed'::"text", 'resize_complete'::"text", 'resize_failed'::"text"]))),
-    CONSTRAINT "to_address_is_an_address" CHECK (("to_address" ~ '^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$'::"text"))
+    CONSTRAINT "to_address_is_an_address" CHECK (("to_address" ~ '^[^@\s<>]+@[^@\s<>.][^@\s<>]*$'::"text"))
 );
 
 --

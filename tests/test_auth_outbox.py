@@ -94,3 +94,27 @@ def test_an_auth_row_must_carry_its_composed_message(stack):
     with psycopg.connect(url, autocommit=True) as conn, pytest.raises(psycopg.errors.CheckViolation) as refused:
         conn.execute("select internal.enqueue_email('a@example.com', 'auth.signup', '{}'::jsonb)")
     assert refused.value.diag.constraint_name == "auth_rows_carry_their_message"
+
+
+@pytest.mark.parametrize("email", ["dev@localhost", "first.last+tag@sub.example.co"])
+def test_an_address_gotrue_accepts_is_one_the_outbox_takes(stack, email):
+    url, data_dir = stack
+    with running_api(url, settings=NO_LIMITS, data_dir=data_dir) as api, \
+            psycopg.connect(url, autocommit=True) as conn:
+        answer = post(api, "/otp", {"email": email, "create_user": True})
+        assert answer.status_code == 200, answer.text
+        [(_, to, template, status, *_)] = auth_rows(conn)
+        assert (to, template, status) == (email, "auth.magiclink", "sent")
+
+
+@pytest.mark.parametrize("email", ["a@b@example.com", "tab\t@example.com", "<a>@example.com", "a@-example.com",
+                                   "a@example..com", "@example.com", "a@"])
+def test_an_address_gotrue_refuses_is_a_400_before_anything_is_written(stack, email):
+    url, data_dir = stack
+    with running_api(url, settings=NO_LIMITS, data_dir=data_dir) as api, \
+            psycopg.connect(url, autocommit=True) as conn:
+        answer = post(api, "/signup", {"email": email, "password": "a-Long-passw0rd"})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error_code"] == "email_address_invalid"
+        assert auth_rows(conn) == []
+        assert conn.execute("select count(*) from auth.users where email = %s", (email,)).fetchone()[0] == 0

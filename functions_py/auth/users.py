@@ -4,6 +4,7 @@ the user JSON (internal/models/user.go tags: omitempty timestamps absent when nu
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -161,7 +162,11 @@ def normalize_email(raw: Any) -> str:
     return str(raw or "").strip().lower()
 
 
+# GoTrue's format check (github.com/badoux/checkmail ValidateFormat, called by validateEmail): an atext local part,
+# an @, and dot-separated host labels of letters, digits and inner hyphens (a single label, user@localhost, passes).
+EMAIL_FORMAT = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+                          r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*")
+
+
 def valid_email(email: str) -> bool:
-    local, at, domain = email.rpartition("@")
-    return bool(at and local and "." in domain and " " not in email and len(email) <= 255
-                and not domain.startswith(".") and not domain.endswith("."))
+    return len(email) <= 255 and EMAIL_FORMAT.fullmatch(email) is not None

@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0029_send_auth_emails_through_the_outbox.sql (sha256 028afd2de704dffb2941797bb724dcc03b4d8c18e66cf676976ed7d36921bfe1).
+-- Exported by `supakit migrate export` from sql/0029_send_auth_emails_through_the_outbox.sql (sha256 b7058cf15ab15cf0906526b37695d622a983aa02f00ff820b2ddc4959d98dddb).
 -- Edit the source file, not this one.
 
 -- 0029_send_auth_emails_through_the_outbox: the local Auth API's mails (confirmation, magic link, recovery,
@@ -16,6 +16,12 @@ alter table internal.outbox_emails add constraint template_is_known check (
     -- composed by Auth (functions_py/auth/mail.py): one per GoTrue mail kind
     'auth.signup', 'auth.magiclink', 'auth.recovery', 'auth.invite', 'auth.email_change', 'auth.reauthentication'
   )
+);
+-- Auth accepts what GoTrue accepts (functions_py/auth/users.py EMAIL_FORMAT), a single-label host included
+-- (dev@localhost): the outbox takes every such address rather than fail the request with a check violation.
+alter table internal.outbox_emails drop constraint to_address_is_an_address;
+alter table internal.outbox_emails add constraint to_address_is_an_address check (
+  to_address ~ '^[^@\s<>]+@[^@\s<>.][^@\s<>]*$'
 );
 alter table internal.outbox_emails add constraint auth_rows_carry_their_message check (
   -- the key tests first: a missing key would make the check null, which a check constraint lets through
@@ -61,5 +67,5 @@ comment on table supakit_migrations.repeatable_objects is
 'declares), so that applying it again withdraws what it no longer creates (functions_py/migrations/ownership.py)';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0029', '0029_send_auth_emails_through_the_outbox.sql', '028afd2de704dffb2941797bb724dcc03b4d8c18e66cf676976ed7d36921bfe1')
+  ('versioned', '0029', '0029_send_auth_emails_through_the_outbox.sql', 'b7058cf15ab15cf0906526b37695d622a983aa02f00ff820b2ddc4959d98dddb')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -115,6 +115,6 @@ def test_an_address_gotrue_refuses_is_a_400_before_anything_is_written(stack, em
             psycopg.connect(url, autocommit=True) as conn:
         answer = post(api, "/signup", {"email": email, "password": "a-Long-passw0rd"})
         assert answer.status_code == 400, answer.text
-        assert answer.json()["error_code"] == "email_address_invalid"
+        assert answer.json()["code"] == "email_address_invalid", answer.text  # the 2024-01-01 error shape
         assert auth_rows(conn) == []
         assert conn.execute("select count(*) from auth.users where email = %s", (email,)).fetchone()[0] == 0

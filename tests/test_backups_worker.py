@@ -172,7 +172,7 @@ def test_cli_backs_up_lists_and_restores(conn, fresh_db, tmp_path):
         (("restore", "not-a-uuid"), 2, "is not a backup id"),
         (("restore", str(uuid.uuid4())), 1, "no backup has the id"),
         (("backups", "--org", org["slug"], "--status", "lost"), 2, "is not a backup status"),
-        (("backup", "--org", "no-such-org"), 2, "no organization has the id or slug"),
+        (("backup", "--org", "no-such-org"), 2, "no organization has that id or slug"),
     ]:
         refused = run_cli("provision", *args, env=env)
         assert refused.returncode == code and words in refused.stderr, (args, refused.stderr)

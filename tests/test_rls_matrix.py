@@ -364,6 +364,7 @@ STATEMENTS = {
         "insert": "insert into public.backups (organization_id, plan_id) values (%(org)s, 'free')",
         "update": "update public.backups set reason = 'edited' where organization_id = %(org)s",
         "delete": "delete from public.backups where organization_id = %(org)s",
+    },
     "instance_health_checks": {
         "select": "select id from public.instance_health_checks where organization_id = %(org)s",
         "insert": "insert into public.instance_health_checks (organization_id, status, instance_state, instance_ok)"

@@ -417,6 +417,16 @@ execute function internal.tg_customer_infrastructure__check_schedules();
 
 -- data: a project with active infrastructure gets the sweeps now
 select internal.upsert_job_schedule('provisioning.check_health', 'provisioning.check_health', interval '5 minutes')
-from (select 1 from public.customer_infrastructure as i where i.status = 'active' order by i.organization_id limit 1) as any_active;
+from (
+  select 1 from public.customer_infrastructure as i
+  where i.status = 'active'
+  order by i.organization_id
+  limit 1
+) as any_active;
 select internal.upsert_job_schedule('provisioning.collect_usage', 'provisioning.collect_usage', interval '1 hour')
-from (select 1 from public.customer_infrastructure as i where i.status = 'active' order by i.organization_id limit 1) as any_active;
+from (
+  select 1 from public.customer_infrastructure as i
+  where i.status = 'active'
+  order by i.organization_id
+  limit 1
+) as any_active;

@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0033_record_health_and_usage.sql (sha256 d3c3d85d372042fac615d9454787dba5b096ae5cd19ea1a6aff4e1ba1502e891).
+-- Exported by `supakit migrate export` from sql/0033_record_health_and_usage.sql (sha256 bd49587ec77d33b1fb64c804fe775f3771eb5695426e8989710ebd43004152a6).
 -- Edit the source file, not this one.
 
 -- 0033_record_health_and_usage: what the customer dashboard shows about a provisioned organization (issue 19).
@@ -420,9 +420,19 @@ execute function internal.tg_customer_infrastructure__check_schedules();
 
 -- data: a project with active infrastructure gets the sweeps now
 select internal.upsert_job_schedule('provisioning.check_health', 'provisioning.check_health', interval '5 minutes')
-from (select 1 from public.customer_infrastructure as i where i.status = 'active' order by i.organization_id limit 1) as any_active;
+from (
+  select 1 from public.customer_infrastructure as i
+  where i.status = 'active'
+  order by i.organization_id
+  limit 1
+) as any_active;
 select internal.upsert_job_schedule('provisioning.collect_usage', 'provisioning.collect_usage', interval '1 hour')
-from (select 1 from public.customer_infrastructure as i where i.status = 'active' order by i.organization_id limit 1) as any_active;
+from (
+  select 1 from public.customer_infrastructure as i
+  where i.status = 'active'
+  order by i.organization_id
+  limit 1
+) as any_active;
 
 -- supakit ledger: lets `supakit migrate status` see this file as applied
 create schema if not exists supakit_migrations;
@@ -458,5 +468,5 @@ comment on table supakit_migrations.repeatable_objects is
 'declares), so that applying it again withdraws what it no longer creates (functions_py/migrations/ownership.py)';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0033', '0033_record_health_and_usage.sql', 'd3c3d85d372042fac615d9454787dba5b096ae5cd19ea1a6aff4e1ba1502e891')
+  ('versioned', '0033', '0033_record_health_and_usage.sql', 'bd49587ec77d33b1fb64c804fe775f3771eb5695426e8989710ebd43004152a6')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

@@ -28,8 +28,8 @@ pytestmark = pytest.mark.slow
 PUBLICATION = "supabase_realtime_messages_publication"
 
 
-def run(scenario) -> None:
-    asyncio.run(asyncio.wait_for(scenario, 120))
+def run(scenario):
+    return asyncio.run(asyncio.wait_for(scenario, 120))
 
 
 async def slot_position(conn: psycopg.AsyncConnection, slot: str) -> tuple[int, int]:
@@ -179,3 +179,36 @@ def test_without_the_right_to_write_the_record_the_keeper_says_so_once_and_stops
         with psycopg.connect(fresh_db, autocommit=True) as conn:
             conn.execute(f"drop owned by {role}")
             conn.execute(f"drop role {role}")
+
+
+def test_a_step_the_database_refuses_is_one_warning_line_and_the_reader_goes_on(fresh_db, caplog):
+    """issue 17: a database error in a step is logged as its SQLSTATE and reason, not a traceback; the loop retries."""
+    async def scenario():
+        reader = slots.SlotReader(fresh_db, feed="test feed", purpose="test", publication=PUBLICATION,
+                                  slot_prefix="rts_refused")
+        calls = 0
+
+        async def step() -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as other:
+                    await other.execute("select * from no_such_table")
+            elif calls == 2:
+                raise asyncio.CancelledError
+
+        await reader.open()
+        try:
+            with caplog.at_level(logging.INFO, logger="supakit.realtime"), pytest.raises(asyncio.CancelledError):
+                await reader.run(step)
+        finally:
+            await reader.close()
+        return reader.stats
+
+    stats = run(scenario())
+    refused = [r for r in caplog.records if "refused a step" in r.getMessage()]
+    assert len(refused) == 1, caplog.text
+    assert "42P01" in refused[0].getMessage() and 'relation "no_such_table" does not exist' in refused[0].getMessage()
+    assert refused[0].levelno == logging.WARNING and refused[0].exc_info is None, "one line, no traceback"
+    assert "lost the database" not in caplog.text
+    assert stats["errors_total"] == 1 and stats["disconnects_total"] == 0

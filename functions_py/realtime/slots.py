@@ -87,7 +87,8 @@ class SlotError(SupakitError):
     exit_code = EXIT_UNAVAILABLE
 
 
-def _first_line(error: BaseException) -> str:
+def _last_line(error: BaseException) -> str:
+    """The last line of the error's text (psycopg puts the server's reason there), or its type's name."""
     text = str(error).strip()
     return text.splitlines()[-1] if text else type(error).__name__
 
@@ -232,8 +233,14 @@ class SlotReader:
                     self._lost(error, backoff)
                 else:
                     log.info("realtime: %s: still cannot reach the database (%s); retrying in %.1f s", self.feed,
-                             _first_line(error), backoff)
+                             _last_line(error), backoff)
                 await self.close(drop_slot=False)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            except psycopg.Error as error:  # the database said no: its one-line reason, not our traceback
+                self.stats["errors_total"] += 1
+                log.warning("realtime: %s: the database refused a step (%s %s); retrying in %.1f s", self.feed,
+                            error.sqlstate or "no sqlstate", error.diag.message_primary or _last_line(error), backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
             except Exception:
@@ -245,7 +252,7 @@ class SlotReader:
     def _lost(self, error: BaseException, backoff: float) -> None:
         self.stats["disconnects_total"] += 1
         log.warning("realtime: %s: lost the database at %s (%s); reconnecting with backoff (first retry in %.1f s),"
-                    " then a new slot", self.feed, redact(self.database_url), _first_line(error), backoff)
+                    " then a new slot", self.feed, redact(self.database_url), _last_line(error), backoff)
 
     async def wait(self, timeout: float) -> None:
         """Until a NOTIFY on the wake-up channel or `timeout` seconds; raises when the listener was lost."""

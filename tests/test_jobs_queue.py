@@ -74,6 +74,22 @@ def test_a_batch_without_dedupe_keys_inserts_every_job_and_one_with_keys_skips_o
         f"job {held} still holds its key alone"
 
 
+def test_enqueue_many_stores_each_payload_in_its_place_with_its_priority_and_key(db):
+    """functions_py/jobs/queue.py sends the batch's payloads as one JSON array, split in order in the database."""
+    from functions_py.jobs import queue
+
+    payloads = [{"n": n, "text": f"it's \"{n}\" {{}}"} for n in range(300)] + [{}, [], None, "plain", 7]
+    ids = queue.enqueue_many(db, "test.noop", payloads, priorities=list(range(len(payloads))),
+                             dedupe_keys=[None] * (len(payloads) - 1) + ["many:last"])
+    assert len(ids) == len(payloads) and ids == sorted(ids)
+    rows = db.execute("select payload, priority, dedupe_key from internal.jobs where id = any(%s) order by id",
+                      (ids,)).fetchall()
+    assert [r[0] for r in rows] == payloads, "every payload, in the batch's order, unchanged"
+    assert [r[1] for r in rows] == list(range(len(payloads))) and rows[-1][2] == "many:last"
+    assert queue.enqueue_many(db, "test.noop", []) == []
+    assert queue.enqueue_many(db, "test.noop", ({"t": 1}, {"t": 2}))[0] > ids[-1], "any sequence, not only a list"
+
+
 def test_only_the_current_lease_holder_finishes_a_job(db):
     job_id = enqueue(db)
     (_, token, *_), = claim(db, lease=1)

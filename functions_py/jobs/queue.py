@@ -37,9 +37,13 @@ select internal.enqueue_job(
 )
 """
 
+# the payloads travel as one JSON array (one json.dumps, no array literal to quote), split in order server-side
 job_enqueue_many = """
 select job_id from internal.enqueue_jobs(
-  %(kind)s, %(payloads)s::jsonb[], %(priorities)s::integer[], %(run_ats)s::timestamptz[],
+  %(kind)s,
+  array(select e.value from pg_catalog.jsonb_array_elements(%(payloads)s::jsonb) with ordinality as e (value, n)
+        order by e.n),
+  %(priorities)s::integer[], %(run_ats)s::timestamptz[],
   %(dedupe_keys)s::text[], %(max_attempts)s
 ) as enqueued (job_id)
 """
@@ -164,7 +168,7 @@ def enqueue_many(conn: psycopg.Connection, kind: str, payloads: Sequence[dict[st
     dedupe key an unfinished job holds are skipped)."""
     try:
         rows = conn.execute(job_enqueue_many, {
-            "kind": kind, "payloads": [json.dumps(p) for p in payloads],
+            "kind": kind, "payloads": json.dumps(payloads if isinstance(payloads, list) else list(payloads)),
             "priorities": list(priorities) if priorities is not None else None,
             "run_ats": list(run_ats) if run_ats is not None else None,
             "dedupe_keys": list(dedupe_keys) if dedupe_keys is not None else None, "max_attempts": max_attempts,

@@ -1793,6 +1793,30 @@ $_$;
 COMMENT ON FUNCTION "internal"."invite_member"("org_id" "uuid", "email" "text", "role" "public"."org_role") IS 'invites an e-mail address with a role (default member); returns the one-time token';
 
 --
+-- Name: keep_provisioning_job_waiting(bigint, "uuid"); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."keep_provisioning_job_waiting"("job_id" bigint, "token" "uuid") RETURNS boolean
+    LANGUAGE "sql"
+    SET "search_path" TO ''
+    AS $$
+  update internal.jobs as j
+  set max_attempts = least(j.max_attempts + 1, 100)
+  where
+    j.id = keep_provisioning_job_waiting.job_id
+    and j.lease_token = keep_provisioning_job_waiting.token
+    and j.status = 'running'
+    and j.kind in ('provisioning.run', 'provisioning.deprovision')
+  returning true
+$$;
+
+--
+-- Name: FUNCTION "keep_provisioning_job_waiting"("job_id" bigint, "token" "uuid"); Type: COMMENT; Schema: internal; Owner: -
+--
+
+COMMENT ON FUNCTION "internal"."keep_provisioning_job_waiting"("job_id" bigint, "token" "uuid") IS 'give a provisioning job whose run waits for another run one more attempt, so the wait is not counted';
+
+--
 -- Name: leave_organization("uuid"); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -4956,6 +4980,32 @@ end;
 $$;
 
 --
+-- Name: tg_provisioning_runs__release_waiting(); Type: FUNCTION; Schema: internal; Owner: -
+--
+
+CREATE FUNCTION "internal"."tg_provisioning_runs__release_waiting"() RETURNS "trigger"
+    LANGUAGE "plpgsql" SECURITY DEFINER
+    SET "search_path" TO ''
+    AS $$
+begin
+  update internal.jobs as j
+  set run_at = now()
+  from public.provisioning_runs as r
+  where
+    r.organization_id = new.organization_id
+    and r.id <> new.id
+    and r.status in ('pending', 'running', 'compensating')
+    and j.id = r.job_id
+    and j.status = 'queued'
+    and j.run_at > now();
+  if found then
+    perform pg_notify('supakit_jobs', '');  -- as an enqueue does: idle workers claim at once
+  end if;
+  return null;
+end;
+$$;
+
+--
 -- Name: tg_provisioning_runs__resize_outcome(); Type: FUNCTION; Schema: internal; Owner: -
 --
 
@@ -7964,6 +8014,12 @@ CREATE TRIGGER "_700_backup_schedule" AFTER INSERT OR UPDATE OF "status", "plan_
 CREATE TRIGGER "_710_check_schedules" AFTER INSERT OR UPDATE OF "status" ON "public"."customer_infrastructure" FOR EACH ROW WHEN (("new"."status" = 'active'::"text")) EXECUTE FUNCTION "internal"."tg_customer_infrastructure__check_schedules"();
 
 --
+-- Name: provisioning_runs _730_release_waiting_runs; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER "_730_release_waiting_runs" AFTER UPDATE OF "status" ON "public"."provisioning_runs" FOR EACH ROW WHEN ((("old"."status" = ANY (ARRAY['pending'::"text", 'running'::"text", 'compensating'::"text"])) AND ("new"."status" <> ALL (ARRAY['pending'::"text", 'running'::"text", 'compensating'::"text"])))) EXECUTE FUNCTION "internal"."tg_provisioning_runs__release_waiting"();
+
+--
 -- Name: messages _800_route_to_channel; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -9209,6 +9265,12 @@ REVOKE ALL ON FUNCTION "internal"."invite_member"("org_id" "uuid", "email" "text
 GRANT ALL ON FUNCTION "internal"."invite_member"("org_id" "uuid", "email" "text", "role" "public"."org_role") TO "authenticated";
 
 --
+-- Name: FUNCTION "keep_provisioning_job_waiting"("job_id" bigint, "token" "uuid"); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."keep_provisioning_job_waiting"("job_id" bigint, "token" "uuid") FROM PUBLIC;
+
+--
 -- Name: FUNCTION "leave_organization"("org_id" "uuid"); Type: ACL; Schema: internal; Owner: -
 --
 
@@ -9775,6 +9837,12 @@ REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__follow_up"() FROM PUBLI
 --
 
 REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__outcome"() FROM PUBLIC;
+
+--
+-- Name: FUNCTION "tg_provisioning_runs__release_waiting"(); Type: ACL; Schema: internal; Owner: -
+--
+
+REVOKE ALL ON FUNCTION "internal"."tg_provisioning_runs__release_waiting"() FROM PUBLIC;
 
 --
 -- Name: FUNCTION "tg_provisioning_runs__resize_outcome"(); Type: ACL; Schema: internal; Owner: -

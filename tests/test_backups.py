@@ -4,6 +4,7 @@ and the failure alert; the restore saga reproducing the data, its compensation, 
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -16,13 +17,18 @@ import boto3
 import psycopg
 import pytest
 from moto import mock_aws
+from psycopg_pool import AsyncConnectionPool
 
 from functions_py.errors import RequestError
+from functions_py.handlers.provisioning import run as provisioning_run
+from functions_py.jobs import queue
+from functions_py.jobs.registry import JobContext, RetryableJobError
 from functions_py.postgrest import as_user
 from functions_py.provisioning import backups
 from functions_py.provisioning.backups import BackupOperations
 from functions_py.provisioning.local import LocalProvider
 from functions_py.provisioning.provider import PermanentStepError, RetryableStepError, StepContext
+from functions_py.provisioning.saga import execute_run
 from tests.provisioning_helpers import emails, make_org, request, run_row, run_saga, steps
 
 BUCKET = "supakit-backups-test"
@@ -337,6 +343,61 @@ def test_only_a_succeeded_backup_can_be_restored(conn, fresh_db, local_s3):
         backups.request_restore(conn, pending)
     with pytest.raises(psycopg.errors.NoDataFound, match="not found"):
         backups.request_restore(conn, uuid.uuid4())
+
+
+def test_a_restore_waiting_for_an_earlier_run_spends_no_attempt_and_starts_when_that_run_ends(conn, fresh_db,
+                                                                                                local_s3):
+    """sql/0034: runs of one organization go one at a time, in order; the later one's job waits without using up
+    its attempts (5 by default, ~40 s of backoff: less than a resize on AWS takes) and is made due at the end."""
+    org = provisioned(conn, fresh_db)
+    before = notes(conn, org["schema"])
+    backup_id, _ = take_backup(conn, fresh_db, org)
+    conn.execute(f'delete from "{org["schema"]}".notes')
+    earlier = backups.request_backup(conn, org["id"], "the run that goes first")
+    restore = backups.request_restore(conn, backup_id, "test")
+    job_of = "select job_id from public.provisioning_runs where id = %s"
+    earlier_job, restore_job = (conn.execute(job_of, (r,)).fetchone()[0] for r in (earlier, restore))
+    # the runs above were executed here, not by their jobs: only the restore's job may be claimed
+    conn.execute("update internal.jobs set run_at = now() + interval '1 hour' where status = 'queued' and id <> %s",
+                 (restore_job,))
+    assert earlier_job != restore_job
+
+    async def one_try(pool: AsyncConnectionPool) -> object:
+        """What a worker does with the restore's job: claim it, run the handler, write the outcome."""
+        async with pool.connection() as own:
+            await own.set_autocommit(True)
+            (job,) = (await queue.finish_and_claim(own, [], worker="t", claim=1, kinds=["provisioning.run"],
+                                                   lease_seconds=60)).claimed
+            assert job.id == restore_job
+            try:
+                result = await provisioning_run(job, JobContext(pool=pool, worker="t"))
+            except RetryableJobError as error:
+                await queue.finish_and_claim(own, [queue.Finished(job, "failed", error=error.message)], worker="t",
+                                             claim=0, kinds=["provisioning.run"], lease_seconds=60)
+                return error
+            await queue.finish_and_claim(own, [queue.Finished(job, "succeeded", result=json.dumps(result))],
+                                         worker="t", claim=0, kinds=["provisioning.run"], lease_seconds=60)
+            return result
+
+    async def scenario() -> None:
+        async with AsyncConnectionPool(fresh_db, min_size=1, max_size=2, open=False) as pool:
+            for _ in range(7):  # more tries than the job's 5 attempts
+                conn.execute("update internal.jobs set run_at = now() where id = %s", (restore_job,))
+                outcome = await one_try(pool)
+                assert isinstance(outcome, RetryableJobError) and "earlier run of the other kind" in outcome.message
+            status, attempts, max_attempts, due_later = conn.execute(
+                "select status::text, attempts, max_attempts, run_at > now() from internal.jobs where id = %s",
+                (restore_job,)).fetchone()
+            assert (status, attempts, max_attempts, due_later) == ("queued", 7, 12, True), "each wait gave one back"
+            assert run_row(conn, restore)["status"] == "pending" and notes(conn, org["schema"]) == []
+
+            assert (await execute_run(fresh_db, earlier)).status == "succeeded"
+            assert conn.execute("select run_at <= now() from internal.jobs where id = %s",
+                                (restore_job,)).fetchone()[0], "the earlier run's end makes the waiting job due"
+            assert await one_try(pool) == {"run_id": str(restore), "kind": "restore", "status": "succeeded"}
+
+    asyncio.run(scenario())
+    assert notes(conn, org["schema"]) == before
 
 
 def test_the_restore_rpc_is_for_owners_only(db, make_user):

@@ -20,8 +20,9 @@ from functions_py.errors import ConfigError
 from functions_py.jobs.registry import Job, JobContext, PermanentJobError, RetryableJobError, handler
 from functions_py.provisioning import backups, health
 from functions_py.provisioning.provider import PermanentStepError, RetryableStepError, StepError
-from functions_py.provisioning.saga import RunNotFound, execute_run
+from functions_py.provisioning.saga import RunMustWait, RunNotFound, execute_run
 
+JOB_KEEP_WAITING_ONE = "select internal.keep_provisioning_job_waiting(%s, %s)"
 # An AWS run waits for its instance (up to 5 minutes by the waiter); the worker's lease is renewed meanwhile.
 TIMEOUT_S = 900.0
 
@@ -37,6 +38,10 @@ def _run_id(job: Job) -> UUID:
 async def _execute(job: Job, ctx: JobContext) -> dict[str, Any]:
     try:
         outcome = await execute_run(ctx.pool.conninfo, _run_id(job), final_attempt=job.attempts >= job.max_attempts)
+    except RunMustWait as error:  # waiting for another run of the organization is not a failed attempt
+        async with ctx.pool.connection() as conn:
+            await conn.execute(JOB_KEEP_WAITING_ONE, (job.id, job.lease_token))
+        raise RetryableJobError(error.message) from None
     except RetryableStepError as error:
         raise RetryableJobError(error.message) from None
     except (RunNotFound, ConfigError) as error:

@@ -151,6 +151,11 @@ class RunWaiting(SupakitError):
     """An earlier run of the other kind is still live for this organization; this one waits for it."""
 
 
+class RunMustWait(RetryableStepError):
+    """The run did not start or resume: another run of its organization goes first (RunBusy, RunWaiting). The job
+    is retried without spending an attempt (functions_py/handlers/provisioning.py, sql/0034)."""
+
+
 @dataclass
 class RunOutcome:
     run_id: UUID
@@ -184,7 +189,7 @@ async def execute_run(database_url: str, run_id: UUID, *, final_attempt: bool = 
         org = run["organization_id"]
         locked = (await (await conn.execute(RUN_LOCK_TRY, (org,))).fetchone())["pg_try_advisory_lock"]
         if not locked:
-            raise RetryableStepError(RunBusy.__doc__)
+            raise RunMustWait(RunBusy.__doc__)
         try:
             saga = _Saga(conn, run, database_url, final_attempt, provider, provider_factory)
             return await saga.execute()
@@ -270,7 +275,7 @@ class _Saga:
         waiting = await (await self.conn.execute(RUN_OTHER_LIVE_EARLIER, {
             "org": self.org, "kind": run["kind"], "created_at": run["created_at"]})).fetchone()
         if waiting is not None:
-            raise RetryableStepError(f"{RunWaiting.__doc__} (run {waiting['id']})")
+            raise RunMustWait(f"{RunWaiting.__doc__} (run {waiting['id']})")
         name = run["provider"] or provider_name()
         if self.provider is None:
             self.provider = await asyncio.to_thread(self.factory, name, self.database_url)

@@ -24,14 +24,18 @@ language sql
 volatile
 set search_path = ''
 as $$
-  update internal.jobs as j
-  set max_attempts = least(j.max_attempts + 1, 100)
-  where
-    j.id = keep_provisioning_job_waiting.job_id
-    and j.lease_token = keep_provisioning_job_waiting.token
-    and j.status = 'running'
-    and j.kind in ('provisioning.run', 'provisioning.deprovision')
-  returning true
+  with kept as (
+    update internal.jobs as j
+    set max_attempts = least(j.max_attempts + 1, 100)
+    where
+      j.id = keep_provisioning_job_waiting.job_id
+      and j.lease_token = keep_provisioning_job_waiting.token
+      and j.status = 'running'
+      and j.kind in ('provisioning.run', 'provisioning.deprovision')
+    returning j.id
+  )
+
+  select exists (select from kept)
 $$;
 comment on function internal.keep_provisioning_job_waiting(bigint, uuid) is
 'give a provisioning job whose run waits for another run one more attempt, so the wait is not counted';

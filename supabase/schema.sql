@@ -1800,14 +1800,18 @@ CREATE FUNCTION "internal"."keep_provisioning_job_waiting"("job_id" bigint, "tok
     LANGUAGE "sql"
     SET "search_path" TO ''
     AS $$
-  update internal.jobs as j
-  set max_attempts = least(j.max_attempts + 1, 100)
-  where
-    j.id = keep_provisioning_job_waiting.job_id
-    and j.lease_token = keep_provisioning_job_waiting.token
-    and j.status = 'running'
-    and j.kind in ('provisioning.run', 'provisioning.deprovision')
-  returning true
+  with kept as (
+    update internal.jobs as j
+    set max_attempts = least(j.max_attempts + 1, 100)
+    where
+      j.id = keep_provisioning_job_waiting.job_id
+      and j.lease_token = keep_provisioning_job_waiting.token
+      and j.status = 'running'
+      and j.kind in ('provisioning.run', 'provisioning.deprovision')
+    returning j.id
+  )
+
+  select exists (select from kept)
 $$;
 
 --

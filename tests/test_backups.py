@@ -390,6 +390,8 @@ def test_a_restore_waiting_for_an_earlier_run_spends_no_attempt_and_starts_when_
                 (restore_job,)).fetchone()
             assert (status, attempts, max_attempts, due_later) == ("queued", 7, 12, True), "each wait gave one back"
             assert run_row(conn, restore)["status"] == "pending" and notes(conn, org["schema"]) == []
+            assert conn.execute("select internal.keep_provisioning_job_waiting(%s, gen_random_uuid())",
+                                (restore_job,)).fetchone()[0] is False, "only the lease holder extends the job"
 
             assert (await execute_run(fresh_db, earlier)).status == "succeeded"
             assert conn.execute("select run_at <= now() from internal.jobs where id = %s",

@@ -156,7 +156,7 @@ def test_a_wrong_address_learns_nothing_about_the_invitations_state(db, two_orgs
 
 def test_a_removed_admin_is_refused_by_every_rpc_of_their_former_organization(db, two_orgs, add_member):
     """Deterministic twin of the tenant-isolation property's removed members: every organization-naming RPC."""
-    from tests.test_tenant_isolation import FOREIGN_RPCS
+    from tests.test_tenant_isolation import FOREIGN_RPCS, plant_restorable_backup
 
     w = two_orgs
     admin = add_member(w["acme"], role="admin")
@@ -165,12 +165,7 @@ def test_a_removed_admin_is_refused_by_every_rpc_of_their_former_organization(db
                                           {"org_id": w["acme"], "email": "friend@example.com"}).body[0].values()
     message, = db.execute("insert into public.messages (conversation_id, sender_id, body) values (%s, %s, 'Hi')"
                           " returning id", (w["conversation"], w["member"])).fetchone()
-    db.execute("insert into public.customer_infrastructure (organization_id, plan_id, status, provider)"
-               " values (%s, 'team', 'active', 'local')", (w["acme"],))
-    backup, = db.execute(  # a succeeded backup: request_restore would start a restore for a member
-        "insert into public.backups (organization_id, plan_id, provider, status, export_url, size_bytes, sha256,"
-        " finished_at) values (%s, 'team', 'local', 'succeeded', 's3://b/k', 1, repeat('a', 64), now())"
-        " returning id", (w["acme"],)).fetchone()
+    backup = plant_restorable_backup(db, w["acme"])
     db.execute("delete from public.memberships where organization_id = %s and user_id = %s", (w["acme"], admin))
     params = {"org": w["acme"], "me": admin, "its_member": w["member"], "email": "accomplice@example.com",
               "its_invitation": invitation_id, "its_token": token, "its_conversation": w["conversation"],

@@ -229,6 +229,17 @@ class World:
         return [user for user in self.users if user not in self.co_members]
 
 
+def plant_restorable_backup(db: psycopg.Connection, org: uuid.UUID) -> uuid.UUID:
+    """Active infrastructure and a succeeded backup of `org`: request_restore would start a restore of it."""
+    db.execute("insert into public.customer_infrastructure (organization_id, plan_id, status, provider)"
+               " values (%s, 'team', 'active', 'local')", (org,))
+    backup, = db.execute(
+        "insert into public.backups (organization_id, plan_id, provider, status, export_url, size_bytes, sha256,"
+        " finished_at) values (%s, 'team', 'local', 'succeeded', 's3://b/k', 1, repeat('a', 64), now())"
+        " returning id", (org,)).fetchone()
+    return backup
+
+
 def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
     """Insert the drawn world as the superuser; invitations are made by each founder through invite_member."""
     users = [make_user() for _ in range(spec.n_users)]
@@ -276,13 +287,8 @@ def build(db: psycopg.Connection, make_user, spec: WorldSpec) -> World:
         if (org, user) not in spec.departed:
             members[orgs[org]][users[user]] = role
     backups: dict[uuid.UUID, uuid.UUID] = {}
-    for org in orgs:  # active infrastructure with a succeeded backup: request_restore would start a restore
-        db.execute("insert into public.customer_infrastructure (organization_id, plan_id, status, provider)"
-                   " values (%s, 'team', 'active', 'local')", (org,))
-        backups[org], = db.execute(
-            "insert into public.backups (organization_id, plan_id, provider, status, export_url, size_bytes, sha256,"
-            " finished_at) values (%s, 'team', 'local', 'succeeded', 's3://b/k', 1, repeat('a', 64), now())"
-            " returning id", (org,)).fetchone()
+    for org in orgs:
+        backups[org] = plant_restorable_backup(db, org)
     invitations = {}
     for org, founder in spec.founders.items():
         with as_user(db, users[founder]) as cur:

@@ -1,4 +1,4 @@
--- Exported by `supakit migrate export` from sql/0034_wait_for_earlier_provisioning_runs.sql (sha256 8056bd013033f1c7929f0e5efac94b7c70a36dcb1a1526d3c379997a5709cc25).
+-- Exported by `supakit migrate export` from sql/0034_wait_for_earlier_provisioning_runs.sql (sha256 3dbf10c88224c81b6aa1b1b1f9f17966bc82f6aedbf93bf3b3cf574601bece88).
 -- Edit the source file, not this one.
 
 -- 0034_wait_for_earlier_provisioning_runs: a run that waits for another run of its organization spends none of its
@@ -27,14 +27,18 @@ language sql
 volatile
 set search_path = ''
 as $$
-  update internal.jobs as j
-  set max_attempts = least(j.max_attempts + 1, 100)
-  where
-    j.id = keep_provisioning_job_waiting.job_id
-    and j.lease_token = keep_provisioning_job_waiting.token
-    and j.status = 'running'
-    and j.kind in ('provisioning.run', 'provisioning.deprovision')
-  returning true
+  with kept as (
+    update internal.jobs as j
+    set max_attempts = least(j.max_attempts + 1, 100)
+    where
+      j.id = keep_provisioning_job_waiting.job_id
+      and j.lease_token = keep_provisioning_job_waiting.token
+      and j.status = 'running'
+      and j.kind in ('provisioning.run', 'provisioning.deprovision')
+    returning j.id
+  )
+
+  select exists (select from kept)
 $$;
 comment on function internal.keep_provisioning_job_waiting(bigint, uuid) is
 'give a provisioning job whose run waits for another run one more attempt, so the wait is not counted';
@@ -113,5 +117,5 @@ comment on table supakit_migrations.repeatable_objects is
 'declares), so that applying it again withdraws what it no longer creates (functions_py/migrations/ownership.py)';
 insert into supakit_migrations.ledger (kind, key, name, checksum)
 values
-  ('versioned', '0034', '0034_wait_for_earlier_provisioning_runs.sql', '8056bd013033f1c7929f0e5efac94b7c70a36dcb1a1526d3c379997a5709cc25')
+  ('versioned', '0034', '0034_wait_for_earlier_provisioning_runs.sql', '3dbf10c88224c81b6aa1b1b1f9f17966bc82f6aedbf93bf3b3cf574601bece88')
 on conflict (kind, key) do update set checksum = excluded.checksum, name = excluded.name, applied_at = now();

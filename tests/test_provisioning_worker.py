@@ -267,8 +267,15 @@ def test_a_resize_whose_holder_is_killed_in_four_steps_resumes_and_makes_exactly
                         " where organization_id = %s", (org["id"],)).fetchone() == (f"{base}_r{tag}", "team")
     assert [to for to, _ in emails(conn, org["id"], "resize_complete")] == [org["owner_email"]]
     assert emails(conn, org["id"], "resize_failed") == []
+    job_id = run_row(conn, run_id)["job_id"]
+
+    def job_settled() -> bool:
+        """the worker wrote its job's outcome (the run finishes a moment before that)"""
+        return conn.execute("select status <> 'running' from internal.jobs where id = %s", (job_id,)).fetchone()[0]
+
+    wait_until(job_settled, timeout=30, interval=0.1)
     job = conn.execute("select status::text, attempts, lease_losses from internal.jobs where id = %s",
-                       (run_row(conn, run_id)["job_id"],)).fetchone()
+                       (job_id,)).fetchone()
     assert job == ("succeeded", 1, 4), "four crashes: four lease losses, no attempt spent"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from datetime import timedelta
@@ -413,3 +414,37 @@ def test_a_handler_failure_still_spends_an_attempt_after_lease_losses(db):
     assert attempts == 1
     assert db.execute("select internal.fail_job(%s, %s, 'boom', true)::text", (job_id, token)).fetchone()[0] == \
         "failed", "the only attempt was spent by the handler, not by the crash"
+
+
+def test_the_worker_exchange_builds_each_claimed_job_as_the_job_dataclass_would(fresh_db):
+    """queue._job fills a frozen Job's __dict__ directly and parses payloads and tokens from text (the worker's hot
+    path): every shape of payload, the organization and user, and the batch's one token must come out as
+    Job(...) built from the row psycopg types itself."""
+    from functions_py.jobs import queue
+    from functions_py.jobs.registry import Job
+
+    org, user = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        ids = [enqueue(conn, payload=psycopg.types.json.Jsonb(p), organization_id=org, user_id=user)
+               for p in ({}, {"to": "a@example.com", "n": [1, 2.5, None], "deep": {"é": "ü\n"}})]
+        ids.append(enqueue(conn))  # the default payload
+        scalar = enqueue(conn)
+        conn.execute("update internal.jobs set payload = '42' where id = %s", (scalar,))  # not an object
+        ids.append(scalar)
+
+        async def exchange() -> queue.Exchange:
+            async with await psycopg.AsyncConnection.connect(fresh_db, autocommit=True) as aconn:
+                return await queue.finish_and_claim(aconn, [], worker="w", claim=10, kinds=["test.noop"],
+                                                    lease_seconds=30)
+
+        claimed = sorted(asyncio.run(exchange()).claimed, key=lambda job: job.id)
+        rows = conn.execute("select id, kind, payload, attempts, max_attempts, organization_id, user_id, lease_token"
+                            " from internal.jobs where id = any(%s) order by id", (ids,)).fetchall()
+    expected = [Job(id=r[0], kind=r[1], payload=r[2] if isinstance(r[2], dict) else {"value": r[2]}, attempts=r[3],
+                    max_attempts=r[4], organization_id=r[5], user_id=r[6], lease_token=r[7]) for r in rows]
+    assert claimed == expected
+    assert [type(job.lease_token) for job in claimed] == [uuid.UUID] * 4
+    assert claimed[0].organization_id == org and claimed[3].payload == {"value": 42}
+    assert claimed[0].payload is not claimed[2].payload, "each job gets its own payload dict to change"
+    with pytest.raises(AttributeError):
+        claimed[0].kind = "other"  # still frozen

@@ -684,7 +684,10 @@ def test_an_idle_feed_probes_the_wal_position_but_does_not_decode(url):
             await asyncio.sleep(0.6)
             after = h.feed.stats()
             assert after["polls"] - before["polls"] >= 5, "the feed keeps probing"
-            assert after["peeks"] - before["peeks"] <= 2, "but reads the slot only when the WAL moved"
+            # The WAL is the cluster's: other databases of the shared test server may write during the window. A
+            # peek is allowed for each probe that saw the WAL move (and the one or two a busy poll carries over).
+            moves = after["wal_moves"] - before["wal_moves"]
+            assert after["peeks"] - before["peeks"] <= moves + 2, "but reads the slot only when the WAL moved"
             await h.sql("insert into public.rtc_types (id) values (1)")
             await h.barrier()
             assert len(h.inbox.received("all")) == 1

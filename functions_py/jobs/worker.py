@@ -142,6 +142,14 @@ def _describe(error: BaseException) -> str:
 
 
 @dataclass(eq=False, slots=True)
+class _Deadline:
+    """The jobs of one claimed batch that share a timeout, and how many of them have not settled yet."""
+
+    entries: list[_Running] = field(default_factory=list)
+    live: int = 0
+
+
+@dataclass(eq=False, slots=True)
 class _Running:
     """A job this worker runs: its handler task, when it started, and why it is being stopped (if it is)."""
 
@@ -151,6 +159,7 @@ class _Running:
     started: float  # loop time
     lease_deadline: float  # loop time after which the lease has certainly expired unless renewed
     timeout_s: float
+    deadline: _Deadline
     task: asyncio.Task | None = None
     stop_reason: str | None = None  # cancelled | lost | shutdown | timeout
     settled: bool = False  # its outcome has been handed on (normally when the task ends; see _abandon)
@@ -210,11 +219,11 @@ class Worker:
         self._roster = False  # the database records worker presence (internal.worker_seen)
         self._schedules = False  # the database has recurring schedules (internal.fire_due_schedules, sql/0030)
         # handler timeouts, a heap swept every tick: one entry per claimed batch and timeout, not per job
-        self._deadlines: list[tuple[float, int, list[_Running]]] = []
+        self._deadlines: list[tuple[float, int, _Deadline]] = []
         self._sequence = itertools.count()
         self._log_lines: list[str] = []  # job transition lines not yet handed to logging (this loop turn's)
         self._log_level = logging.NOTSET  # the highest level among them
-        self._name_json = json.dumps(self.name)
+        self._line_end = f', "worker": {json.dumps(self.name)}'  # every job line ends with the worker's name
 
     # -- public ---------------------------------------------------------------------------------------------------
 
@@ -435,28 +444,36 @@ class Worker:
         return retry
 
     def _start(self, jobs: Sequence[Job], *, lease_from: float) -> None:
+        if not jobs:
+            return
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        by_timeout: dict[float, list[_Running]] = {}
+        now, ts = loop.time(), _timestamp()  # one clock reading for the batch's entries and log lines
+        lease_deadline = lease_from + self.config.lease_seconds
+        timeouts, pool, name, running = self.config.timeouts, self._pool, self.name, self._running
+        by_timeout: dict[float, _Deadline] = {}
         for job in jobs:
             handler = self.registry.get(job.kind)
             if handler is None:  # cannot happen: claims ask only for registered kinds
                 self._finished.append(Finished(job, "failed", error=f"no handler for kind {job.kind}",
                                                retryable=False))
                 continue
-            entry = _Running(job=job, handler=handler, ctx=JobContext(pool=self._pool, worker=self.name),
-                             started=now, lease_deadline=lease_from + self.config.lease_seconds,
-                             timeout_s=self.config.timeouts.get(job.kind, handler.timeout_s))
-            self._running[job.id] = entry
-            self._idle.clear()
-            self._job_event("job.started", job, None)
-            entry.task = loop.create_task(self._call(entry))
-            entry.task.add_done_callback(lambda task, entry=entry: self._settle(entry))
-            by_timeout.setdefault(entry.timeout_s, []).append(entry)
+            timeout_s = timeouts.get(job.kind, handler.timeout_s)
+            deadline = by_timeout.get(timeout_s)
+            if deadline is None:
+                deadline = by_timeout[timeout_s] = _Deadline()
+            entry = _Running(job, handler, JobContext(pool, name), now, lease_deadline, timeout_s, deadline)
+            deadline.entries.append(entry)
+            deadline.live += 1
+            running[job.id] = entry
+            self._job_event("job.started", job, None, ts=ts)
+            entry.task = task = loop.create_task(self._call(entry))
+            task.add_done_callback(lambda _, entry=entry: self._settle(entry))
             if self._cutoff:  # claimed while shutting down past the deadline: give it straight back
                 self._stop(entry, "shutdown")
-        for timeout_s, entries in by_timeout.items():
-            heapq.heappush(self._deadlines, (now + timeout_s, next(self._sequence), entries))
+        if running:
+            self._idle.clear()
+        for timeout_s, deadline in by_timeout.items():
+            heapq.heappush(self._deadlines, (now + timeout_s, next(self._sequence), deadline))
 
     @staticmethod
     async def _call(entry: _Running) -> Any:
@@ -479,6 +496,7 @@ class Worker:
         if entry.settled:
             return
         entry.settled = True
+        entry.deadline.live -= 1
         job, task = entry.job, entry.task
         duration = entry.elapsed_ms(asyncio.get_running_loop().time())
         if self._running.get(job.id) is entry:
@@ -491,7 +509,8 @@ class Worker:
             # It finished before the stop took effect: its result stands (a lost lease shows when writing it).
             result = task.result()
             try:
-                text = json.dumps(result) if result is not None else None
+                # {} (a handler with nothing to report) is the common result: no encoder call for it
+                text = None if result is None else "{}" if type(result) is dict and not result else json.dumps(result)
                 if text is not None and "\\u0000" in text and JSON_NUL.search(text):
                     raise ValueError("it holds a NUL character (\\u0000), which PostgreSQL's jsonb cannot store")
             except (TypeError, ValueError) as error:
@@ -524,21 +543,23 @@ class Worker:
     def _report(self, batch: Sequence[Finished], answer: queue.Exchange) -> None:
         """One log line per written outcome; an outcome the database did not take means the lease was lost."""
         lost = "the lease was no longer held (the job was reaped); another worker may run it"
+        ts = _timestamp()
         for item in batch:
             job, ms = item.job, item.duration_ms
             if item.outcome == "succeeded":
                 took = job.id in answer.completed
-                self._job_event("job.succeeded" if took else "job.lost", job, ms, None if took else lost)
+                self._job_event("job.succeeded" if took else "job.lost", job, ms, None if took else lost, ts=ts)
             elif item.outcome == "cancelled":
                 took = job.id in answer.cancelled
-                self._job_event("job.cancelled" if took else "job.lost", job, ms, None if took else lost)
+                self._job_event("job.cancelled" if took else "job.lost", job, ms, None if took else lost, ts=ts)
             elif item.outcome == "released":
                 took = job.id in answer.released
-                self._job_event("job.released" if took else "job.lost", job, ms, None if took else lost)
+                self._job_event("job.released" if took else "job.lost", job, ms, None if took else lost, ts=ts)
             else:
                 status = answer.failed.get(job.id)
                 event = {"queued": "job.retry", "failed": "job.failed"}.get(status or "", "job.lost")
-                self._job_event(event, job, ms, item.error if status else f"{lost}; failure was: {item.error}")
+                self._job_event(event, job, ms, item.error if status else f"{lost}; failure was: {item.error}",
+                                ts=ts)
 
     # -- listener -------------------------------------------------------------------------------------------------
 
@@ -589,19 +610,16 @@ class Worker:
             await asyncio.sleep(TIMEOUT_TICK_S)
             now = loop.time()
             while deadlines and deadlines[0][0] <= now:
-                for entry in heapq.heappop(deadlines)[2]:
-                    if not entry.settled:
-                        self._stop(entry, "timeout")
+                deadline = heapq.heappop(deadlines)[2]
+                if deadline.live:
+                    for entry in deadline.entries:
+                        if not entry.settled:
+                            self._stop(entry, "timeout")
             # Batches whose jobs all finished leave their deadline behind; drop them before they pile up (hundreds
             # a second, each kept for its whole timeout otherwise). Each live batch has a running job, so past
             # this size at least 64 are stale.
             if len(deadlines) > len(self._running) + 64:
-                kept = []
-                for item in deadlines:
-                    live = [entry for entry in item[2] if not entry.settled]
-                    if live:
-                        kept.append((item[0], item[1], live))
-                deadlines[:] = kept
+                deadlines[:] = [item for item in deadlines if item[2].live]
                 heapq.heapify(deadlines)
 
     # -- heartbeat ------------------------------------------------------------------------------------------------
@@ -685,16 +703,18 @@ class Worker:
 
     # -- logs -----------------------------------------------------------------------------------------------------
 
-    def _job_event(self, event: str, job: Job, duration_ms: int | None, error: str | None = None) -> None:
-        """Queue one job transition line; the lines of this loop turn are written together (_flush_log)."""
+    def _job_event(self, event: str, job: Job, duration_ms: int | None, error: str | None = None, *,
+                   ts: str | None = None) -> None:
+        """Queue one job transition line; the lines of this loop turn are written together (_flush_log). `ts` is
+        the batch's `_timestamp()` when the caller renders many lines at once."""
         level = EVENT_LEVELS.get(event, logging.INFO)
         if not log.isEnabledFor(level):
             return
         # Rendered here, as JsonLogFormatter would: kinds are dotted lower-case names (a CHECK in the queue), ids
         # and attempts integers, so only the worker's name (once) and the error need JSON escaping.
-        duration = "null" if duration_ms is None else str(int(duration_ms))
-        line = (f'{{"ts": {round(time.time(), 3)!r}, "event": "{event}", "job_id": {job.id}, "kind": "{job.kind}", '
-                f'"attempt": {job.attempts}, "duration_ms": {duration}, "worker": {self._name_json}')
+        line = (f'{{"ts": {ts or _timestamp()}, "event": "{event}", "job_id": {job.id}, "kind": "{job.kind}", '
+                f'"attempt": {job.attempts}, "duration_ms": {"null" if duration_ms is None else int(duration_ms)}'
+                f"{self._line_end}")
         if error:
             line += f', "error": {json.dumps(error[:LOG_ERROR_MAX_CHARS])}'
         if not self._log_lines:
@@ -716,6 +736,11 @@ class Worker:
         if log.isEnabledFor(level):
             self._flush_log()  # keep the lines in order
             _emit(level, event, {"event": event, "worker": self.name, **fields})
+
+
+def _timestamp() -> str:
+    """Now as a log line's `ts` (Unix seconds, milliseconds)."""
+    return repr(round(time.time(), 3))
 
 
 def _emit(level: int, event: str, fields: dict[str, Any]) -> None:

@@ -184,7 +184,7 @@ class ChangeFeed:
         self._last_change_at = 0.0
         self._can_force_flush = True
         self._stats = {"polls": 0, "peeks": 0, "transactions": 0, "changes": 0, "deliveries": 0, "rls_checks": 0,
-                       "forced_flushes": 0, "forwards": 0, "subscriptions": 0}
+                       "forced_flushes": 0, "forwards": 0, "subscriptions": 0, "wal_moves": 0}
 
     @property
     def slot(self) -> str | None:
@@ -304,6 +304,8 @@ class ChangeFeed:
                 rows = await peek_cursor.fetchall()
         if flushed:  # the later columns were read after the flush
             self._stats["forced_flushes"] += 1
+        if insert_lsn != self._last_probe:
+            self._stats["wal_moves"] += 1  # anyone's WAL, the cluster's: not only this database's changes
         if rows is None:
             if insert_lsn == self._last_probe:
                 return False

@@ -284,3 +284,23 @@ def test_the_queue_counts_agree_with_jobs_stats(world: str, tmp_path: Path) -> N
     queued = re.search(r'data-figure="queued"><span class="figure">(\d+)', page).group(1)
     assert int(queued) == report["queued"]
     assert f"({report['failed_in_window']}/{report['finished_in_window']})" in page
+
+
+def test_the_depth_chart_counts_a_job_back_in_the_queue_after_a_start(fresh_db: str) -> None:
+    """A retry waiting for its backoff (or a reaped job) was started once: the chart's depth must count it again
+    from when it went back, so the depth now equals the jobs queued."""
+    from functions_py.dashboard.app import CHART_STEP, WINDOW
+
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        for _ in range(3):
+            conn.execute("select internal.enqueue_job('system.noop')")
+        (retried, token), (done, done_token) = conn.execute(
+            "select id, lease_token from internal.claim_jobs('w', 2) order by id").fetchall()
+        assert conn.execute("select internal.fail_job(%s, %s, 'flaky', true)::text", (retried, token)).fetchone()[0] \
+            == "queued"
+        conn.execute("select internal.complete_jobs(array[%s]::bigint[], array[%s]::uuid[])", (done, done_token))
+        history = conn.execute(queries.JOB_HISTORY, {"step": CHART_STEP, "window": WINDOW}).fetchall()
+        queued = conn.execute("select count(*) from internal.jobs where status = 'queued'").fetchone()[0]
+    assert queued == 2, "one never started, one waiting for its retry"
+    assert history[-1][1] == queued
+    assert sum(row[2] for row in history) == 1 and sum(row[3] for row in history) == 0

@@ -41,9 +41,12 @@ from internal.jobs where id = %(id)s
 # The CLI's own SQL functions (`supakit jobs retry|cancel`).
 JOB_RETRY_ONE = "select internal.retry_job(%(id)s)::text"
 JOB_CANCEL_ONE = "select internal.cancel_job(%(id)s)::text"
-# Queue depth (ready or waiting, not yet started) and jobs finished, per bucket over the window. A job counts +1
-# in the bucket it was created in and -1 in the bucket it left the queue (started, or finished unstarted); both
-# clamp to the window's first bucket, so a job older than the window weighs in there. One pass over the table.
+# Queue depth (ready or waiting to run) and jobs finished, per bucket over the window. A job counts +1 in the bucket
+# it was created in and -1 in the bucket it left the queue (first started, or finished unstarted); one back in the
+# queue after a start (a retry waiting for its backoff, a reaped or released job) counts +1 again from the bucket
+# it went back (its updated_at). All clamp to the window's first bucket, so a job older than the window weighs in
+# there. The table keeps no history of earlier returns, so a job that went back and was started again since is
+# not in the depth of the buckets in between; the depth now always equals the jobs queued.
 JOB_HISTORY = """
 with origin as (
   select date_bin(%(step)s::interval, now() - %(window)s::interval, timestamptz '2000-01-01') as start
@@ -56,6 +59,10 @@ moves as (
     o.start), -1
   from internal.jobs as j cross join origin as o
   where coalesce(j.started_at, j.finished_at) is not null
+  union all
+  select greatest(date_bin(%(step)s::interval, j.updated_at, timestamptz '2000-01-01'), o.start), 1
+  from internal.jobs as j cross join origin as o
+  where j.status = 'queued' and j.started_at is not null
 ),
 depth as (select t, sum(sum(d)) over (order by t) as queued from moves group by t),
 done as (

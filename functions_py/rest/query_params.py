@@ -486,13 +486,15 @@ def parse_columns(text: str, what: str) -> list[str]:
         s.expect(",")
 
 
-def _non_negative(key: str, value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise _fail(key.rsplit(".", 1)[-1] if key.endswith(("limit", "offset")) else key, value, 1,
-                    'unexpected "' + (value[:1] or " ") + '" expecting digit') from None
-    return number
+def _range_number(value: str) -> int | None:
+    """`limit` / `offset` as PostgREST reads them (QueryParams.hs: `readMaybe` as a Haskell Integer, optional
+    minus sign, surrounding blanks allowed); None when the value is no such number, and PostgREST then ignores the
+    parameter (`limit=ten` returns every row, it is not a 400)."""
+    text = value.strip(" \t\n\r\f\v")
+    digits = text[1:] if text.startswith("-") else text
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    return int(text)
 
 
 def _is_filter(key: str, value: str) -> bool:
@@ -528,10 +530,12 @@ def parse(query_string: str) -> QueryParams:
             qp.logic.setdefault(path, []).append(parse_logic(last, negated_logic, value))
         elif last == "order" and "->" not in key:
             qp.order.setdefault(path, []).extend(parse_order(value) if value else [])
-        elif last == "limit":
-            qp.limit[path] = _non_negative(key, value)
-        elif last == "offset":
-            qp.offset[path] = _non_negative(key, value)
+        elif last in ("limit", "offset"):
+            ranges, number = (qp.limit if last == "limit" else qp.offset), _range_number(value)
+            if number is None:
+                ranges.pop(path, None)  # the last one counts (a HashMap.fromList), even when it is ignored
+            else:
+                ranges[path] = number
         elif not _is_filter(key, value):
             # PostgREST's partition: a root key whose value names no operator is a parameter, not a filter
             # (an RPC argument on /rpc/, ignored on a table: `?id=5` filters nothing)

@@ -80,14 +80,15 @@ def test_errors_have_storages_shape(stack):
     auth = world.headers("member", ANON_KEY)
     missing = httpx.get(f"{api.url}/storage/v1/object/{BUCKET}/{world.group}/nope.txt", headers=auth)
     assert missing.status_code == 400
-    assert missing.json() == {"statusCode": "404", "code": "NoSuchKey", "error": "NoSuchKey",
+    assert missing.json() == {"statusCode": "404", "code": "NoSuchKey", "error": "not_found",
                               "message": "Object not found"}
     bucket = httpx.post(f"{api.url}/storage/v1/object/no-such-bucket/a.txt", content=b"x", headers=auth)
-    assert bucket.json()["statusCode"] == "404" and bucket.json()["message"] == "Bucket not found"
+    assert bucket.json() == {"statusCode": "404", "code": "NoSuchBucket", "error": "Bucket not found",
+                             "message": "Bucket not found"}
     bad = httpx.get(f"{api.url}/storage/v1/object/{BUCKET}/a.txt",
                     headers={"apikey": ANON_KEY, "Authorization": "Bearer not-a-jwt"})
     assert bad.status_code == 400
-    assert bad.json() == {"statusCode": "403", "code": "AccessDenied", "error": "AccessDenied",
+    assert bad.json() == {"statusCode": "403", "code": "AccessDenied", "error": "Unauthorized",
                           "message": "Invalid Compact JWS"}
     with pytest.raises(StorageApiError) as refused:
         client(api, world.tokens["outsider"]).storage.from_(BUCKET).upload(f"{world.group}/x.txt", b"x",

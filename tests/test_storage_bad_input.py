@@ -61,11 +61,11 @@ def test_unknown_buckets_wrong_tokens_and_oversized_bodies(stack):
     api, world, url, root = stack
     before = stored_files(root)
     answer = httpx.get(f"{api.url}/storage/v1/bucket/nope", headers=SERVICE)
-    assert answer.json() == {"statusCode": "404", "code": "NoSuchBucket", "error": "NoSuchBucket",
+    assert answer.json() == {"statusCode": "404", "code": "NoSuchBucket", "error": "Bucket not found",
                              "message": "Bucket not found"}
     expired = httpx.get(f"{api.url}/storage/v1/object/{BUCKET}/{world.group}/a.txt",
                         headers={"Authorization": "Bearer " + _expired_token(world)})
-    assert expired.json() == {"statusCode": "403", "code": "AccessDenied", "error": "AccessDenied",
+    assert expired.json() == {"statusCode": "403", "code": "AccessDenied", "error": "Unauthorized",
                               "message": '"exp" claim timestamp check failed'}
     bare = httpx.get(f"{api.url}/storage/v1/object/{BUCKET}/{world.group}/a.txt")
     assert bare.status_code == 400 and bare.json()["message"] == "Invalid Compact JWS"

@@ -57,6 +57,7 @@ def test_the_readme_attachment_flow_with_storage_js(stack):
     if importlib.util.find_spec("functions_py.rest") is not None:
         assert out["insertError"] is None, "the message with its attachment is posted through /rest/v1"
     assert out["signError"] is None and out["signedBody"] == "attachment body"
+    assert out["spacedSignedBody"] == "spaced body", "a signed link to a key with a space opens from storage-js"
     assert out["otherParticipantReads"] == "attachment body"
     assert out["otherParticipantReplace"]["status"] == "403"
     assert out["uploaderReplace"] is None

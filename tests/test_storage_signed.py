@@ -115,6 +115,10 @@ def test_the_bucket_api(stack):
     with pytest.raises(StorageApiError) as refused:
         service.create_bucket("scratch")
     assert refused.value.status == "409"
+    assert refused.value.code == "Duplicate", "storage3 reads `error`: storage-api's name for the 409"
+    # storage-api answers the body's name, which may differ from the id
+    assert service.create_bucket("named-id", name="Display name").get("name") == "Display name"
+    assert service.get_bucket("named-id").name == "Display name"
     bucket = service.get_bucket("scratch")
     assert bucket.public is False and bucket.file_size_limit is None
     service.update_bucket("scratch", {"public": True, "file_size_limit": 2048, "allowed_mime_types": ["text/*"]})
@@ -136,3 +140,21 @@ def test_the_bucket_api(stack):
     with pytest.raises(StorageApiError) as refused:
         user.create_bucket("mine")
     assert refused.value.status == "403"
+
+
+def test_a_signed_url_carries_the_path_unencoded_and_exists_answers_for_storage3(stack):
+    """storage-api puts the signed path into signedURL as it was signed (storage-js encodes the whole link once);
+    a missing object's `error` is storage-api's `not_found`, which storage3's exists() relies on."""
+    api, world, url = stack
+    files = storage(api, world, "member").from_(BUCKET)
+    path = f"{world.group}/my notes (1).txt"
+    files.upload(path, b"spaced", {"content-type": "text/plain"})
+    auth = {"apikey": ANON_KEY, "Authorization": f"Bearer {world.tokens['member']}"}
+    one = httpx.post(f"{api.url}/storage/v1/object/sign/{BUCKET}/{path}", json={"expiresIn": 60}, headers=auth)
+    assert one.json()["signedURL"].startswith(f"/object/sign/{BUCKET}/{path}?token="), one.text
+    many = httpx.post(f"{api.url}/storage/v1/object/sign/{BUCKET}", json={"expiresIn": 60, "paths": [path]},
+                      headers=auth).json()
+    assert many[0]["signedURL"].startswith(f"/object/sign/{BUCKET}/{path}?token=")
+    assert httpx.get(files.create_signed_url(path, 60)["signedURL"]).content == b"spaced"
+    assert files.exists(path) is True
+    assert files.exists(f"{world.group}/missing.txt") is False

@@ -171,7 +171,7 @@ class StorageApp:
         return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key})
 
     async def upload_post(self, request: Request, m: re.Match[str]) -> Response:
-        upsert = request.headers.get("x-upsert", "").lower() == "true"
+        upsert = request.headers.get("x-upsert") == "true"
         return await self._upload(request, m["bucket"], m["key"], upsert=upsert)
 
     async def upload_put(self, request: Request, m: re.Match[str]) -> Response:
@@ -290,7 +290,7 @@ class StorageApp:
         copy_metadata = body.get("copyMetadata", True) is not False
         stored = await self.objects.copy(
             caller, self.info_of(request), bucket, source, destination, body.get("destinationBucket"),
-            upsert=request.headers.get("x-upsert", "").lower() == "true",
+            upsert=request.headers.get("x-upsert") == "true",
             user_metadata=body.get("metadata") if not copy_metadata else None, copy_metadata=copy_metadata)
         return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key, "name": stored.row["name"],
                              "bucket_id": stored.row["bucket_id"], "version": stored.row["version"],
@@ -306,7 +306,9 @@ class StorageApp:
                                 operation="storage.object.sign")
         url = f"{m['bucket']}/{m['key']}"
         token = self.signer.sign_download(url, expires_in)
-        return JSONResponse({"signedURL": f"/object/sign/{_quote_path(url)}?token={token}"})
+        # the path as it was signed, not percent-encoded (storage-api's signObjectUrl): storage-js runs encodeURI
+        # over the whole link, which an encoded path would encode twice
+        return JSONResponse({"signedURL": f"/object/sign/{url}?token={token}"})
 
     async def sign_many(self, request: Request, m: re.Match[str]) -> Response:
         caller = self.caller(request)
@@ -324,7 +326,7 @@ class StorageApp:
                 url = f"{m['bucket']}/{path}"
                 token = self.signer.sign_download(url, expires_in)
                 results.append({"error": None, "path": path,
-                                "signedURL": f"/object/sign/{_quote_path(url)}?token={token}"})
+                                "signedURL": f"/object/sign/{url}?token={token}"})
             else:
                 results.append({"error": "Either the object does not exist or you do not have access to it",
                                 "path": path, "signedURL": None})
@@ -335,7 +337,7 @@ class StorageApp:
         bucket, key = m["bucket"], m["key"]
         limits.must_be_valid_key(key)
         await self.objects.bucket(bucket)
-        upsert = request.headers.get("x-upsert", "").lower() == "true"
+        upsert = request.headers.get("x-upsert") == "true"
         await self.objects.can_upload(caller, self.info_of(request), bucket, key, upsert=upsert, owner=caller.sub,
                                       operation="storage.object.upload_sign")
         url = f"{bucket}/{key}"

@@ -90,7 +90,7 @@ class BucketStore:
             if error.code == "ResourceAlreadyExists":
                 raise errors.bucket_already_exists(bucket_id) from None
             raise
-        return {"name": bucket_id}
+        return {"name": name}  # the body's name, as storage-api's createBucket answers (the id may differ)
 
     async def update(self, caller: Caller, request: RequestInfo, bucket_id: str, body: dict[str, Any]) -> None:
         params = {"bucket": bucket_id, "public": body.get("public"),

@@ -1,9 +1,10 @@
 """Storage's errors as Supabase Storage renders them (local-api-surface.md §3.1).
 
-The body is `{statusCode: "<semantic status>", code, error, message}` with `error` equal to `code` (storage-api's
-`StorageBackendError.render`), and the HTTP status is 400 for every error except those whose semantic status is
-500 (storage-api's error handler): a missing object is HTTP 400 with `statusCode: "404"`. storage-js and storage3
-read `statusCode` / `code` / `message` from the body.
+The body is `{statusCode: "<semantic status>", code, error, message}`, and the HTTP status is 400 for every error
+except those whose semantic status is 500 (storage-api's error handler, src/http/error-handler.ts): a missing object
+is HTTP 400 with `statusCode: "404"`. `error` is the error's backwards-compatible name where storage-api's ERRORS
+table gives one (`not_found`, `Bucket not found`, `Unauthorized`, `Duplicate`, ...; the handler sends
+`error.error || code`), else the code. storage-js and storage3 read `statusCode` / `code` / `error` / `message`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ class StorageError(Exception):
     """An error Storage answers with its JSON body; `status` is the semantic status (rendered as `statusCode`)."""
 
     def __init__(self, code: str, status: int, message: str, *, http_status: int | None = None,
-                 body: dict | None = None) -> None:
+                 body: dict | None = None, error: str | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.error = error or code  # storage-api's backwards-compatible `error`, where its ERRORS table sets one
         self.status = status
         self.message = message
         self.http_status = http_status if http_status is not None else (500 if status == 500 else 400)
@@ -29,7 +31,7 @@ class StorageError(Exception):
     def body(self) -> dict:
         if self._body is not None:
             return self._body
-        return {"statusCode": str(self.status), "code": self.code, "error": self.code, "message": self.message}
+        return {"statusCode": str(self.status), "code": self.code, "error": self.error, "message": self.message}
 
     def response(self, *, head: bool = False) -> Response:
         payload = b"" if head else json.dumps(self.body(), separators=(",", ":")).encode()
@@ -40,11 +42,11 @@ class StorageError(Exception):
 
 
 def no_such_bucket(bucket: str = "") -> StorageError:
-    return StorageError("NoSuchBucket", 404, "Bucket not found")
+    return StorageError("NoSuchBucket", 404, "Bucket not found", error="Bucket not found")
 
 
 def no_such_key(key: str = "") -> StorageError:
-    return StorageError("NoSuchKey", 404, "Object not found")
+    return StorageError("NoSuchKey", 404, "Object not found", error="not_found")
 
 
 def no_such_upload() -> StorageError:
@@ -56,7 +58,7 @@ def invalid_key(key: str) -> StorageError:
 
 
 def invalid_bucket_name(bucket: str) -> StorageError:
-    return StorageError("InvalidBucketName", 400, "Bucket name invalid")
+    return StorageError("InvalidBucketName", 400, "Bucket name invalid", error="Invalid Input")
 
 
 def invalid_jwt(message: str = "Invalid JWT") -> StorageError:
@@ -72,7 +74,7 @@ def expired_signature() -> StorageError:
 
 
 def access_denied(message: str = "Access denied") -> StorageError:
-    return StorageError("AccessDenied", 403, message)
+    return StorageError("AccessDenied", 403, message, error="Unauthorized")
 
 
 def rls_violation() -> StorageError:
@@ -80,15 +82,15 @@ def rls_violation() -> StorageError:
 
 
 def resource_already_exists() -> StorageError:
-    return StorageError("ResourceAlreadyExists", 409, "The resource already exists")
+    return StorageError("ResourceAlreadyExists", 409, "The resource already exists", error="Duplicate")
 
 
 def key_already_exists(key: str = "") -> StorageError:
-    return StorageError("KeyAlreadyExists", 409, "The resource already exists")
+    return StorageError("KeyAlreadyExists", 409, "The resource already exists", error="Duplicate")
 
 
 def bucket_already_exists(bucket: str = "") -> StorageError:
-    return StorageError("BucketAlreadyExists", 409, "The resource already exists")
+    return StorageError("BucketAlreadyExists", 409, "The resource already exists", error="Duplicate")
 
 
 def bucket_not_empty(bucket: str = "") -> StorageError:
@@ -96,15 +98,16 @@ def bucket_not_empty(bucket: str = "") -> StorageError:
 
 
 def entity_too_large(entity: str = "object", limit: str = "the maximum allowed size") -> StorageError:
-    return StorageError("EntityTooLarge", 413, f"The {entity} exceeded {limit}")
+    return StorageError("EntityTooLarge", 413, f"The {entity} exceeded {limit}", error="Payload too large")
 
 
 def invalid_mime_type(mime_type: str) -> StorageError:
-    return StorageError("InvalidMimeType", 415, f"mime type {mime_type} is not supported")
+    return StorageError("InvalidMimeType", 415, f"mime type {mime_type} is not supported",
+                        error="invalid_mime_type")
 
 
 def invalid_range() -> StorageError:
-    return StorageError("InvalidRange", 400, "invalid range provided")
+    return StorageError("InvalidRange", 400, "invalid range provided", error="invalid_range")
 
 
 def invalid_request(message: str) -> StorageError:

@@ -200,7 +200,7 @@ class TusApp:
         else:
             caller = self.storage.caller(request)
             owner = caller.sub
-            upsert = request.headers.get("x-upsert", "").lower() == "true"
+            upsert = request.headers.get("x-upsert") == "true"
         info = UploadInfo(mimetype=mimetype, cache_control=f"max-age={cache}" if cache and cache.isdigit()
                           else (cache or "no-cache"), user_metadata=user_metadata, content_length=length)
         if caller is not None:  # a signed upload URL passed the permission test when it was signed

@@ -41,6 +41,12 @@ async function readmeFlow() {
   const { data, error } = await supabase.storage.from('message-attachments').createSignedUrl(path, 3600)
   out.signError = err(error)
   out.signedBody = data ? await (await fetch(data.signedUrl)).text() : null
+  // a key with a space: storage-js encodes the whole signed link once (encodeURI), so the server must not have
+  const spaced = `${conversationId}/${crypto.randomUUID()}-my notes.txt`
+  await supabase.storage.from(BUCKET).upload(spaced, new Blob(['spaced body'], { type: 'text/plain' }),
+    { contentType: 'text/plain' })
+  const spacedSigned = await supabase.storage.from(BUCKET).createSignedUrl(spaced, 60)
+  out.spacedSignedBody = spacedSigned.data ? await (await fetch(spacedSigned.data.signedUrl)).text() : null
   out.path = path
 
   const other = as('client').storage.from(BUCKET)

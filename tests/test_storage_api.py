@@ -143,3 +143,41 @@ def test_list_v2_pages_with_a_cursor_through_files_and_folders(stack):
     flat = files.list_v2({"prefix": base})
     assert [o.name for o in flat.objects] == ["a.txt", "b/1.txt", "b/2.txt", "c.txt", "d/1.txt", "e.txt"]
     assert flat.hasNext is False
+
+
+def test_copy_keeps_or_replaces_metadata_as_storage_api_does(stack):
+    """copyMetadata (default true) carries the source's file and user metadata; false takes cacheControl and
+    mimetype from the body's `metadata` and the user metadata from `x-metadata` (base64 JSON). The answer is the
+    new object's row with Id and Key."""
+    api, world, url = stack
+    token = world.tokens["manager"]
+    auth = {"apikey": ANON_KEY, "Authorization": f"Bearer {token}"}
+    base = f"{world.group}/copies"
+    source = httpx.post(f"{api.url}/storage/v1/object/{BUCKET}/{base}/src.txt", content=b"source", headers={
+        **auth, "content-type": "text/plain", "cache-control": "max-age=10",
+        "x-metadata": base64.b64encode(json.dumps({"origin": "upload"}).encode()).decode()})
+    assert source.status_code == 200, source.text
+
+    def copy(destination: str, body: dict, headers: dict | None = None) -> dict:
+        answer = httpx.post(f"{api.url}/storage/v1/object/copy", headers={**auth, **(headers or {})}, json={
+            "bucketId": BUCKET, "sourceKey": f"{base}/src.txt", "destinationKey": f"{base}/{destination}", **body})
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def info(name: str) -> dict:
+        return httpx.get(f"{api.url}/storage/v1/object/info/{BUCKET}/{base}/{name}", headers=auth).json()
+
+    kept = copy("kept.txt", {})
+    assert kept["Key"] == f"{BUCKET}/{base}/kept.txt" and kept["name"] == f"{base}/kept.txt"
+    assert kept["Id"] == kept["id"] and kept["owner_id"] == str(world.people["manager"])
+    assert kept["user_metadata"] == {"origin": "upload"} and kept["metadata"]["cacheControl"] == "max-age=10"
+    assert kept["created_at"] and kept["bucket_id"] == BUCKET
+
+    replaced = copy("replaced.txt", {"copyMetadata": False, "metadata": {"cacheControl": "max-age=60"}},
+                    {"x-metadata": base64.b64encode(json.dumps({"origin": "copy"}).encode()).decode()})
+    assert replaced["user_metadata"] == {"origin": "copy"}
+    assert replaced["metadata"]["cacheControl"] == "max-age=60" and replaced["metadata"]["mimetype"] == "text/plain"
+    assert info("replaced.txt")["cache_control"] == "max-age=60"
+    bare = copy("bare.txt", {"copyMetadata": False})
+    assert bare["user_metadata"] is None, "without x-metadata a copy that does not copy metadata has none"
+    assert bare["metadata"]["cacheControl"] == "max-age=10", "the source's file metadata stays unless overridden"

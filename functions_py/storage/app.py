@@ -29,7 +29,7 @@ from functions_py.storage.database import Caller, RequestInfo, fetch_all, object
 from functions_py.storage.listing import list_v2
 from functions_py.storage.objects import ObjectStore
 from functions_py.storage.signing import SCOPE_DOWNLOAD, SCOPE_UPLOAD, Signer
-from functions_py.storage.uploads import RequestUpload
+from functions_py.storage.uploads import RequestUpload, user_metadata_header
 from functions_py.tokens import InvalidToken, TokenVerifier
 
 log = logging.getLogger("supakit.storage")
@@ -288,13 +288,15 @@ class StorageApp:
         body = await self.json_body(request)
         bucket, source, destination = _move_params(body)
         copy_metadata = body.get("copyMetadata", True) is not False
+        # as storage-api's copyObject: the body's `metadata` overrides the file metadata (cacheControl, mimetype)
+        # and `x-metadata` (base64 JSON) is the user metadata, both only when copyMetadata is false
+        file_metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         stored = await self.objects.copy(
             caller, self.info_of(request), bucket, source, destination, body.get("destinationBucket"),
-            upsert=request.headers.get("x-upsert") == "true",
-            user_metadata=body.get("metadata") if not copy_metadata else None, copy_metadata=copy_metadata)
-        return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key, "name": stored.row["name"],
-                             "bucket_id": stored.row["bucket_id"], "version": stored.row["version"],
-                             "metadata": stored.row["metadata"]})
+            upsert=request.headers.get("x-upsert") == "true", copy_metadata=copy_metadata,
+            file_metadata={k: file_metadata[k] for k in ("cacheControl", "mimetype") if k in file_metadata},
+            user_metadata=user_metadata_header(request.headers.get("x-metadata")))
+        return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key, **_jsonable(stored.row)})
 
     # -- signed URLs --------------------------------------------------------------------------------------------
 

@@ -239,15 +239,20 @@ class ObjectStore:
 
     async def copy(self, caller: Caller, request: RequestInfo, bucket_id: str, source: str, destination: str,
                    destination_bucket: str | None = None, *, upsert: bool = False,
-                   user_metadata: dict[str, Any] | None = None, copy_metadata: bool = True) -> StoredObject:
+                   user_metadata: dict[str, Any] | None = None, copy_metadata: bool = True,
+                   file_metadata: dict[str, Any] | None = None) -> StoredObject:
         """A new object with the source's bytes: SELECT on the source and INSERT (UPDATE with upsert) on the
-        destination, as the caller."""
+        destination, as the caller. With `copy_metadata` the source's metadata and user metadata go along;
+        without it `file_metadata` (cacheControl, mimetype) overrides the source's and `user_metadata` replaces
+        its user metadata (storage-api's copyObject)."""
         limits.must_be_valid_key(source)
         limits.must_be_valid_key(destination)
         target_bucket = destination_bucket or bucket_id
         bucket = await self.bucket(target_bucket)
         row = await self.find(caller, request, bucket_id, source, operation="storage.object.copy")
         metadata = dict(row["metadata"] or {})
+        if not copy_metadata:
+            metadata.update(file_metadata or {})
         limits.must_allow_mime(str(metadata.get("mimetype") or "application/octet-stream"),
                                bucket.get("allowed_mime_types"))
         if int(metadata.get("size") or 0) > self.size_limit(bucket):

@@ -44,6 +44,11 @@ def _user_metadata(raw: str | bytes | None, *, base64_encoded: bool) -> dict[str
     return value
 
 
+def user_metadata_header(raw: str | None) -> dict[str, Any] | None:
+    """The `x-metadata` header (base64 JSON) as user metadata; None when absent."""
+    return _user_metadata(raw, base64_encoded=True)
+
+
 @dataclass
 class _Part:
     headers: dict[str, str] = field(default_factory=dict)

@@ -168,3 +168,24 @@ def test_js_reconnects_and_rejoins_after_a_server_restart(fresh_db):
         second.stop()
     assert result["statuses"].count("SUBSCRIBED") >= 2, "rejoined after the reconnect"
     assert result["got"][0]["payload"] == {"ok": True}
+
+
+def test_realtime_js_with_a_publishable_key_through_the_gateway(fresh_db):
+    """supabase-js configured with `sb_publishable_…` puts it in the socket URL; the gateway gives Realtime the anon
+    JWT it stands for (the CLI's Kong `QueryToken`), and the REST broadcast API takes the key as `apikey`."""
+    from tests.api_harness import PUBLISHABLE_KEY, running_api
+
+    with running_api(fresh_db, realtime=True) as api:
+        result = Scenario("broadcast", f"{api.url}/realtime/v1", ANON_KEY=PUBLISHABLE_KEY).finish()
+        assert [s[0]["status"] for s in result["statuses"]] == ["SUBSCRIBED", "SUBSCRIBED"], result
+        assert result["got"]["b"] == [{"type": "broadcast", "event": "cursor", "payload": {"x": 1, "y": 2}}]
+        sent = httpx.post(f"{api.url}/realtime/v1/api/broadcast", headers={"apikey": PUBLISHABLE_KEY},
+                          json={"messages": [{"topic": "room", "event": "e", "payload": {"n": 1}}]})
+        assert sent.status_code == 202, sent.text
+        for path in ("/realtime/v1/api/broadcast", "/functions/v1/stripe-webhook"):
+            preflight = httpx.options(f"{api.url}{path}", headers={
+                "Origin": "http://localhost:3000", "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, apikey, content-type, x-custom"})
+            assert preflight.status_code == 200, (path, preflight.text)
+            assert preflight.headers["access-control-allow-origin"] == "*"
+            assert preflight.headers["access-control-allow-headers"] == "authorization, apikey, content-type, x-custom"

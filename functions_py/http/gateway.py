@@ -9,15 +9,19 @@
 What the gateway does for every HTTP request, before a service sees it (reference: local-api-surface.md §0):
 
 - **CORS** as Kong's `cors` plugin with its defaults, which the CLI enables on every route: a preflight
-  (`OPTIONS` with `Access-Control-Request-Method`) on a service route is answered here with 200, any origin, the
-  requested headers echoed; every other response, errors and 404s included, carries `Access-Control-Allow-Origin: *`
-  and exposes the headers clients read (`Content-Range`, `Location`, …), so a browser always sees the real status.
+  (`OPTIONS` with `Access-Control-Request-Method`) on any route — the services, `/functions/v1/…`, `/realtime/v1/…`
+  — is answered here with 200, any origin, the requested headers echoed (the function or server never sees it);
+  every other response, errors and 404s included, carries `Access-Control-Allow-Origin: *` and exposes the headers
+  clients read (`Content-Range`, `Location`, …), so a browser always sees the real status.
 - **Keys** as the CLI gateway translates them: `Authorization` is kept when present and not `Bearer sb_…`;
   otherwise the `apikey` header (or query parameter) picks the JWT: the secret key → the service_role JWT, the
   publishable key → the anon JWT, a legacy JWT key → itself. The service then sees `Authorization: Bearer <jwt>`.
   Keys are verified: an `apikey` that is none of the project's keys is `401 Invalid API key`; a request with neither
   `apikey` nor `Authorization` on a route that needs a key is `401 No API key found in request` (hosted Supabase's
   bodies). Routes browsers open without headers (e-mail links, public and signed Storage URLs) need no key.
+  Realtime gets the CLI's translation too: its REST API (`/realtime/v1/api/…`) the `Authorization` a service gets,
+  the WebSocket's `apikey` query parameter the JWT of a publishable or secret key (Kong's `QueryToken`), so
+  supabase-js configured with `sb_publishable_…` connects.
 
 A service is an object with `prefix`, `app` (an ASGI app), `needs_key(path) -> bool`, and async `start()` /
 `stop()`; `SERVICE_MODULES` lists the packages whose `service(context)` builds one (a package not yet present is
@@ -33,7 +37,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -52,6 +56,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Packages that provide a gateway service through `service(context: GatewayContext) -> Service`, in mount order.
 SERVICE_MODULES = ("functions_py.rest", "functions_py.auth", "functions_py.storage")
+
+REALTIME_PREFIX = "/realtime/v1"
+EDGE_ROUTE_PREFIXES = ("/functions/v1/", REALTIME_PREFIX + "/")  # routes of the edge app Kong's cors plugin covers
 
 # Kong's cors plugin defaults (origins "*", its default method list, requested headers echoed, no max age).
 CORS_ALLOW_METHODS = "GET,HEAD,PUT,PATCH,POST,DELETE,OPTIONS,TRACE,CONNECT"
@@ -212,6 +219,11 @@ class KeyTranslator:
     def _jwt_for(self, role: str) -> str:
         return self.keys.service_role if role == "service_role" else self.keys.anon
 
+    def jwt_for_key(self, key: str) -> str | None:
+        """The JWT a publishable or secret key (`sb_…`) stands for; None for anything else."""
+        role = self._key_role(key) if key.startswith("sb_") else None
+        return self._jwt_for(role) if role is not None else None
+
     def resolve(self, apikey: str | None, authorization: str | None, *, key_required: bool) -> Resolution:
         bearer = None
         if authorization and authorization[:7].lower() == "bearer ":
@@ -253,26 +265,25 @@ class Gateway:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # lifespan, or a WebSocket (Realtime's socket)
+            if scope["type"] == "websocket" and scope["path"].startswith(REALTIME_PREFIX + "/"):
+                scope = self._with_socket_key(scope)
             await self.fallback(scope, receive, send)
             return
         path = scope["path"]
         service = self._service_for(path)
+        preflight = scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method") is not None
         if service is None:
+            if preflight and path.startswith(EDGE_ROUTE_PREFIXES):
+                await _answer_preflight(scope, send)
+                return
+            if path.startswith(REALTIME_PREFIX + "/api/"):
+                scope = self._with_bearer(scope)
             await self.fallback(scope, receive, _with_cors(send, replace=False))
             return
         inner = path[len(service.prefix):] or "/"
-        method = scope["method"]
-        if method == "OPTIONS" and _header(scope, b"access-control-request-method") is not None:
-            requested = _header(scope, b"access-control-request-headers")
-            headers = [(b"access-control-allow-origin", b"*"),
-                       (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
-                       (b"vary", b"Access-Control-Request-Headers")]
-            if requested:
-                headers.append((b"access-control-allow-headers", requested.encode("latin-1")))
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [*headers, (b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
+        if preflight:
+            await _answer_preflight(scope, send)
             return
         apikey = authorization = None
         authorizations = 0
@@ -302,6 +313,45 @@ class Gateway:
         state["key_role"] = resolution.key_role
         child["state"] = state
         await service.app(child, receive, _with_cors(send, replace=True))
+
+
+    def _with_socket_key(self, scope: Scope) -> Scope:
+        """A Realtime socket whose `apikey` query parameter is a publishable or secret key, with the JWT it stands
+        for in its place (the CLI's Kong `QueryToken`); anything else as it came (the server verifies it)."""
+        query = scope.get("query_string") or b""
+        if b"apikey=sb_" not in query:
+            return scope
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        changed = False
+        for index, (name, value) in enumerate(pairs):
+            jwt = self.translator.jwt_for_key(value) if name == "apikey" else None
+            if jwt is not None:
+                pairs[index], changed = (name, jwt), True
+        return {**scope, "query_string": urlencode(pairs).encode("latin-1")} if changed else scope
+
+    def _with_bearer(self, scope: Scope) -> Scope:
+        """Realtime's REST API with the `Authorization` a service would get (the CLI's Kong `BearerToken`)."""
+        apikey = _header(scope, b"apikey")
+        if apikey is None and scope.get("query_string"):
+            values = parse_qs(scope["query_string"].decode("latin-1")).get("apikey")
+            apikey = values[0] if values else None
+        resolution = self.translator.resolve(apikey, _header(scope, b"authorization"), key_required=False)
+        if not resolution.bearer:
+            return scope
+        return {**scope, "headers": _with_header(scope.get("headers", ()), b"authorization",
+                                                 f"Bearer {resolution.bearer}")}
+
+
+async def _answer_preflight(scope: Scope, send: Send) -> None:
+    """Kong's cors plugin answering a preflight itself: 200, any origin, its methods, the requested headers."""
+    requested = _header(scope, b"access-control-request-headers")
+    headers = [(b"access-control-allow-origin", b"*"),
+               (b"access-control-allow-methods", CORS_ALLOW_METHODS.encode()),
+               (b"vary", b"Access-Control-Request-Headers")]
+    if requested:
+        headers.append((b"access-control-allow-headers", requested.encode("latin-1")))
+    await send({"type": "http.response.start", "status": 200, "headers": [*headers, (b"content-length", b"0")]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _with_cors(send: Send, *, replace: bool) -> Send:

@@ -278,13 +278,12 @@ class RealtimeServer:
     # -- REST broadcast ----------------------------------------------------------------------------------------
 
     def _rest_claims(self, request: Request) -> dict[str, Any]:
-        """The caller's claims: the bearer token when it is a JWT, else the apikey; both must verify."""
-        apikey = _apikey(request.headers, request.query_params)
-        claims = self.verifier.verify(apikey)
+        """The caller's claims: the bearer token when it is a JWT, else the apikey (Realtime's auth_tenant plug
+        reads `Authorization` first and falls back to `apikey`; only the one used is verified)."""
         bearer = _bearer(request.headers)
         if bearer and not bearer.startswith("sb_"):
-            claims = self.verifier.verify(bearer)
-        return claims
+            return self.verifier.verify(bearer)
+        return self.verifier.verify(_apikey(request.headers, request.query_params))
 
     async def rest_broadcast(self, request: Request) -> Response:
         """POST /api/broadcast {messages:[{topic, event, payload, private?}]} -> 202."""

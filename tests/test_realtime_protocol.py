@@ -198,3 +198,23 @@ def test_a_socket_that_stops_sending_is_reaped():
 
         assert asyncio.run(scenario()) < 14
         assert server.server.metrics.counters["sockets_reaped_total"] == 1
+
+
+def test_a_track_on_a_channel_joined_without_presence_sends_the_presence_state():
+    """realtime-js enables presence at join only when presence callbacks are registered; a later track turns it on,
+    and Phoenix's Presence buffers diffs until a presence_state arrives, so the server sends one then."""
+    with running_server(None) as server:
+        url = f"ws://127.0.0.1:{server.port}/realtime/v1/websocket?apikey={ANON_KEY}&vsn=1.0.0"
+
+        async def scenario():
+            async with websockets.connect(url) as ws:
+                await ws.send(_join("realtime:lobby", presence={"enabled": False, "key": "ada"}))
+                assert (await _recv(ws, "phx_reply"))["payload"]["status"] == "ok"
+                await ws.send(json.dumps({"topic": "realtime:lobby", "event": "presence", "ref": "2", "join_ref": "1",
+                                          "payload": {"type": "presence", "event": "track",
+                                                      "payload": {"status": "online"}}}))
+                state = await _recv(ws, "presence_state")
+                assert list(state["payload"]) == ["ada"]
+                assert state["payload"]["ada"]["metas"][0]["status"] == "online"
+
+        asyncio.run(scenario())

@@ -456,9 +456,13 @@ class Connection:
             if channel.private and not await self.host.authorize_write(channel, "presence"):
                 self.reply(push, "error", {})
                 return
-            channel.presence_enabled = True
+            was_enabled, channel.presence_enabled = channel.presence_enabled, True
             self.reply(push, "ok", {})
             self.host.track(channel, payload)
+            if not was_enabled and channel.read_presence:
+                # the track turned presence on (joined without it): the state now, as Realtime's presence handler
+                # syncs it; Phoenix clients hold every diff until a state arrives
+                self.push_event(channel.topic, "presence_state", self.host.presence_state(channel))
         elif kind == "untrack":
             self.reply(push, "ok", {})
             self.host.untrack(channel)

@@ -306,12 +306,22 @@ def test_http_send_and_the_rest_broadcast_api_deliver_to_members(server):
                                            json={"messages": [{"topic": "rest", "event": "via-api",
                                                                "payload": {"n": 2}}]})
                 assert response.status_code == 202
+                # an invalid batch: Realtime's changeset errors, 422
                 bad = await http.post(f"{server.base_url}/api/broadcast", headers={"apikey": ANON_KEY},
-                                      json={"messages": [{"event": "no topic"}]})
-                assert bad.status_code == 400 and "topic" in bad.json()["error"]
+                                      json={"messages": [{"event": "no topic"}, {"topic": "t", "event": "e",
+                                                                                 "payload": {}}]})
+                assert bad.status_code == 422
+                assert bad.json() == {"errors": {"messages": [
+                    {"topic": ["can't be blank"], "payload": ["can't be blank"]}, {}]}}
+                empty = await http.post(f"{server.base_url}/api/broadcast", headers={"apikey": ANON_KEY},
+                                        json={"messages": []})
+                assert (empty.status_code, empty.json()) == (422, {"errors": {"messages": ["can't be blank"]}})
                 unauthenticated = await http.post(f"{server.base_url}/api/broadcast",
                                                   json={"messages": [{"topic": "rest", "event": "x"}]})
-                assert unauthenticated.status_code == 401
+                assert (unauthenticated.status_code, unauthenticated.json()) == (401, {"message": "Unauthorized"})
+                xml = await http.post(f"{server.base_url}/api/broadcast/rest/events/x",
+                                      headers={"apikey": ANON_KEY, "content-type": "text/xml"}, content=b"<x/>")
+                assert xml.status_code == 415 and xml.json()["error"].startswith("Unsupported Media Type")
             await eventually(lambda: len(rec.broadcasts) == 2, what="both REST broadcasts")
             assert [b["event"] for b in rec.broadcasts] == ["via-http", "via-api"]
             assert [b["payload"] for b in rec.broadcasts] == [{"n": 1}, {"n": 2}]
@@ -374,6 +384,11 @@ def test_private_writes_need_an_insert_policy_denied_broadcasts_are_dropped_even
                         json={"messages": [{"topic": topic, "event": "rest", "private": True,
                                             "payload": {"by": "member" if key == member_token else "service"}}]})
                     assert response.status_code == 202
+                # the single-message API says so when a private message may not be written (SingleBroadcast)
+                denied = await http.post(f"{server.base_url}/api/broadcast/{topic}/events/rest?private=true",
+                                         headers={"apikey": ANON_KEY, "authorization": f"Bearer {member_token}"},
+                                         json={"by": "member"})
+                assert (denied.status_code, denied.json()) == (403, {"message": "Unauthorized"})
             await eventually(lambda: len(rec.broadcasts) >= 2, what="the service role's broadcasts")
             await asyncio.sleep(0.3)
             assert [(b["event"], b["payload"]) for b in rec.broadcasts] == [

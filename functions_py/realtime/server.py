@@ -285,67 +285,76 @@ class RealtimeServer:
             return self.verifier.verify(bearer)
         return self.verifier.verify(_apikey(request.headers, request.query_params))
 
+    def _rest_refusal(self, error: InvalidToken) -> Response:
+        """Realtime's auth_tenant plug: 401 `{"message": "Unauthorized"}` whatever the reason (logged here)."""
+        log.info("realtime: refused a REST broadcast: %s", error.message)
+        return JSONResponse({"message": "Unauthorized"}, status_code=401)
+
     async def rest_broadcast(self, request: Request) -> Response:
-        """POST /api/broadcast {messages:[{topic, event, payload, private?}]} -> 202."""
+        """POST /api/broadcast {messages:[{topic, event, payload, private?}]} -> 202; an invalid batch is 422
+        `{"errors": ...}` as Realtime's BatchBroadcast changeset renders it."""
         try:
             claims = self._rest_claims(request)
         except InvalidToken as error:
-            return JSONResponse({"error": error.message}, status_code=401)
+            return self._rest_refusal(error)
         try:
             body = json.loads(await request.body())
         except ValueError:
             return JSONResponse({"error": "the body is not JSON; send {\"messages\": [{\"topic\", \"event\", "
                                           "\"payload\", \"private\"}]}"}, status_code=400)
-        messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list) or not messages:
-            return JSONResponse({"error": "send {\"messages\": [...]}, a non-empty list of "
-                                          "{topic, event, payload, private?}"}, status_code=400)
-        for index, message in enumerate(messages):
-            if not (isinstance(message, dict) and isinstance(message.get("topic"), str) and message["topic"]
-                    and isinstance(message.get("event"), str) and message["event"]):
-                return JSONResponse({"error": f"messages[{index}] needs a topic and an event (strings)"},
-                                    status_code=400)
+        problems = batch_errors(body)
+        if problems is not None:
+            return JSONResponse({"errors": problems}, status_code=422)
+        messages = body["messages"]
         for message in messages:
-            payload_json = protocol.dumps(message.get("payload", {}))
+            payload_json = protocol.dumps(message["payload"])
             if len(payload_json) > self.settings.max_payload_bytes:
                 return JSONResponse({"error": f"a payload is {len(payload_json)} bytes; the limit is "
                                               f"{self.settings.max_payload_bytes}"}, status_code=413)
-            await self._rest_deliver(message["topic"], message["event"], payload_json,
+        for message in messages:
+            await self._rest_deliver(message["topic"], message["event"], protocol.dumps(message["payload"]),
                                      bool(message.get("private")), claims)
         return Response(status_code=202)
 
     async def rest_broadcast_one(self, request: Request) -> Response:
-        """POST /api/broadcast/:topic/events/:event[?private=true] (realtime-py http_send) -> 202."""
+        """POST /api/broadcast/:topic/events/:event[?private=true] (realtime-py http_send) -> 202, as Realtime's
+        SingleBroadcast: 415 for a body neither JSON nor bytes, 422 for one over the payload limit, 403 for a
+        private message the caller may not write."""
         try:
             claims = self._rest_claims(request)
         except InvalidToken as error:
-            return JSONResponse({"error": error.message}, status_code=401)
+            return self._rest_refusal(error)
+        content_type = request.headers.get("content-type")
+        binary = content_type is not None and content_type.startswith("application/octet-stream")
+        if content_type is not None and not binary and not content_type.startswith("application/json"):
+            return JSONResponse({"error": "Unsupported Media Type. Use application/json or application/octet-stream"},
+                                status_code=415)
         raw = await request.body()
         if len(raw) > self.settings.max_payload_bytes:
-            return JSONResponse({"error": f"the payload is {len(raw)} bytes; the limit is "
-                                          f"{self.settings.max_payload_bytes}"}, status_code=413)
+            return JSONResponse({"errors": {"payload": ["Payload size exceeds tenant limit"]}}, status_code=422)
         private = request.query_params.get("private", "").lower() == "true"
         topic, event = request.path_params["topic"], request.path_params["event"]
-        if request.headers.get("content-type", "").startswith("application/octet-stream"):
-            await self._rest_deliver(topic, event, None, private, claims, binary=raw)
-        else:
+        payload_json = None
+        if not binary:
             try:
                 payload_json = protocol.dumps(json.loads(raw or b"{}"))
             except ValueError:
                 return JSONResponse({"error": "the body is not JSON (send application/octet-stream for bytes)"},
                                     status_code=400)
-            await self._rest_deliver(topic, event, payload_json, private, claims)
+        if not await self._rest_deliver(topic, event, payload_json, private, claims, binary=raw if binary else None):
+            return JSONResponse({"message": "Unauthorized"}, status_code=403)
         return Response(status_code=202)
 
     async def _rest_deliver(self, name: str, event: str, payload_json: str | None, private: bool,
-                            claims: dict[str, Any], *, binary: bytes | None = None) -> None:
-        """Private messages need write access, as a socket broadcast does; denied ones are dropped."""
+                            claims: dict[str, Any], *, binary: bytes | None = None) -> bool:
+        """Private messages need write access, as a socket broadcast does; False (not delivered) when denied."""
         if private and (self.authorizer is None or not await self.authorizer.write(name, claims, "broadcast")):
             self.metrics.inc("broadcasts_denied_total")
-            return
+            return False
         message = Outgoing(topic=f"realtime:{name}", event=event, payload_json=payload_json, binary=binary,
                            prefer_binary=binary is not None)
         self.metrics.add("broadcasts_delivered_total", self.hub.broadcast((private, name), message))
+        return True
 
     # -- ChannelHost: what connections use (connection.py) ----------------------------------------------------
 
@@ -486,3 +495,31 @@ class RealtimeServer:
                 channel.conn.enqueue(protocol.encode_raw(channel.conn.vsn, channel.topic, "postgres_changes",
                                                          payload))
                 self.metrics.inc("changes_delivered_total")
+
+
+def batch_errors(body: Any) -> dict[str, Any] | None:
+    """What Realtime's BatchBroadcast changeset says of a batch (`messages` required; each message's topic,
+    event and payload required, payload a map, private a boolean), as Ecto renders its errors; None when valid."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if messages is None or messages == []:
+        return {"messages": ["can't be blank"]}
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        return {"messages": ["is invalid"]}
+    found = []
+    for message in messages:
+        problems: dict[str, list[str]] = {}
+        for name in ("topic", "event"):
+            value = message.get(name)
+            if value is not None and not isinstance(value, str):
+                problems[name] = ["is invalid"]
+            elif value is None or not value.strip():
+                problems[name] = ["can't be blank"]
+        payload = message.get("payload")
+        if payload is None:
+            problems["payload"] = ["can't be blank"]
+        elif not isinstance(payload, dict):
+            problems["payload"] = ["is invalid"]
+        if message.get("private") is not None and not isinstance(message.get("private"), bool):
+            problems["private"] = ["is invalid"]
+        found.append(problems)
+    return {"messages": found} if any(found) else None

@@ -242,7 +242,7 @@ class TokenVerifier:
 
     def verify(self, token: str | None) -> dict[str, Any]:
         """The token's claims, or InvalidToken naming what is wrong (`.reason`: missing, malformed, expired,
-        bad_signature, unsupported_algorithm, unknown_key, no_role)."""
+        bad_signature, unsupported_algorithm, unknown_key, no_role, missing_claims)."""
         if not token:
             raise InvalidToken("no token: send the anon key or a user's access token", reason="missing")
         try:
@@ -257,8 +257,8 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired; refresh the session", reason="expired") from None
         except jwt.MissingRequiredClaimError:
-            raise InvalidToken("the token has no exp claim; Supabase tokens always expire", reason="malformed") \
-                from None
+            raise InvalidToken("the token has no exp claim; Supabase tokens always expire",
+                               reason="missing_claims") from None
         except jwt.InvalidSignatureError:
             raise InvalidToken("the token's signature does not match this project's key", reason="bad_signature") \
                 from None

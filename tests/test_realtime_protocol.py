@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 import websockets
@@ -216,5 +217,37 @@ def test_a_track_on_a_channel_joined_without_presence_sends_the_presence_state()
                 state = await _recv(ws, "presence_state")
                 assert list(state["payload"]) == ["ada"]
                 assert state["payload"]["ada"]["metas"][0]["status"] == "online"
+
+        asyncio.run(scenario())
+
+
+def test_a_join_with_an_unusable_token_is_refused_in_realtimes_words():
+    """The reasons realtime_channel.ex gives (clients and their docs match on them)."""
+    from functions_py import tokens
+    from tests.realtime_harness import SECRET
+
+    now = int(time.time())
+    cases = {
+        "not-a-jwt": "MalformedJWT: The token provided is not a valid JWT",
+        tokens.sign({"role": "authenticated", "exp": now + 60}, "another-secret-of-at-least-32-characters"):
+            "JwtSignatureError: Failed to validate JWT signature",
+        tokens.sign({"role": "authenticated"}, SECRET): "InvalidJWTToken: Fields `role` and `exp` are required in JWT",
+        tokens.sign({"exp": now + 60}, SECRET): "InvalidJWTToken: Fields `role` and `exp` are required in JWT",
+    }
+    with running_server(None) as server:
+        url = f"ws://127.0.0.1:{server.port}/realtime/v1/websocket?apikey={ANON_KEY}&vsn=1.0.0"
+
+        async def scenario():
+            async with websockets.connect(url) as ws:
+                for ref, (token, reason) in enumerate(cases.items(), start=1):
+                    await ws.send(json.dumps({"topic": f"realtime:t{ref}", "event": "phx_join", "ref": str(ref),
+                                              "join_ref": str(ref), "payload": {"access_token": token}}))
+                    reply = await _recv(ws, "phx_reply")
+                    assert reply["payload"] == {"status": "error", "response": {"reason": reason}}, token
+                expired = tokens.sign({"role": "authenticated", "exp": now - 30}, SECRET)
+                await ws.send(json.dumps({"topic": "realtime:old", "event": "phx_join", "ref": "9", "join_ref": "9",
+                                          "payload": {"access_token": expired}}))
+                reason = (await _recv(ws, "phx_reply"))["payload"]["response"]["reason"]
+                assert reason.startswith("InvalidJWTToken: Token has expired 3") and reason.endswith(" seconds ago")
 
         asyncio.run(scenario())

@@ -23,6 +23,7 @@ import zlib
 from collections import deque
 from typing import Any, Protocol
 
+import jwt
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from functions_py.realtime import protocol
@@ -49,6 +50,26 @@ def _flag(value: Any, default: bool = False) -> bool:
     if isinstance(value, (int, float)):
         return bool(value)
     return default
+
+
+def token_refusal(error: InvalidToken, token: Any) -> tuple[str, str]:
+    """Realtime's code and message for a token it cannot use (realtime_channel.ex and jwt_verification.ex): a join
+    replies `<code>: <message>`, an `access_token` push closes the channel with the message alone. Reasons Realtime
+    has no words for keep ours under InvalidJWTToken."""
+    reason = getattr(error, "reason", None)
+    if reason == "malformed":
+        return "MalformedJWT", "The token provided is not a valid JWT"
+    if reason == "bad_signature":
+        return "JwtSignatureError", "Failed to validate JWT signature"
+    if reason in ("no_role", "missing_claims"):
+        return "InvalidJWTToken", "Fields `role` and `exp` are required in JWT"
+    if reason == "expired":
+        try:
+            exp = int(jwt.decode(token, options={"verify_signature": False}).get("exp"))
+        except (jwt.InvalidTokenError, TypeError, ValueError):
+            exp = int(time.time())
+        return "InvalidJWTToken", f"Token has expired {max(0, int(time.time()) - exp)} seconds ago"
+    return "InvalidJWTToken", error.message
 
 
 def binding_id(binding: dict) -> int:
@@ -373,7 +394,8 @@ class Connection:
             claims = self._token_claims(payload)
         except InvalidToken as error:
             log.info("realtime: socket %s joined %r with a bad token: %s", self.id, topic, error.message)
-            self.reply(push, "error", {"reason": f"InvalidJWTToken: {error.message}"})
+            code, message = token_refusal(error, payload.get("access_token"))
+            self.reply(push, "error", {"reason": f"{code}: {message}"})
             return
         config = payload.get("config") if isinstance(payload.get("config"), dict) else {}
         broadcast = config.get("broadcast") if isinstance(config.get("broadcast"), dict) else {}
@@ -477,7 +499,7 @@ class Connection:
         try:
             claims = self.host.verify(token)
         except InvalidToken as error:
-            await self.close_channel(channel, f"InvalidJWTToken: {error.message}")
+            await self.close_channel(channel, token_refusal(error, token)[1])  # the bare message, as Realtime's
             return
         channel.claims = claims
         channel.write.clear()

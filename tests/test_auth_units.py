@@ -103,7 +103,9 @@ def test_error_bodies_for_both_api_versions():
     legacy = render(error, {})
     assert legacy.body == b'{"code":400,"error_code":"invalid_credentials","msg":"Invalid login credentials"}'
     assert legacy.headers["x-sb-error-code"] == "invalid_credentials"
-    assert render(OAuthError("unsupported_grant_type"), {}).body == b'{"error":"unsupported_grant_type"}'
+    assert render(OAuthError("invalid_request", "refresh_token required"), {}).body == \
+        b'{"error":"invalid_request","error_description":"refresh_token required"}'
+    assert render(OAuthError("invalid_request"), {}).body == b'{"error":"invalid_request"}', "omitempty"
 
 
 def test_pagination_link_as_gotrue():

@@ -234,7 +234,7 @@ class AuthApp:
         if phone:
             raise bad_request("phone_provider_disabled", NO_SMS)
         if not password:
-            raise unprocessable("validation_failed", "Signup requires a valid password")
+            raise bad_request("validation_failed", "Signup requires a valid password")
         weak = passwords.weakness(str(password), int(self.auth.minimum_password_length),
                                   self.auth.password_requirements)
         if weak is not None:
@@ -285,7 +285,7 @@ class AuthApp:
             self.context.limiter.check("token_refresh", self.ip(request), int(self.auth.rate_limit_token_refresh))
             presented = body.get("refresh_token")
             if not presented or not isinstance(presented, str):
-                raise bad_request("validation_failed", "refresh_token required")
+                raise OAuthError("invalid_request", "refresh_token required")
             async with self.context.pool.connection() as conn:
                 return _json(await sessions.refresh(self.context, conn, presented, request.client.host if request.client
                                                      else None))
@@ -300,7 +300,8 @@ class AuthApp:
         if grant in ("id_token", "web3"):
             raise bad_request("provider_disabled", f"grant_type={grant} needs an identity provider, which supakit's "
                                                    "local Auth does not have; use a hosted Supabase project")
-        raise OAuthError("unsupported_grant_type", "")
+        # GoTrue's Token: apierrors.NewBadRequestError(ErrorCodeInvalidCredentials, "unsupported_grant_type")
+        raise bad_request("invalid_credentials", "unsupported_grant_type")
 
     async def _password_grant(self, request: Request) -> Response:
         body = await self.body(request)
@@ -315,11 +316,15 @@ class AuthApp:
             if phone:
                 raise unprocessable("phone_provider_disabled", "Phone logins are disabled: supakit's local Auth has "
                                                                "no SMS provider")
-            raise invalid_credentials()
+            raise bad_request("validation_failed", "missing email or phone")
         async with self.context.pool.connection() as conn:
             user = await users.fetch_by_email(conn, email)
+            if user is not None and users.is_banned(user):
+                # GoTrue checks the ban before the password (ResourceOwnerPasswordGrant)
+                raise bad_request("user_banned", "User is banned")
+            # the hash is checked for unknown users too, so timing does not tell which addresses exist
             valid = await passwords.verify_password(password, user["encrypted_password"] if user else None)
-            if user is None or not valid or users.is_banned(user):
+            if user is None or not valid:
                 raise invalid_credentials()
             if not users.is_confirmed(user):
                 raise bad_request("email_not_confirmed", "Email not confirmed")

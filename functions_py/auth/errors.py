@@ -3,7 +3,7 @@ status, the error code and the message; `render` shapes it for the client that a
 
 With `X-Supabase-Api-Version: 2024-01-01` (every auth-js request) the body is `{"code": "<error_code>",
 "message": "…"}` and the version header is echoed; without it the legacy body `{"code": <status>, "error_code":
-"…", "msg": "…"}`. Both carry `x-sb-error-code`. OAuth-style errors (an unknown grant type) answer
+"…", "msg": "…"}`. Both carry `x-sb-error-code`. OAuth-style errors (a refresh_token grant without a token) answer
 `{"error": …, "error_description": …}`.
 """
 

@@ -375,7 +375,7 @@ async def exchange_code(conn: AsyncConnection, auth_code: str, verifier: str) ->
     if dt.datetime.now(dt.UTC) > created_at + dt.timedelta(seconds=FLOW_STATE_EXPIRY_S):
         raise unprocessable("flow_state_expired", "invalid flow state, flow state has expired")
     if not hmac.compare_digest(_challenge_of(verifier, method), challenge):
-        raise forbidden("bad_code_verifier", "code challenge does not match previously saved code verifier")
+        raise bad_request("bad_code_verifier", "code challenge does not match previously saved code verifier")
     await conn.execute("delete from auth.flow_state where id = %s", (flow_id,))
     user = await users.fetch_by_id(conn, user_id)
     if user is None:

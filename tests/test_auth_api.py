@@ -255,6 +255,50 @@ def test_recovery_then_password_change(world):
     sign_in(world, "forgetful@example.com", "second-pass")
 
 
+def refresh(api, token):
+    return post(api, "/token?grant_type=refresh_token", {"refresh_token": token})
+
+
+def test_a_password_change_ends_the_other_sessions_and_spends_outstanding_links(world):
+    import psycopg
+
+    post(world, "/signup", {"email": "changer@example.com", "password": "first-pass"})
+    mine, other = (sign_in(world, "changer@example.com", "first-pass") for _ in range(2))
+    assert post(world, "/recover", {"email": "changer@example.com"}).json() == {}
+    _, recovery_link, _ = last_mail(world.data_dir, "changer@example.com")
+    changed = httpx.put(f"{world.url}/auth/v1/user", json={"password": "second-pass"},
+                        headers={"apikey": ANON_KEY, "Authorization": f"Bearer {mine['access_token']}", **V2024})
+    assert changed.status_code == 200, changed.text
+    refused = refresh(world, other["refresh_token"])
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "refresh_token_not_found", "the other session and its tokens are gone"
+    assert refresh(world, mine["refresh_token"]).status_code == 200, "the changer's own session goes on"
+    values = fragment(click(recovery_link).headers["location"])
+    assert values["error_code"] == "otp_expired", "a recovery link sent before the change no longer works"
+    with psycopg.connect(world.db_url) as conn:
+        left = conn.execute("select recovery_token, recovery_sent_at, (select count(*) from auth.one_time_tokens as t"
+                            " where t.user_id = u.id) from auth.users as u where email = 'changer@example.com'"
+                            ).fetchone()
+    assert left == ("", None, 0)
+
+
+def test_an_admin_password_reset_ends_every_session_of_the_user(world):
+    service = {"apikey": world.service_headers["apikey"], **V2024}
+    created = httpx.post(f"{world.url}/auth/v1/admin/users", headers=service,
+                         json={"email": "reset@example.com", "password": "first-pass", "email_confirm": True})
+    first, second = (sign_in(world, "reset@example.com", "first-pass") for _ in range(2))
+    assert post(world, "/recover", {"email": "reset@example.com"}).json() == {}
+    _, recovery_link, _ = last_mail(world.data_dir, "reset@example.com")
+    reset = httpx.put(f"{world.url}/auth/v1/admin/users/{created.json()['id']}", headers=service,
+                      json={"password": "second-pass"})
+    assert reset.status_code == 200, reset.text
+    for session in (first, second):
+        assert refresh(world, session["refresh_token"]).json()["code"] == "refresh_token_not_found"
+        assert get(world, "/user", token=session["access_token"]).json()["code"] == "session_not_found"
+    assert fragment(click(recovery_link).headers["location"])["error_code"] == "otp_expired"
+    sign_in(world, "reset@example.com", "second-pass")
+
+
 def test_redirect_to_outside_the_allow_list_falls_back_to_the_site_url(world):
     post(world, "/otp?redirect_to=https://evil.example/steal", {"email": "manager@example.com"})
     _, link, _ = last_mail(world.data_dir, "manager@example.com")

@@ -151,13 +151,13 @@ async def update_user(context: AuthContext, conn: AsyncConnection, user_id: str,
             raise unprocessable("email_exists", EMAIL_EXISTS)
         sets.append("email = %s")
         args.append(email)
+    hashed = None
     if body.get("password"):
         weak = passwords.weakness(str(body["password"]), int(context.auth.minimum_password_length),
                                   context.auth.password_requirements)
         if weak is not None:
             raise weak
-        sets.append("encrypted_password = %s")
-        args.append(await passwords.hash_password(str(body["password"])))
+        hashed = await passwords.hash_password(str(body["password"]))
     if body.get("email_confirm") is True:
         sets.append("email_confirmed_at = coalesce(email_confirmed_at, now())")
     if body.get("role"):
@@ -173,10 +173,13 @@ async def update_user(context: AuthContext, conn: AsyncConnection, user_id: str,
     if banned is not False:
         sets.append("banned_until = %s")
         args.append(banned)
-    if sets:
+    if sets or hashed is not None:
         async with conn.transaction():
-            await conn.execute(f"update auth.users set {', '.join(sets)}, updated_at = now() where id = %s",
-                               [*args, user["id"]])
+            if hashed is not None:  # GoTrue's UserUpdate: UpdatePassword(tx, nil), so every session ends
+                await users.update_password(conn, user["id"], hashed, None)
+            if sets:
+                await conn.execute(f"update auth.users set {', '.join(sets)}, updated_at = now() where id = %s",
+                                   [*args, user["id"]])
             if "email" in body and body["email"]:
                 await conn.execute("update auth.identities set identity_data = identity_data || %s where "
                                    "user_id = %s and provider = 'email'",

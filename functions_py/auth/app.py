@@ -375,6 +375,7 @@ class AuthApp:
             if changes_email and await users.fetch_by_email(conn, email) is not None:
                 raise unprocessable("email_exists", admin.EMAIL_EXISTS)
             sets, args = [], []
+            hashed = None
             if password is not None:
                 if self.auth.secure_password_change and await self._needs_reauthentication(conn, caller):
                     nonce = str(body.get("nonce") or "")
@@ -383,12 +384,10 @@ class AuthApp:
                     stored = user.get("reauthentication_token") or ""
                     if not stored or not passwords.same(stored, flows.token_hash(user["email"] or "", nonce)):
                         raise bad_request("reauthentication_not_valid", "Requested nonce is invalid")
-                    sets.append("reauthentication_token = ''")
                 if password and user["encrypted_password"] and \
                         await passwords.verify_password(password, user["encrypted_password"]):
                     raise unprocessable("same_password", "New password should be different from the old password.")
-                sets.append("encrypted_password = %s")
-                args.append(await passwords.hash_password(password) if password else "")
+                hashed = await passwords.hash_password(password) if password else ""
             if isinstance(body.get("data"), dict):
                 merged = dict(user["raw_user_meta_data"] or {})
                 for key, value in body["data"].items():
@@ -398,9 +397,12 @@ class AuthApp:
                         merged[key] = value
                 sets.append("raw_user_meta_data = %s")
                 args.append(json.dumps(merged))
-            if sets:
-                await conn.execute(f"update auth.users set {', '.join(sets)}, updated_at = now() where id = %s",
-                                   [*args, user["id"]])
+            async with conn.transaction():
+                if hashed is not None:  # clears the reauthentication nonce too
+                    await users.update_password(conn, user["id"], hashed, caller.session_id)
+                if sets:
+                    await conn.execute(f"update auth.users set {', '.join(sets)}, updated_at = now() where id = %s",
+                                       [*args, user["id"]])
             if changes_email:
                 if user["is_anonymous"] and self.context.autoconfirm:
                     # anonymous users add an e-mail with automatic confirmation, like a sign-up; permanent users

@@ -49,6 +49,23 @@ values ('00000000-0000-0000-0000-000000000000', %(id)s, %(aud)s, %(role)s, %(ema
   %(app_metadata)s, %(user_metadata)s, now(), now(), %(is_anonymous)s, '', '', '', '', '', '', '', '',
   %(email_confirmed_at)s, %(phone_confirmed_at)s, %(invited_at)s, %(banned_until)s)
 """
+# GoTrue's User.UpdatePassword (internal/models/user.go): a new password means the user may no longer trust what
+# was done with the old one, so every outstanding one-time token is spent and the other sessions end (all of them
+# when %(keep_session)s is null). Refresh tokens go with their sessions (on delete cascade).
+USER_PASSWORD_UPDATE_ONE = """
+with u as (
+  update auth.users set encrypted_password = %(hashed)s, confirmation_token = '', confirmation_sent_at = null,
+    recovery_token = '', recovery_sent_at = null, email_change_token_current = '', email_change_token_new = '',
+    email_change_sent_at = null, phone_change_token = '', phone_change_sent_at = null,
+    reauthentication_token = '', reauthentication_sent_at = null, updated_at = now()
+  where id = %(user_id)s
+  returning id
+), o as (
+  delete from auth.one_time_tokens where user_id = %(user_id)s
+)
+delete from auth.sessions
+where user_id = %(user_id)s and (%(keep_session)s::uuid is null or id <> %(keep_session)s::uuid)
+"""
 IDENTITY_INSERT_ONE = """
 insert into auth.identities (id, provider_id, user_id, identity_data, provider, last_sign_in_at, created_at,
   updated_at)
@@ -135,6 +152,14 @@ def is_confirmed(row: dict[str, Any]) -> bool:
 def is_banned(row: dict[str, Any]) -> bool:
     until = row.get("banned_until")
     return until is not None and until > dt.datetime.now(dt.UTC)
+
+
+async def update_password(conn: AsyncConnection, user_id: uuid.UUID | str, hashed: str,
+                          keep_session: str | None) -> None:
+    """Store `hashed` as the user's password, spend their one-time tokens and end every session but `keep_session`
+    (every one when None), as GoTrue's User.UpdatePassword; one statement, so all of it or none."""
+    await conn.execute(USER_PASSWORD_UPDATE_ONE, {"hashed": hashed, "user_id": str(user_id),
+                                                  "keep_session": keep_session})
 
 
 async def fetch_by_id(conn: AsyncConnection, user_id: uuid.UUID | str) -> dict[str, Any] | None:

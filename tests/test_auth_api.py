@@ -66,6 +66,10 @@ def sign_in(api, email, password="password"):
     return answer.json()
 
 
+def refresh(api, token):
+    return post(api, "/token?grant_type=refresh_token", {"refresh_token": token})
+
+
 def test_the_seed_users_sign_in_with_password_and_get_gotrue_claims(world):
     session = sign_in(world, "owner@example.com")
     assert session["token_type"] == "bearer" and session["expires_in"] == 3600
@@ -146,21 +150,58 @@ def test_without_the_version_header_errors_use_the_legacy_body(world):
     assert "x-supabase-api-version" not in answer.headers
 
 
-def test_refresh_rotates_reuse_interval_returns_the_current_token_and_reuse_after_it_revokes_the_family(world):
+def _age_session_tokens(api, session_id):
+    """Move the session's refresh tokens an hour into the past: out of the 10 s reuse interval."""
+    import psycopg
+
+    with psycopg.connect(api.db_url, autocommit=True) as conn:
+        conn.execute("update auth.refresh_tokens set updated_at = updated_at - interval '1 hour' where session_id = %s",
+                     (session_id,))
+
+
+def _active_tokens(api, session_id):
+    import psycopg
+
+    with psycopg.connect(api.db_url) as conn:
+        return conn.execute("select count(*) from auth.refresh_tokens where session_id = %s and not revoked",
+                            (session_id,)).fetchone()[0]
+
+
+def test_refresh_rotates_and_the_parent_of_the_active_token_gets_it_back_at_any_time(world):
     first = sign_in(world, "manager@example.com")
-    second = post(world, "/token?grant_type=refresh_token", {"refresh_token": first["refresh_token"]}).json()
+    session_id = claims_of(first["access_token"])["session_id"]
+    second = refresh(world, first["refresh_token"]).json()
     assert second["refresh_token"] != first["refresh_token"]
-    assert claims_of(second["access_token"])["session_id"] == claims_of(first["access_token"])["session_id"]
-    within = post(world, "/token?grant_type=refresh_token", {"refresh_token": first["refresh_token"]}).json()
-    assert within["refresh_token"] == second["refresh_token"], "within the reuse interval the current token returns"
-    third = post(world, "/token?grant_type=refresh_token", {"refresh_token": second["refresh_token"]}).json()
-    reused = post(world, "/token?grant_type=refresh_token", {"refresh_token": first["refresh_token"]})
+    assert claims_of(second["access_token"])["session_id"] == session_id
+    within = refresh(world, first["refresh_token"]).json()
+    assert within["refresh_token"] == second["refresh_token"], "the current token returns, nothing new is issued"
+    _age_session_tokens(world, session_id)
+    late = refresh(world, first["refresh_token"])
+    assert late.status_code == 200, late.text
+    assert late.json()["refresh_token"] == second["refresh_token"], "the active token's parent: regardless of time"
+    third = refresh(world, second["refresh_token"]).json()
+    reused = refresh(world, first["refresh_token"])
     assert (reused.status_code, reused.json()["code"]) == (400, "refresh_token_already_used")
-    revoked = post(world, "/token?grant_type=refresh_token", {"refresh_token": third["refresh_token"]})
-    assert revoked.json()["code"] == "refresh_token_already_used", "reuse revokes the whole family"
-    missing = post(world, "/token?grant_type=refresh_token", {"refresh_token": "nosuchtoken1"})
+    assert _active_tokens(world, session_id) == 0, "reuse after the interval revokes the whole family"
+    _age_session_tokens(world, session_id)
+    revoked = refresh(world, third["refresh_token"])
+    assert revoked.json()["code"] == "refresh_token_already_used"
+    missing = refresh(world, "nosuchtoken1")
     assert missing.json() == {"code": "refresh_token_not_found",
                               "message": "Invalid Refresh Token: Refresh Token Not Found"}
+
+
+def test_an_older_revoked_token_within_the_reuse_interval_rotates(world):
+    first = sign_in(world, "client@example.com")
+    session_id = claims_of(first["access_token"])["session_id"]
+    second = refresh(world, first["refresh_token"]).json()
+    third = refresh(world, second["refresh_token"]).json()
+    again = refresh(world, first["refresh_token"])
+    assert again.status_code == 200, again.text
+    assert again.json()["refresh_token"] not in (first["refresh_token"], second["refresh_token"],
+                                                 third["refresh_token"]), "a new token, as GoTrue's swap"
+    assert claims_of(again.json()["access_token"])["session_id"] == session_id
+    assert refresh(world, again.json()["refresh_token"]).status_code == 200
 
 
 def test_logout_scopes(world):
@@ -253,10 +294,6 @@ def test_recovery_then_password_change(world):
                         headers={"apikey": ANON_KEY, "Authorization": f"Bearer {values['access_token']}", **V2024})
     assert changed.status_code == 200, changed.text
     sign_in(world, "forgetful@example.com", "second-pass")
-
-
-def refresh(api, token):
-    return post(api, "/token?grant_type=refresh_token", {"refresh_token": token})
 
 
 def test_a_password_change_ends_the_other_sessions_and_spends_outstanding_links(world):

@@ -110,12 +110,33 @@ select new.token as new_token, new.session_id,
 from new
 cross join lateral (""" + USER_SELECT + """ where u.id = (select owner from old)) as usr
 """
-# The active token of a session whose parent is the token just presented (the reuse interval's answer).
-REFRESH_CHILD_SELECT_ONE = """
-select token from auth.refresh_tokens where session_id = %s and revoked = false and parent = %s
-order by id desc limit 1
+# A revoked token presented again: the session row is locked so concurrent reuses decide one after the other.
+SESSION_LOCK_ONE = "select 1 from auth.sessions where id = %s for update"
+# The session's currently active token (GoTrue's FindCurrentlyActiveRefreshToken: the newest non-revoked one).
+REFRESH_ACTIVE_SELECT_ONE = """
+select token, parent from auth.refresh_tokens where session_id = %s and revoked = false order by id desc limit 1
 """
-REFRESH_FAMILY_REVOKE = "update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = %s"
+# GrantRefreshTokenSwap of an already revoked token (reused within the interval): it is touched again (pop's
+# UpdateOnly sets updated_at) and a new active child is issued.
+REFRESH_REUSE_SWAP_ONE = """
+with old as (
+  update auth.refresh_tokens set revoked = true, updated_at = now()
+  where token = %(presented)s
+  returning session_id, token, user_id
+), new as (
+  insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, parent, session_id)
+  select %(instance)s, %(token)s, user_id, false, now(), now(), token, session_id from old
+  returning token
+), s as (
+  update auth.sessions set refreshed_at = (now() at time zone 'utc'), updated_at = now()
+  where id = (select session_id from old)
+)
+select token from new
+"""
+# RevokeTokenFamily: the session's still active tokens; tokens revoked earlier keep their updated_at.
+REFRESH_FAMILY_REVOKE = """
+update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = %s and revoked = false
+"""
 SESSION_AMR_SELECT = """
 select s.id, s.aal, s.not_after,
   (select coalesce(json_agg(json_build_array(c.authentication_method,
@@ -282,14 +303,10 @@ async def refresh(context: AuthContext, conn: AsyncConnection, presented: str,
         session_id = str(row["session_id"])
         amr = [(method, float(stamp)) for method, stamp in row["amr"]]
         if row["rt_revoked"]:
-            child = await (await conn.execute(REFRESH_CHILD_SELECT_ONE, (session_id, presented))).fetchone()
-            window = row["rt_updated_at"] + dt.timedelta(seconds=int(context.auth.refresh_token_reuse_interval))
-            if child is not None and dt.datetime.now(dt.UTC) < window:
-                access, expires_at = await sign_access_token(context, conn, row, session_id, amr, "token_refresh")
-                return token_response(context, access, expires_at, child[0], row)
-            if context.auth.enable_refresh_token_rotation:
-                await conn.execute(REFRESH_FAMILY_REVOKE, (session_id,))
-            raise bad_request("refresh_token_already_used", "Invalid Refresh Token: Already Used")
+            reused = await _reuse(context, conn, row, presented, session_id, amr)
+            if reused is None:
+                raise bad_request("refresh_token_already_used", "Invalid Refresh Token: Already Used")
+            return reused
         token = new_refresh_token()
         async with conn.transaction():
             swapped = await (await conn.execute(REFRESH_SWAP_ONE, {"id": row["rt_id"], "token": token,
@@ -299,6 +316,30 @@ async def refresh(context: AuthContext, conn: AsyncConnection, presented: str,
             access, expires_at = await sign_access_token(context, conn, row, session_id, amr, "token_refresh")
         return token_response(context, access, expires_at, token, row)
     raise bad_request("refresh_token_already_used", "Invalid Refresh Token: Already Used")
+
+
+async def _reuse(context: AuthContext, conn: AsyncConnection, row: dict[str, Any], presented: str,
+                 session_id: str, amr: list[tuple[str, float]]) -> dict[str, Any] | None:
+    """A revoked token presented again, as GoTrue's RefreshTokenGrant: the parent of the session's active token gets
+    that token back at any time (the client lost the answer to its last refresh); any other revoked token is
+    rotated within refresh_token_reuse_interval of its last update; after it the session's family is revoked (with
+    enable_refresh_token_rotation) and None is answered, committed, for the caller's refresh_token_already_used."""
+    async with conn.transaction():
+        await conn.execute(SESSION_LOCK_ONE, (session_id,))
+        active = await (await conn.execute(REFRESH_ACTIVE_SELECT_ONE, (session_id,))).fetchone()
+        if active is not None and active[1] == presented:
+            issued = active[0]
+        else:
+            window = row["rt_updated_at"] + dt.timedelta(seconds=int(context.auth.refresh_token_reuse_interval))
+            if dt.datetime.now(dt.UTC) > window:
+                if context.auth.enable_refresh_token_rotation:
+                    await conn.execute(REFRESH_FAMILY_REVOKE, (session_id,))
+                return None
+            issued = new_refresh_token()
+            await conn.execute(REFRESH_REUSE_SWAP_ONE, {"presented": presented, "token": issued,
+                                                        "instance": INSTANCE_ID})
+        access, expires_at = await sign_access_token(context, conn, row, session_id, amr, "token_refresh")
+    return token_response(context, access, expires_at, issued, row)
 
 
 async def add_method(context: AuthContext, conn: AsyncConnection, user: dict[str, Any], session_id: str,

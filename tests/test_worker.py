@@ -529,3 +529,34 @@ def test_a_database_restart_under_a_running_worker_loses_no_job(pg_server, conn,
     assert dict(rows) == {"succeeded": len(ids)}, "no job lost or failed across the restart"
     assert worker.proc.poll() is None, "the worker rode it out"
     assert worker.stop() == 0
+
+
+def test_stopping_the_loops_survives_a_lost_cancellation():
+    """Python 3.11's asyncio.wait_for can swallow a cancellation (psycopg_pool waits for a connection with it); a
+    worker's loop that lost one ran on and the worker never finished stopping. stop_tasks cancels again."""
+    from functions_py.jobs.worker import stop_tasks
+
+    async def main() -> tuple[int, float]:
+        swallowed = 0
+
+        async def stubborn_loop() -> None:
+            nonlocal swallowed
+            while True:
+                try:
+                    await asyncio.sleep(0.01)
+                except asyncio.CancelledError:
+                    if swallowed == 0:  # what a lost cancellation looks like from the loop's side
+                        swallowed += 1
+                        continue
+                    raise
+
+        task = asyncio.create_task(stubborn_loop())
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        await asyncio.wait_for(stop_tasks([task]), 5)
+        assert task.cancelled()
+        return swallowed, time.monotonic() - started
+
+    swallowed, took = asyncio.run(main())
+    assert swallowed == 1, "the first cancellation was lost"
+    assert took < 3

@@ -66,6 +66,7 @@ EVENT_LEVELS = {"job.retry": logging.WARNING, "job.lost": logging.WARNING, "job.
 # when the batch size is below the concurrency (e.g. half of it).
 MAX_EXCHANGES = 2
 GC_YOUNG_THRESHOLD = 20_000  # allocations between collections of the youngest generation (Python's default: 700)
+STOP_RETRY_S = 0.5  # at shutdown, how long a cancelled loop may take to end before it is cancelled again
 TIMEOUT_TICK_S = 0.05  # how often handler timeouts are checked (one sweep for all jobs, not a timer per job)
 
 
@@ -275,9 +276,7 @@ class Worker:
         finally:
             for sig in signals:
                 loop.remove_signal_handler(sig)
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            await stop_tasks(loops)
             while self._warm:
                 await self._pool.putconn(self._warm.pop())
             await self._pool.close()
@@ -336,10 +335,9 @@ class Worker:
             # outcomes are written; leases of anything it could not write simply expire.
             done, _ = await asyncio.wait({dispatcher}, timeout=CANCEL_GRACE_S + FLUSH_TIMEOUT_S)
             if not done:
-                dispatcher.cancel()
                 self._event("worker.error", error="shutdown: could not write every outcome in time; the leases "
                             "left will expire and the reaper will requeue those jobs")
-                await asyncio.gather(dispatcher, return_exceptions=True)
+                await stop_tasks([dispatcher])
 
     # -- dispatcher: write outcomes, claim ------------------------------------------------------------------------
 
@@ -736,6 +734,19 @@ class Worker:
         if log.isEnabledFor(level):
             self._flush_log()  # keep the lines in order
             _emit(level, event, {"event": event, "worker": self.name, **fields})
+
+
+async def stop_tasks(tasks: Sequence[asyncio.Task]) -> None:
+    """Cancel `tasks` and wait until every one has ended. A cancellation can be lost: Python 3.11's
+    asyncio.wait_for (psycopg_pool waits for a free connection with it) returns the inner result when that completed
+    as the outer task was cancelled, and a loop then runs on. So a task still running after STOP_RETRY_S is
+    cancelled again (a worker used to hang at shutdown, now and then, with its maintenance loop still running)."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=STOP_RETRY_S)
+    await asyncio.gather(*tasks, return_exceptions=True)  # their exceptions retrieved, not logged as lost
 
 
 def _timestamp() -> str:

@@ -471,7 +471,7 @@ class Connection:
     async def presence(self, channel: Channel, push: protocol.Push) -> None:
         kind = push.payload.get("event")
         if kind == "track":
-            payload = push.payload.get("payload")
+            payload = push.payload.get("payload", {})  # absent is an empty meta, as Realtime's presence handler
             if not isinstance(payload, dict):
                 self.reply(push, "error", {"reason": "Presence track payload must be a map"})
                 return

@@ -294,9 +294,8 @@ class Gateway:
             elif key == b"authorization":
                 authorization = authorization or value.decode("latin-1")
                 authorizations += 1
-        if apikey is None and scope.get("query_string"):
-            values = parse_qs(scope["query_string"].decode("latin-1")).get("apikey")
-            apikey = values[0] if values else None
+        if apikey is None:
+            apikey = _query_apikey(scope)
         resolution = self.translator.resolve(apikey, authorization, key_required=service.needs_key(inner))
         if resolution.error is not None:
             await _send_json(send, 401, resolution.error, _cors_headers())
@@ -313,7 +312,6 @@ class Gateway:
         state["key_role"] = resolution.key_role
         child["state"] = state
         await service.app(child, receive, _with_cors(send, replace=True))
-
 
     def _with_socket_key(self, scope: Scope) -> Scope:
         """A Realtime socket whose `apikey` query parameter is a publishable or secret key, with the JWT it stands
@@ -332,14 +330,21 @@ class Gateway:
     def _with_bearer(self, scope: Scope) -> Scope:
         """Realtime's REST API with the `Authorization` a service would get (the CLI's Kong `BearerToken`)."""
         apikey = _header(scope, b"apikey")
-        if apikey is None and scope.get("query_string"):
-            values = parse_qs(scope["query_string"].decode("latin-1")).get("apikey")
-            apikey = values[0] if values else None
+        if apikey is None:
+            apikey = _query_apikey(scope)
         resolution = self.translator.resolve(apikey, _header(scope, b"authorization"), key_required=False)
         if not resolution.bearer:
             return scope
         return {**scope, "headers": _with_header(scope.get("headers", ()), b"authorization",
                                                  f"Bearer {resolution.bearer}")}
+
+
+def _query_apikey(scope: Scope) -> str | None:
+    """The `apikey` query parameter (Kong's key-auth reads it too), or None."""
+    if not scope.get("query_string"):
+        return None
+    values = parse_qs(scope["query_string"].decode("latin-1")).get("apikey")
+    return values[0] if values else None
 
 
 async def _answer_preflight(scope: Scope, send: Send) -> None:

@@ -306,14 +306,14 @@ class RealtimeServer:
         if problems is not None:
             return JSONResponse({"errors": problems}, status_code=422)
         messages = body["messages"]
-        for message in messages:
-            payload_json = protocol.dumps(message["payload"])
+        encoded = [protocol.dumps(message["payload"]) for message in messages]
+        for payload_json in encoded:
             if len(payload_json) > self.settings.max_payload_bytes:
                 return JSONResponse({"error": f"a payload is {len(payload_json)} bytes; the limit is "
                                               f"{self.settings.max_payload_bytes}"}, status_code=413)
-        for message in messages:
-            await self._rest_deliver(message["topic"], message["event"], protocol.dumps(message["payload"]),
-                                     bool(message.get("private")), claims)
+        for message, payload_json in zip(messages, encoded, strict=True):
+            await self._rest_deliver(message["topic"], message["event"], payload_json, bool(message.get("private")),
+                                     claims)
         return Response(status_code=202)
 
     async def rest_broadcast_one(self, request: Request) -> Response:

@@ -171,7 +171,7 @@ class StorageApp:
         return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key})
 
     async def upload_post(self, request: Request, m: re.Match[str]) -> Response:
-        upsert = request.headers.get("x-upsert") == "true"
+        upsert = _upsert(request)
         return await self._upload(request, m["bucket"], m["key"], upsert=upsert)
 
     async def upload_put(self, request: Request, m: re.Match[str]) -> Response:
@@ -293,7 +293,7 @@ class StorageApp:
         file_metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
         stored = await self.objects.copy(
             caller, self.info_of(request), bucket, source, destination, body.get("destinationBucket"),
-            upsert=request.headers.get("x-upsert") == "true", copy_metadata=copy_metadata,
+            upsert=_upsert(request), copy_metadata=copy_metadata,
             file_metadata={k: file_metadata[k] for k in ("cacheControl", "mimetype") if k in file_metadata},
             user_metadata=user_metadata_header(request.headers.get("x-metadata")))
         return JSONResponse({"Id": str(stored.row["id"]), "Key": stored.key, **_jsonable(stored.row)})
@@ -339,7 +339,7 @@ class StorageApp:
         bucket, key = m["bucket"], m["key"]
         limits.must_be_valid_key(key)
         await self.objects.bucket(bucket)
-        upsert = request.headers.get("x-upsert") == "true"
+        upsert = _upsert(request)
         await self.objects.can_upload(caller, self.info_of(request), bucket, key, upsert=upsert, owner=caller.sub,
                                       operation="storage.object.upload_sign")
         url = f"{bucket}/{key}"
@@ -464,6 +464,11 @@ def _move_params(body: dict[str, Any]) -> tuple[str, str, str]:
         if not isinstance(body.get(name), str) or not body[name]:
             raise errors.invalid_parameter(name, f"body must have required property '{name}'")
     return body["bucketId"], body["sourceKey"], body["destinationKey"]
+
+
+def _upsert(request: Request) -> bool:
+    """`x-upsert: true`, compared exactly as storage-api does."""
+    return request.headers.get("x-upsert") == "true"
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
